@@ -1,0 +1,148 @@
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from "@apollo/server/plugin/landingPage/default";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { developmentJwtSecret } from "./auth/jwt-secret.js";
+import { createLoginThrottle } from "./auth/login-throttle.js";
+import { createPasswordHasher } from "./auth/password.js";
+import { createTokenService } from "./auth/tokens.js";
+import { viewerResolver } from "./auth/viewer.js";
+import type { Config } from "./config.js";
+import { applyMigrations } from "./db/migrate.js";
+import { migrationsFolder } from "./db/migrations-folder.js";
+import { openSqlite } from "./db/sqlite.js";
+import { bearerToken } from "./http/bearer.js";
+import { createHttpApp } from "./http/server.js";
+import { createSqliteIncidentRepository } from "./modules/incidents/incident.repository.js";
+import { IncidentService } from "./modules/incidents/incident.service.js";
+import { createSqliteUserRepository } from "./modules/users/user.repository.js";
+import { UserService } from "./modules/users/user.service.js";
+import { buildAppSchema } from "./schema/build-schema.js";
+import type { GraphQLContext } from "./shared/context.js";
+import { createCursorCodec } from "./shared/cursor.js";
+import { classifyError, formatError } from "./shared/error-format.js";
+import { createLoaders } from "./shared/loaders.js";
+import { createLogger } from "./shared/logger.js";
+import { createMetrics, type Metrics } from "./shared/metrics.js";
+
+export interface RunningApp {
+  url: string;
+  port: number;
+  metrics: Metrics;
+  httpServer: Server;
+  /** Stops accepting requests, lets those in flight finish, then closes the database. */
+  close(): Promise<void>;
+}
+
+function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) {
+            const classified = classifyError(error);
+            if (classified.kind === "internal") contextValue.log?.error({ err: classified.error }, "internal error");
+          }
+        },
+        async willSendResponse({ operation, response }) {
+          const failed = response.body.kind === "single" && (response.body.singleResult.errors?.length ?? 0) > 0;
+          metrics.graphqlOperations.inc({ operation: operation?.operation ?? "unknown", outcome: failed ? "error" : "ok" });
+        },
+      };
+    },
+  };
+}
+
+/** The composition root: database -> repositories -> services -> schema -> HTTP. */
+export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningApp> {
+  if (config.database.kind !== "sqlite") throw new Error("Only SQLite is supported by this build");
+  const metrics = createMetrics();
+  const handle = openSqlite({
+    path: config.database.path,
+    busyTimeoutMs: config.dbBusyTimeoutMs,
+    onStatement: () => metrics.dbQueries.inc(),
+  });
+  try {
+    const applied = applyMigrations(handle.client, migrationsFolder());
+    if (applied > 0) logger.info({ applied }, "migrations applied");
+
+    const secret = config.jwtSecret ?? developmentJwtSecret(config.database.path);
+    const tokens = createTokenService(secret, config.jwtTtlSeconds);
+    const cursors = createCursorCodec(secret);
+    const users = createSqliteUserRepository(handle);
+    const incidents = createSqliteIncidentRepository(handle);
+    const userService = new UserService({
+      users,
+      hasher: createPasswordHasher(),
+      tokens,
+      cursors,
+      throttle: createLoginThrottle({ maxFailures: 10, windowMs: 15 * 60_000 }),
+      allowSignup: config.allowSignup,
+    });
+    const incidentService = new IncidentService({ incidents, cursors });
+    const schema = await buildAppSchema({ users: userService, incidents: incidentService });
+
+    const httpServer = createServer();
+    const apollo = new ApolloServer<GraphQLContext>({
+      schema,
+      introspection: !config.production,
+      includeStacktraceInErrorResponses: false,
+      hideSchemaDetailsFromClientErrors: config.production,
+      allowBatchedHttpRequests: false,
+      // A request with an Authorization header cannot be sent cross-site without a CORS preflight.
+      csrfPrevention: { requestHeaders: ["x-apollo-operation-name", "apollo-require-preflight", "authorization"] },
+      formatError,
+      plugins: [
+        ApolloServerPluginCacheControlDisabled(),
+        ApolloServerPluginDrainHttpServer({ httpServer }),
+        config.production
+          ? ApolloServerPluginLandingPageDisabled()
+          : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+        observabilityPlugin(metrics),
+      ],
+    });
+    await apollo.start();
+
+    const app = createHttpApp({
+      apollo,
+      metrics,
+      logger,
+      corsOrigins: config.corsOrigins,
+      ready: async () => handle.client.prepare("SELECT 1").get() !== undefined,
+      context: async (req, requestId, log): Promise<GraphQLContext> => {
+        const loaders = createLoaders({ users, incidents });
+        return { requestId, log, loaders, viewer: viewerResolver(tokens, bearerToken(req.headers.authorization), loaders) };
+      },
+    });
+    httpServer.on("request", app);
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(config.port, config.host, () => resolve());
+    });
+    const { port } = httpServer.address() as AddressInfo;
+    const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${host}:${port}/graphql`,
+      port,
+      metrics,
+      httpServer,
+      close: () =>
+        (closing ??= (async () => {
+          await apollo.stop();
+          handle.close();
+        })()),
+    };
+  } catch (error) {
+    handle.close();
+    throw error;
+  }
+}

@@ -1,0 +1,129 @@
+import { z } from "zod";
+
+const durationPattern = /^(\d+)\s*(ms|s|m|h|d)?$/;
+const unitSeconds: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Parses "90", "30s", "15m", "1h" or "7d" into whole seconds. */
+export function parseDurationSeconds(text: string): number | undefined {
+  const match = durationPattern.exec(text.trim());
+  if (!match) return undefined;
+  const seconds = Math.floor(Number(match[1]) * unitSeconds[match[2] ?? "s"]!);
+  return seconds > 0 ? seconds : undefined;
+}
+
+const booleanText = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((value) => value === "true" || value === "1" || value === "yes");
+
+const positiveInt = (fallback: number) =>
+  z.coerce.number({ message: "must be a positive integer" }).int("must be a positive integer").positive("must be a positive integer").default(fallback);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"], { message: "must be development, production or test" }).default("development"),
+  PORT: z.coerce.number({ message: "must be a port number" }).int().min(0, "must be a port number").max(65535, "must be a port number").default(4000),
+  HOST: z.string().min(1, "must not be empty").default("127.0.0.1"),
+  DATABASE_URL: z.string().min(1, "must not be empty").default("file:./data/incidents.db"),
+  JWT_SECRET: z
+    .string()
+    .refine((value) => Buffer.byteLength(value, "utf8") >= 32, "must be at least 32 bytes")
+    .optional(),
+  JWT_TTL: z
+    .string()
+    .default("1h")
+    .refine((value) => parseDurationSeconds(value) !== undefined, "must be a duration such as 900, 15m, 1h or 7d"),
+  CORS_ORIGINS: z.string().optional(),
+  ALLOW_SIGNUP: booleanText.optional().transform((value) => value ?? true),
+  LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      message: "must be one of fatal, error, warn, info, debug, trace, silent",
+    })
+    .default("info"),
+  DB_BUSY_TIMEOUT_MS: positiveInt(5000),
+});
+
+export type DatabaseTarget = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
+
+export interface Config {
+  env: "development" | "production" | "test";
+  production: boolean;
+  port: number;
+  host: string;
+  database: DatabaseTarget;
+  /** Undefined means: generate one and keep it beside the database file (never in production). */
+  jwtSecret: string | undefined;
+  jwtTtlSeconds: number;
+  /** `"*"` allows any origin; an empty list allows none. */
+  corsOrigins: "*" | string[];
+  allowSignup: boolean;
+  logLevel: string;
+  dbBusyTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function parseDatabaseUrl(url: string): DatabaseTarget | undefined {
+  if (/^postgres(ql)?:\/\//i.test(url)) return { kind: "postgres", url };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return undefined;
+  const path = url.startsWith("file:") ? url.slice("file:".length) : url;
+  return path.length > 0 ? { kind: "sqlite", path } : undefined;
+}
+
+function parseCorsOrigins(raw: string | undefined, production: boolean): "*" | string[] {
+  if (raw === undefined) return production ? [] : "*";
+  const origins = raw
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  if (origins.includes("*")) return "*";
+  for (const origin of origins) {
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError("CORS_ORIGINS", `"${origin}" is not an origin such as https://app.example.com`);
+    }
+    if (parsed.origin !== origin.replace(/\/$/, "")) {
+      throw new ConfigError("CORS_ORIGINS", `"${origin}" is not an origin such as https://app.example.com`);
+    }
+  }
+  return origins.map((origin) => origin.replace(/\/$/, ""));
+}
+
+/** Parses the environment once; every other module receives the result. Throws ConfigError naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? "environment"), issue.message);
+  }
+  const values = result.data;
+  const production = values.NODE_ENV === "production";
+  const database = parseDatabaseUrl(values.DATABASE_URL);
+  if (!database) throw new ConfigError("DATABASE_URL", "must be file:PATH, a file path, or postgres://...");
+  if (database.kind === "postgres") {
+    throw new ConfigError("DATABASE_URL", "the PostgreSQL backend is not available in this version; use file:PATH");
+  }
+  if (production && !values.JWT_SECRET) throw new ConfigError("JWT_SECRET", "is required when NODE_ENV=production");
+  return {
+    env: values.NODE_ENV,
+    production,
+    port: values.PORT,
+    host: values.HOST,
+    database,
+    jwtSecret: values.JWT_SECRET,
+    jwtTtlSeconds: parseDurationSeconds(values.JWT_TTL)!,
+    corsOrigins: parseCorsOrigins(values.CORS_ORIGINS, production),
+    allowSignup: values.ALLOW_SIGNUP,
+    logLevel: values.LOG_LEVEL,
+    dbBusyTimeoutMs: values.DB_BUSY_TIMEOUT_MS,
+  };
+}

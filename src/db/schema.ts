@@ -1,0 +1,4 @@
+// Every table of the SQLite backend, for drizzle-kit and for the connection.
+export { users } from "../modules/users/user.table.js";
+export { incidents } from "../modules/incidents/incident.table.js";
+export { incidentLogs } from "../modules/incidents/incident-log.table.js";

@@ -1,0 +1,76 @@
+import Database from "better-sqlite3";
+import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import * as schema from "./schema.js";
+
+export type SqliteDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+
+export interface SqliteHandle {
+  db: SqliteDb;
+  client: Database.Database;
+  /** Runs `work` inside BEGIN IMMEDIATE: the write lock is taken before the first read, so read-then-write is safe. */
+  writeTransaction<T>(work: () => T): T;
+  close(): void;
+}
+
+export interface SqliteOptions {
+  path: string;
+  busyTimeoutMs: number;
+  /** Called once for every SQL statement executed, including BEGIN and COMMIT. */
+  onStatement?: () => void;
+}
+
+/** Counts executions (not preparations) of every statement handed out by `prepare`. */
+function instrument(client: Database.Database, onStatement: () => void): void {
+  const prepare = client.prepare.bind(client);
+  client.prepare = ((source: string) => {
+    const statement = prepare(source);
+    for (const method of ["run", "get", "all", "iterate"] as const) {
+      const original = statement[method] as (...args: unknown[]) => unknown;
+      (statement as unknown as Record<string, unknown>)[method] = function (this: unknown, ...args: unknown[]) {
+        onStatement();
+        return original.apply(statement, args);
+      };
+    }
+    return statement;
+  }) as typeof client.prepare;
+  const exec = client.exec.bind(client);
+  client.exec = ((source: string) => {
+    onStatement();
+    return exec(source);
+  }) as typeof client.exec;
+}
+
+export function openSqlite(options: SqliteOptions): SqliteHandle {
+  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+  const client = new Database(options.path, { timeout: options.busyTimeoutMs });
+  client.pragma("journal_mode = WAL");
+  // WAL defaults to NORMAL here, which can lose the last acknowledged commits on power loss.
+  client.pragma("synchronous = FULL");
+  client.pragma("foreign_keys = ON");
+  client.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+  // SQLite's lower() folds ASCII only; search must ignore case in every script.
+  client.function("unicode_lower", { deterministic: true }, (text: unknown) =>
+    typeof text === "string" ? text.toLowerCase() : text,
+  );
+  const onStatement = options.onStatement ?? (() => {});
+  instrument(client, onStatement);
+  const db = drizzle({ client, schema }) as SqliteDb;
+  return {
+    db,
+    client,
+    writeTransaction<T>(work: () => T): T {
+      const run = client.transaction(work);
+      onStatement(); // BEGIN IMMEDIATE
+      try {
+        return run.immediate();
+      } finally {
+        onStatement(); // COMMIT or ROLLBACK
+      }
+    },
+    close() {
+      if (client.open) client.close();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import { registerEnumType } from "type-graphql";
+
+export const LogKind = {
+  NOTE: "NOTE",
+  STATUS_CHANGE: "STATUS_CHANGE",
+  PRIORITY_CHANGE: "PRIORITY_CHANGE",
+  ASSIGNMENT: "ASSIGNMENT",
+  EDIT: "EDIT",
+} as const;
+export type LogKind = (typeof LogKind)[keyof typeof LogKind];
+export const logKindValues = Object.values(LogKind) as [LogKind, ...LogKind[]];
+
+registerEnumType(LogKind, { name: "LogKind" });

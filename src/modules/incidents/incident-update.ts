@@ -1,0 +1,91 @@
+import { BadUserInputError, InvalidStatusTransitionError } from "../../shared/errors.js";
+import { LogKind } from "./incident-log-kind.js";
+import type { Priority } from "./incident-priority.js";
+import { IncidentStatus, canTransition, statusTransitions } from "./incident-status.js";
+import type { IncidentRow } from "./incident.table.js";
+
+/** A validated partial update: a key that is absent stays as it is. */
+export interface IncidentPatch {
+  title?: string;
+  description?: string;
+  status?: IncidentStatus;
+  priority?: Priority;
+  /** `null` unassigns. */
+  assignee?: { id: number; name: string } | null;
+}
+
+export interface TimelineEntry {
+  kind: LogKind;
+  message: string;
+  fromStatus?: IncidentStatus;
+  toStatus?: IncidentStatus;
+}
+
+export type IncidentChanges = Partial<
+  Pick<
+    IncidentRow,
+    "title" | "description" | "status" | "priority" | "assigneeId" | "updatedAt" | "acknowledgedAt" | "resolvedAt" | "closedAt"
+  >
+>;
+
+export interface IncidentUpdatePlan {
+  changes: IncidentChanges;
+  entries: TimelineEntry[];
+}
+
+/**
+ * Decides what an update really changes and which timeline entries it writes; pure, so the repository can run
+ * it inside the transaction against the row it has just locked. Fields set to their current value are no-ops.
+ */
+export function planIncidentUpdate(current: IncidentRow, patch: IncidentPatch, now: Date): IncidentUpdatePlan {
+  const changes: IncidentChanges = {};
+  const entries: TimelineEntry[] = [];
+
+  const titleChanged = patch.title !== undefined && patch.title !== current.title;
+  const descriptionChanged = patch.description !== undefined && patch.description !== current.description;
+  const statusChanged = patch.status !== undefined && patch.status !== current.status;
+  const priorityChanged = patch.priority !== undefined && patch.priority !== current.priority;
+  const assigneeChanged = patch.assignee !== undefined && (patch.assignee?.id ?? null) !== current.assigneeId;
+  if (!(titleChanged || descriptionChanged || statusChanged || priorityChanged || assigneeChanged)) {
+    return { changes, entries };
+  }
+
+  if (statusChanged) {
+    const to = patch.status!;
+    if (!canTransition(current.status, to)) {
+      throw new InvalidStatusTransitionError(current.status, to, statusTransitions[current.status]);
+    }
+  } else if (current.status === IncidentStatus.CLOSED) {
+    throw new BadUserInputError("A closed incident cannot be changed; notes can still be added");
+  }
+
+  if (titleChanged || descriptionChanged) {
+    if (titleChanged) changes.title = patch.title!;
+    if (descriptionChanged) changes.description = patch.description!;
+    const what = titleChanged && descriptionChanged ? "Title and description" : titleChanged ? "Title" : "Description";
+    entries.push({ kind: LogKind.EDIT, message: `${what} edited` });
+  }
+  if (statusChanged) {
+    const to = patch.status!;
+    changes.status = to;
+    if (to === IncidentStatus.INVESTIGATING && current.acknowledgedAt === null) changes.acknowledgedAt = now;
+    if (to === IncidentStatus.RESOLVED) changes.resolvedAt = now;
+    if (to === IncidentStatus.CLOSED) changes.closedAt = now;
+    entries.push({
+      kind: LogKind.STATUS_CHANGE,
+      message: `Status changed from ${current.status} to ${to}`,
+      fromStatus: current.status,
+      toStatus: to,
+    });
+  }
+  if (priorityChanged) {
+    changes.priority = patch.priority!;
+    entries.push({ kind: LogKind.PRIORITY_CHANGE, message: `Priority changed from ${current.priority} to ${patch.priority}` });
+  }
+  if (assigneeChanged) {
+    changes.assigneeId = patch.assignee?.id ?? null;
+    entries.push({ kind: LogKind.ASSIGNMENT, message: patch.assignee ? `Assigned to ${patch.assignee.name}` : "Unassigned" });
+  }
+  changes.updatedAt = now;
+  return { changes, entries };
+}

@@ -1,0 +1,277 @@
+import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, lte, sql, type SQL } from "drizzle-orm";
+import type { SqliteHandle } from "../../db/sqlite.js";
+import { ConflictError } from "../../shared/errors.js";
+import type { IncidentUpdatePlan, TimelineEntry } from "./incident-update.js";
+import type { Priority } from "./incident-priority.js";
+import type { IncidentStatus } from "./incident-status.js";
+import { incidentLogs, type IncidentLogRow } from "./incident-log.table.js";
+import { incidents, type IncidentRow } from "./incident.table.js";
+
+export type IncidentSortField = "createdAt" | "updatedAt" | "priorityRank";
+
+export interface IncidentCriteria {
+  statuses?: readonly IncidentStatus[];
+  priorities?: readonly Priority[];
+  assigneeId?: number;
+  reporterId?: number;
+  /** Lower-case words that must all occur in the title or the description. */
+  words?: readonly string[];
+  createdAfter?: Date;
+  createdBefore?: Date;
+}
+
+export interface IncidentPageQuery {
+  criteria: IncidentCriteria;
+  sort: { field: IncidentSortField; descending: boolean };
+  first: number;
+  /** The sort value (epoch ms or priority rank) and id of the last row already seen. */
+  after?: { value: number; id: number };
+}
+
+export interface AssignedPageQuery {
+  statuses?: readonly IncidentStatus[];
+  first: number;
+  after?: { createdAt: number; id: number };
+}
+
+export interface NewIncident {
+  title: string;
+  description: string;
+  priority: Priority;
+  reporterId: number;
+  assigneeId: number | null;
+}
+
+export interface IncidentUpdateResult {
+  incident: IncidentRow;
+  entries: IncidentLogRow[];
+}
+
+export interface IncidentRepository {
+  findById(id: number): Promise<IncidentRow | undefined>;
+  findByIds(ids: readonly number[]): Promise<IncidentRow[]>;
+  /** `first + 1` rows at most, so that the caller can tell whether a next page exists. */
+  page(query: IncidentPageQuery): Promise<IncidentRow[]>;
+  count(criteria: IncidentCriteria): Promise<number>;
+  create(incident: NewIncident): Promise<IncidentRow>;
+  /**
+   * One transaction: lock and read the row, refuse a stale `expectedVersion`, ask `decide` for the plan,
+   * apply it with a version-guarded UPDATE and write its timeline entries. Undefined when the id names nothing.
+   */
+  update(
+    id: number,
+    expectedVersion: number | undefined,
+    authorId: number,
+    decide: (current: IncidentRow) => IncidentUpdatePlan,
+  ): Promise<IncidentUpdateResult | undefined>;
+  addNote(incidentId: number, authorId: number, message: string): Promise<IncidentLogRow | undefined>;
+  delete(id: number): Promise<boolean>;
+  /** The first `first + 1` entries after `afterId` of each incident, oldest first, in one statement. */
+  logPages(incidentIds: readonly number[], first: number, afterId: number | undefined): Promise<Map<number, IncidentLogRow[]>>;
+  logCounts(incidentIds: readonly number[]): Promise<Map<number, number>>;
+  /** The first `first + 1` incidents assigned to each user, newest first, in one statement. */
+  assignedPages(userIds: readonly number[], query: AssignedPageQuery): Promise<Map<number, IncidentRow[]>>;
+  assignedCounts(userIds: readonly number[], statuses: readonly IncidentStatus[] | undefined): Promise<Map<number, number>>;
+}
+
+function criteriaWhere(criteria: IncidentCriteria): SQL | undefined {
+  const conditions: (SQL | undefined)[] = [
+    criteria.statuses ? inArray(incidents.status, [...criteria.statuses]) : undefined,
+    criteria.priorities ? inArray(incidents.priority, [...criteria.priorities]) : undefined,
+    criteria.assigneeId !== undefined ? eq(incidents.assigneeId, criteria.assigneeId) : undefined,
+    criteria.reporterId !== undefined ? eq(incidents.reporterId, criteria.reporterId) : undefined,
+    criteria.createdAfter ? gt(incidents.createdAt, criteria.createdAfter) : undefined,
+    criteria.createdBefore ? lt(incidents.createdAt, criteria.createdBefore) : undefined,
+    ...(criteria.words ?? []).map(
+      (word) =>
+        sql`(instr(unicode_lower(${incidents.title}), ${word}) > 0 or instr(unicode_lower(${incidents.description}), ${word}) > 0)`,
+    ),
+  ];
+  return and(...conditions);
+}
+
+function groupBy<T>(rows: readonly T[], key: (row: T) => number): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const row of rows) {
+    const id = key(row);
+    const group = groups.get(id);
+    if (group) group.push(row);
+    else groups.set(id, [row]);
+  }
+  return groups;
+}
+
+export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRepository {
+  const { db } = handle;
+  const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare();
+  const insertLog = db
+    .insert(incidentLogs)
+    .values({
+      incidentId: sql.placeholder("incidentId"),
+      kind: sql.placeholder("kind"),
+      message: sql.placeholder("message"),
+      authorId: sql.placeholder("authorId"),
+      fromStatus: sql.placeholder("fromStatus"),
+      toStatus: sql.placeholder("toStatus"),
+      createdAt: sql.placeholder("createdAt"),
+    })
+    .returning()
+    .prepare();
+
+  const writeEntry = (incidentId: number, authorId: number, entry: TimelineEntry, at: Date) =>
+    insertLog.get({
+      incidentId,
+      authorId,
+      kind: entry.kind,
+      message: entry.message,
+      fromStatus: entry.fromStatus ?? null,
+      toStatus: entry.toStatus ?? null,
+      createdAt: at,
+    });
+
+  return {
+    async findById(id) {
+      return byId.get({ id });
+    },
+
+    async findByIds(ids) {
+      if (ids.length === 0) return [];
+      return db.select().from(incidents).where(inArray(incidents.id, [...ids])).all();
+    },
+
+    async page({ criteria, sort, first, after }) {
+      const column = incidents[sort.field];
+      const direction = sort.descending ? desc : asc;
+      const keyset = after
+        ? sort.descending
+          ? sql`(${column}, ${incidents.id}) < (${after.value}, ${after.id})`
+          : sql`(${column}, ${incidents.id}) > (${after.value}, ${after.id})`
+        : undefined;
+      return db
+        .select()
+        .from(incidents)
+        .where(and(criteriaWhere(criteria), keyset))
+        .orderBy(direction(column), direction(incidents.id))
+        .limit(first + 1)
+        .all();
+    },
+
+    async count(criteria) {
+      const [row] = db.select({ n: count() }).from(incidents).where(criteriaWhere(criteria)).all();
+      return row?.n ?? 0;
+    },
+
+    async create(incident) {
+      const now = new Date();
+      return db
+        .insert(incidents)
+        .values({ ...incident, status: "OPEN", version: 1, createdAt: now, updatedAt: now })
+        .returning()
+        .get();
+    },
+
+    async update(id, expectedVersion, authorId, decide) {
+      return handle.writeTransaction(() => {
+        const current = byId.get({ id });
+        if (!current) return undefined;
+        if (expectedVersion !== undefined && expectedVersion !== current.version) {
+          throw new ConflictError(`Incident was changed meanwhile: expected version ${expectedVersion}, current is ${current.version}`);
+        }
+        const plan = decide(current);
+        if (plan.entries.length === 0) return { incident: current, entries: [] };
+        const updated = db
+          .update(incidents)
+          .set({ ...plan.changes, version: sql`${incidents.version} + 1` })
+          .where(and(eq(incidents.id, id), eq(incidents.version, current.version)))
+          .returning()
+          .get();
+        if (!updated) throw new ConflictError("Incident was changed meanwhile");
+        const at = updated.updatedAt;
+        const entries = plan.entries.map((entry) => writeEntry(id, authorId, entry, at)!);
+        return { incident: updated, entries };
+      });
+    },
+
+    async addNote(incidentId, authorId, message) {
+      return handle.writeTransaction(() => {
+        if (!byId.get({ id: incidentId })) return undefined;
+        return writeEntry(incidentId, authorId, { kind: "NOTE", message }, new Date());
+      });
+    },
+
+    async delete(id) {
+      const deleted = db.delete(incidents).where(eq(incidents.id, id)).returning({ id: incidents.id }).all();
+      return deleted.length > 0;
+    },
+
+    async logPages(incidentIds, first, afterId) {
+      if (incidentIds.length === 0) return new Map();
+      const ranked = db
+        .select({
+          ...getTableColumns(incidentLogs),
+          rank: sql<number>`row_number() over (partition by ${incidentLogs.incidentId} order by ${incidentLogs.id})`.as("rank"),
+        })
+        .from(incidentLogs)
+        .where(
+          and(inArray(incidentLogs.incidentId, [...incidentIds]), afterId === undefined ? undefined : gt(incidentLogs.id, afterId)),
+        )
+        .as("ranked");
+      const rows = db
+        .select()
+        .from(ranked)
+        .where(lte(ranked.rank, first + 1))
+        .orderBy(asc(ranked.incidentId), asc(ranked.id))
+        .all();
+      return groupBy(rows as IncidentLogRow[], (row) => row.incidentId);
+    },
+
+    async logCounts(incidentIds) {
+      if (incidentIds.length === 0) return new Map();
+      const rows = db
+        .select({ incidentId: incidentLogs.incidentId, n: count() })
+        .from(incidentLogs)
+        .where(inArray(incidentLogs.incidentId, [...incidentIds]))
+        .groupBy(incidentLogs.incidentId)
+        .all();
+      return new Map(rows.map((row) => [row.incidentId, row.n]));
+    },
+
+    async assignedPages(userIds, { statuses, first, after }) {
+      if (userIds.length === 0) return new Map();
+      const ranked = db
+        .select({
+          ...getTableColumns(incidents),
+          rank: sql<number>`row_number() over (partition by ${incidents.assigneeId} order by ${incidents.createdAt} desc, ${incidents.id} desc)`.as(
+            "rank",
+          ),
+        })
+        .from(incidents)
+        .where(
+          and(
+            inArray(incidents.assigneeId, [...userIds]),
+            statuses ? inArray(incidents.status, [...statuses]) : undefined,
+            after ? sql`(${incidents.createdAt}, ${incidents.id}) < (${after.createdAt}, ${after.id})` : undefined,
+          ),
+        )
+        .as("ranked");
+      const rows = db
+        .select()
+        .from(ranked)
+        .where(lte(ranked.rank, first + 1))
+        .orderBy(asc(ranked.assigneeId), asc(ranked.rank))
+        .all();
+      return groupBy(rows as IncidentRow[], (row) => row.assigneeId!);
+    },
+
+    async assignedCounts(userIds, statuses) {
+      if (userIds.length === 0) return new Map();
+      const rows = db
+        .select({ userId: incidents.assigneeId, n: count() })
+        .from(incidents)
+        .where(and(inArray(incidents.assigneeId, [...userIds]), statuses ? inArray(incidents.status, [...statuses]) : undefined))
+        .groupBy(incidents.assigneeId)
+        .all();
+      return new Map(rows.map((row) => [row.userId!, row.n]));
+    },
+  };
+}

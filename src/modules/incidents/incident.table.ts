@@ -1,0 +1,47 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { users } from "../users/user.table.js";
+import { priorityValues } from "./incident-priority.js";
+import { incidentStatusValues } from "./incident-status.js";
+
+export const incidents = sqliteTable(
+  "incidents",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    title: text("title").notNull(),
+    description: text("description").notNull().default(""),
+    status: text("status", { enum: incidentStatusValues }).notNull(),
+    priority: text("priority", { enum: priorityValues }).notNull(),
+    /** Derived from priority so that ORDER BY priority walks an index (CRITICAL = 4 ... LOW = 1). */
+    priorityRank: integer("priority_rank")
+      .notNull()
+      .generatedAlwaysAs(
+        sql`(CASE "priority" WHEN 'CRITICAL' THEN 4 WHEN 'HIGH' THEN 3 WHEN 'MEDIUM' THEN 2 ELSE 1 END)`,
+        { mode: "virtual" },
+      ),
+    reporterId: integer("reporter_id")
+      .notNull()
+      .references(() => users.id),
+    assigneeId: integer("assignee_id").references(() => users.id),
+    version: integer("version").notNull().default(1),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+    acknowledgedAt: integer("acknowledged_at", { mode: "timestamp_ms" }),
+    resolvedAt: integer("resolved_at", { mode: "timestamp_ms" }),
+    closedAt: integer("closed_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [
+    index("incidents_created_idx").on(table.createdAt, table.id),
+    index("incidents_updated_idx").on(table.updatedAt, table.id),
+    index("incidents_priority_idx").on(table.priorityRank, table.id),
+    index("incidents_status_created_idx").on(table.status, table.createdAt, table.id),
+    index("incidents_assignee_created_idx").on(table.assigneeId, table.createdAt, table.id),
+    index("incidents_reporter_created_idx").on(table.reporterId, table.createdAt, table.id),
+    check("incidents_status_valid", sql`${table.status} in ('OPEN', 'INVESTIGATING', 'RESOLVED', 'CLOSED')`),
+    check("incidents_priority_valid", sql`${table.priority} in ('CRITICAL', 'HIGH', 'MEDIUM', 'LOW')`),
+    check("incidents_version_positive", sql`${table.version} >= 1`),
+  ],
+);
+
+export type IncidentRow = typeof incidents.$inferSelect;
+export type NewIncidentRow = typeof incidents.$inferInsert;

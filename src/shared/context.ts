@@ -1,0 +1,12 @@
+import type { Logger } from "pino";
+import type { UserRow } from "../modules/users/user.table.js";
+import type { Loaders } from "./loaders.js";
+
+/** What every resolver receives: built once per request (or per subscription event). */
+export interface GraphQLContext {
+  requestId: string;
+  log: Logger;
+  loaders: Loaders;
+  /** The authenticated caller, read from the database; throws UNAUTHENTICATED when there is none. */
+  viewer(): Promise<UserRow>;
+}

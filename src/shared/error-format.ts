@@ -1,0 +1,69 @@
+import { unwrapResolverError } from "@apollo/server/errors";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { isDomainError, type DomainError } from "./errors.js";
+
+// Codes that graphql-js and Apollo attach to errors about the request itself; safe to show as they are.
+const requestErrorCodes = new Set([
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_USER_INPUT",
+  "BAD_REQUEST",
+  "OPERATION_RESOLUTION_FAILURE",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+  "QUERY_TOO_COMPLEX",
+]);
+
+export type ClassifiedError =
+  | { kind: "domain"; error: DomainError }
+  | { kind: "request" }
+  | { kind: "internal"; error: unknown };
+
+export function classifyError(error: unknown): ClassifiedError {
+  const original = unwrapResolverError(error);
+  if (isDomainError(original)) return { kind: "domain", error: original };
+  const code = error instanceof GraphQLError ? error.extensions?.code : undefined;
+  const thrownByCode = original !== error && !(original instanceof GraphQLError);
+  if (typeof code === "string" && requestErrorCodes.has(code) && !thrownByCode) return { kind: "request" };
+  return { kind: "internal", error: original };
+}
+
+function domainExtensions(error: DomainError): Record<string, unknown> {
+  switch (error.kind) {
+    case "UNAUTHENTICATED":
+    case "FORBIDDEN":
+    case "CONFLICT":
+      return { code: error.kind };
+    case "NOT_FOUND":
+    case "BAD_USER_INPUT":
+      return error.field ? { code: error.kind, field: error.field } : { code: error.kind };
+    case "INVALID_STATUS_TRANSITION":
+      return { code: error.kind, from: error.from, to: error.to, allowed: [...error.allowed] };
+    case "RATE_LIMITED":
+      return { code: error.kind, retryAfter: error.retryAfterSeconds };
+    default: {
+      const unhandled: never = error;
+      throw new Error(`Unhandled domain error ${String(unhandled)}`);
+    }
+  }
+}
+
+/**
+ * The one place where errors become what clients see. Domain errors get their contract code; errors about the
+ * request keep graphql-js's message and code; everything else is masked: no message, SQL, path or stack.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const classified = classifyError(error);
+  const base = {
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+  };
+  switch (classified.kind) {
+    case "domain":
+      return { message: classified.error.message, ...base, extensions: domainExtensions(classified.error) };
+    case "request":
+      return { message: formatted.message, ...base, extensions: { code: formatted.extensions?.code } };
+    case "internal":
+      return { message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } };
+  }
+}

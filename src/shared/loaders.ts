@@ -1,0 +1,135 @@
+import DataLoader from "dataloader";
+import type { IncidentRepository } from "../modules/incidents/incident.repository.js";
+import type { IncidentStatus } from "../modules/incidents/incident-status.js";
+import type { IncidentLogRow } from "../modules/incidents/incident-log.table.js";
+import type { IncidentRow } from "../modules/incidents/incident.table.js";
+import type { UserRepository } from "../modules/users/user.repository.js";
+import type { UserRow } from "../modules/users/user.table.js";
+
+export interface LogPageKey {
+  incidentId: number;
+  first: number;
+  afterId?: number;
+}
+
+export interface AssignedPageKey {
+  userId: number;
+  first: number;
+  statuses?: readonly IncidentStatus[];
+  after?: { createdAt: number; id: number };
+}
+
+export interface AssignedCountKey {
+  userId: number;
+  statuses?: readonly IncidentStatus[];
+}
+
+/** Per-request batching: every loader turns one tick's worth of `load` calls into one SQL statement. */
+export interface Loaders {
+  userById: DataLoader<number, UserRow | null>;
+  incidentById: DataLoader<number, IncidentRow | null>;
+  logPage: DataLoader<LogPageKey, IncidentLogRow[], string>;
+  logCount: DataLoader<number, number>;
+  assignedPage: DataLoader<AssignedPageKey, IncidentRow[], string>;
+  assignedCount: DataLoader<AssignedCountKey, number, string>;
+}
+
+export interface LoaderSources {
+  users: UserRepository;
+  incidents: IncidentRepository;
+}
+
+/** Groups keys that share the part of the query other than the parent id; each group is one statement. */
+async function batchByShape<K, V>(
+  keys: readonly K[],
+  shapeOf: (key: K) => string,
+  fetch: (group: K[]) => Promise<(key: K) => V>,
+): Promise<V[]> {
+  const groups = new Map<string, K[]>();
+  for (const key of keys) {
+    const shape = shapeOf(key);
+    const group = groups.get(shape);
+    if (group) group.push(key);
+    else groups.set(shape, [key]);
+  }
+  const pickers = new Map<string, (key: K) => V>();
+  await Promise.all([...groups].map(async ([shape, group]) => pickers.set(shape, await fetch(group))));
+  return keys.map((key) => pickers.get(shapeOf(key))!(key));
+}
+
+const statusKey = (statuses: readonly string[] | undefined) => (statuses ? [...statuses].sort().join(",") : "*");
+
+export function createLoaders({ users, incidents }: LoaderSources): Loaders {
+  return {
+    userById: new DataLoader(async (ids) => {
+      const rows = await users.findByIds(ids);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+
+    incidentById: new DataLoader(async (ids) => {
+      const rows = await incidents.findByIds(ids);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+
+    logPage: new DataLoader(
+      (keys) =>
+        batchByShape(
+          keys,
+          (key) => `${key.first}:${key.afterId ?? ""}`,
+          async (group) => {
+            const { first, afterId } = group[0]!;
+            const pages = await incidents.logPages(
+              group.map((key) => key.incidentId),
+              first,
+              afterId,
+            );
+            return (key) => pages.get(key.incidentId) ?? [];
+          },
+        ),
+      { cacheKeyFn: (key) => `${key.incidentId}:${key.first}:${key.afterId ?? ""}` },
+    ),
+
+    logCount: new DataLoader(async (ids) => {
+      const counts = await incidents.logCounts(ids);
+      return ids.map((id) => counts.get(id) ?? 0);
+    }),
+
+    assignedPage: new DataLoader(
+      (keys) =>
+        batchByShape(
+          keys,
+          (key) => `${key.first}:${statusKey(key.statuses)}:${key.after?.createdAt ?? ""}:${key.after?.id ?? ""}`,
+          async (group) => {
+            const { first, statuses, after } = group[0]!;
+            const pages = await incidents.assignedPages(
+              group.map((key) => key.userId),
+              { first, statuses, after },
+            );
+            return (key) => pages.get(key.userId) ?? [];
+          },
+        ),
+      {
+        cacheKeyFn: (key) =>
+          `${key.userId}:${key.first}:${statusKey(key.statuses)}:${key.after?.createdAt ?? ""}:${key.after?.id ?? ""}`,
+      },
+    ),
+
+    assignedCount: new DataLoader(
+      (keys) =>
+        batchByShape(
+          keys,
+          (key) => statusKey(key.statuses),
+          async (group) => {
+            const counts = await incidents.assignedCounts(
+              group.map((key) => key.userId),
+              group[0]!.statuses,
+            );
+            return (key) => counts.get(key.userId) ?? 0;
+          },
+        ),
+      { cacheKeyFn: (key) => `${key.userId}:${statusKey(key.statuses)}` },
+    ),
+  };
+}

@@ -1,0 +1,35 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface Metrics {
+  registry: Registry;
+  graphqlOperations: Counter<"operation" | "outcome">;
+  httpDuration: Histogram<"method" | "route" | "status">;
+  dbQueries: Counter;
+}
+
+/** One registry per server, so that tests running several servers in one process do not share counts. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    graphqlOperations: new Counter({
+      name: "graphql_operations_total",
+      help: "GraphQL operations executed, by operation type and outcome",
+      labelNames: ["operation", "outcome"],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: "http_request_duration_seconds",
+      help: "HTTP request duration in seconds",
+      labelNames: ["method", "route", "status"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    dbQueries: new Counter({
+      name: "db_queries_total",
+      help: "SQL statements executed, including transaction control",
+      registers: [registry],
+    }),
+  };
+}
