@@ -9,7 +9,7 @@ CREATE TABLE `incident_logs` (
 	`created_at` integer NOT NULL,
 	FOREIGN KEY (`incident_id`) REFERENCES `incidents`(`id`) ON UPDATE no action ON DELETE cascade,
 	FOREIGN KEY (`author_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE no action,
-	CONSTRAINT "incident_logs_kind_valid" CHECK("incident_logs"."kind" in ('NOTE', 'STATUS_CHANGE', 'PRIORITY_CHANGE', 'ASSIGNMENT', 'EDIT'))
+	CONSTRAINT "incident_logs_kind_valid" CHECK("kind" in ('NOTE', 'STATUS_CHANGE', 'PRIORITY_CHANGE', 'ASSIGNMENT', 'EDIT'))
 );
 --> statement-breakpoint
 CREATE INDEX `incident_logs_incident_idx` ON `incident_logs` (`incident_id`,`id`);--> statement-breakpoint
@@ -30,9 +30,9 @@ CREATE TABLE `incidents` (
 	`closed_at` integer,
 	FOREIGN KEY (`reporter_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE no action,
 	FOREIGN KEY (`assignee_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE no action,
-	CONSTRAINT "incidents_status_valid" CHECK("incidents"."status" in ('OPEN', 'INVESTIGATING', 'RESOLVED', 'CLOSED')),
-	CONSTRAINT "incidents_priority_valid" CHECK("incidents"."priority" in ('CRITICAL', 'HIGH', 'MEDIUM', 'LOW')),
-	CONSTRAINT "incidents_version_positive" CHECK("incidents"."version" >= 1)
+	CONSTRAINT "incidents_status_valid" CHECK("status" in ('OPEN', 'INVESTIGATING', 'RESOLVED', 'CLOSED')),
+	CONSTRAINT "incidents_priority_valid" CHECK("priority" in ('CRITICAL', 'HIGH', 'MEDIUM', 'LOW')),
+	CONSTRAINT "incidents_version_positive" CHECK("version" >= 1)
 );
 --> statement-breakpoint
 CREATE INDEX `incidents_created_idx` ON `incidents` (`created_at`,`id`);--> statement-breakpoint
@@ -51,8 +51,8 @@ CREATE TABLE `users` (
 	`token_version` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL,
-	CONSTRAINT "users_email_lower" CHECK("users"."email" = lower("users"."email")),
-	CONSTRAINT "users_role_valid" CHECK("users"."role" in ('ADMIN', 'RESPONDER', 'VIEWER'))
+	CONSTRAINT "users_email_lower" CHECK("email" = lower("email")),
+	CONSTRAINT "users_role_valid" CHECK("role" in ('ADMIN', 'RESPONDER', 'VIEWER'))
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `users_email_unique` ON `users` (`email`);--> statement-breakpoint

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startApp, type RunningApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
-import { createLogger } from "../../src/shared/logger.js";
+import { pino } from "pino";
+import { Writable } from "node:stream";
 
 export interface GraphQLResponse<T = any> {
   status: number;
@@ -38,7 +39,10 @@ export interface TestServer {
 let counter = 0;
 
 /** A real server on an ephemeral port, over a fresh SQLite file; the first user signed up is its admin. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { logs?: Array<Record<string, any>> } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "incident-api-test-"));
   const dbPath = join(dir, "incidents.db");
   const config = loadConfig({
@@ -48,7 +52,14 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     DATABASE_URL: `file:${dbPath}`,
     ...env,
   });
-  const app = await startApp(config, createLogger(config.logLevel));
+  const logs = options.logs;
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs?.push(JSON.parse(chunk.toString()));
+      done();
+    },
+  });
+  const app = await startApp(config, pino({ level: logs ? "info" : "silent" }, sink));
   const base = app.url.replace(/\/graphql$/, "");
 
   const gql = async (query: string, variables?: Record<string, unknown>, token?: string) => {

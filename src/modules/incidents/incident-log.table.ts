@@ -20,10 +20,11 @@ export const incidentLogs = sqliteTable(
     toStatus: text("to_status", { enum: incidentStatusValues }),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   },
+  // CHECK constraints name bare columns: a table-qualified name breaks drizzle-kit's table-rebuild migrations.
   (table) => [
     // The timeline of one incident, oldest first, is a range scan of this index.
     index("incident_logs_incident_idx").on(table.incidentId, table.id),
-    check("incident_logs_kind_valid", sql`${table.kind} in ('NOTE', 'STATUS_CHANGE', 'PRIORITY_CHANGE', 'ASSIGNMENT', 'EDIT')`),
+    check("incident_logs_kind_valid", sql`"kind" in ('NOTE', 'STATUS_CHANGE', 'PRIORITY_CHANGE', 'ASSIGNMENT', 'EDIT')`),
   ],
 );
 

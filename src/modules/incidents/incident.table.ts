@@ -30,6 +30,7 @@ export const incidents = sqliteTable(
     resolvedAt: integer("resolved_at", { mode: "timestamp_ms" }),
     closedAt: integer("closed_at", { mode: "timestamp_ms" }),
   },
+  // CHECK constraints name bare columns: a table-qualified name breaks drizzle-kit's table-rebuild migrations.
   (table) => [
     index("incidents_created_idx").on(table.createdAt, table.id),
     index("incidents_updated_idx").on(table.updatedAt, table.id),
@@ -37,9 +38,9 @@ export const incidents = sqliteTable(
     index("incidents_status_created_idx").on(table.status, table.createdAt, table.id),
     index("incidents_assignee_created_idx").on(table.assigneeId, table.createdAt, table.id),
     index("incidents_reporter_created_idx").on(table.reporterId, table.createdAt, table.id),
-    check("incidents_status_valid", sql`${table.status} in ('OPEN', 'INVESTIGATING', 'RESOLVED', 'CLOSED')`),
-    check("incidents_priority_valid", sql`${table.priority} in ('CRITICAL', 'HIGH', 'MEDIUM', 'LOW')`),
-    check("incidents_version_positive", sql`${table.version} >= 1`),
+    check("incidents_status_valid", sql`"status" in ('OPEN', 'INVESTIGATING', 'RESOLVED', 'CLOSED')`),
+    check("incidents_priority_valid", sql`"priority" in ('CRITICAL', 'HIGH', 'MEDIUM', 'LOW')`),
+    check("incidents_version_positive", sql`"version" >= 1`),
   ],
 );
 

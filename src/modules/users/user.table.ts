@@ -16,11 +16,12 @@ export const users = sqliteTable(
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
   },
+  // CHECK constraints name bare columns: a table-qualified name breaks drizzle-kit's table-rebuild migrations.
   (table) => [
     uniqueIndex("users_email_unique").on(table.email),
     index("users_role_id_idx").on(table.role, table.id),
-    check("users_email_lower", sql`${table.email} = lower(${table.email})`),
-    check("users_role_valid", sql`${table.role} in ('ADMIN', 'RESPONDER', 'VIEWER')`),
+    check("users_email_lower", sql`"email" = lower("email")`),
+    check("users_role_valid", sql`"role" in ('ADMIN', 'RESPONDER', 'VIEWER')`),
   ],
 );
 

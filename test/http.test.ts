@@ -1,0 +1,134 @@
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onlyError, startTestServer, type TestServer } from "./support/server.js";
+
+let server: TestServer;
+const logs: Array<Record<string, any>> = [];
+beforeAll(async () => {
+  server = await startTestServer({}, { logs });
+});
+afterAll(() => server.close());
+
+const post = (body: string, headers: Record<string, string> = {}) =>
+  fetch(server.url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+
+describe("the HTTP surface", () => {
+  it("answers /healthz with ok", async () => {
+    const response = await fetch(`${server.base}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+
+  it("answers /readyz with 200 while the database answers", async () => {
+    expect((await fetch(`${server.base}/readyz`)).status).toBe(200);
+  });
+
+  it("exposes the contract's metrics in Prometheus format", async () => {
+    await server.gql(`{ me { id } }`, {}, server.admin.token);
+    const text = await (await fetch(`${server.base}/metrics`)).text();
+    expect(text).toMatch(/^graphql_operations_total\{.*\} \d+/m);
+    expect(text).toMatch(/^http_request_duration_seconds_bucket\{/m);
+    expect(text).toMatch(/^db_queries_total \d+/m);
+  });
+
+  it("counts every SQL statement in db_queries_total", async () => {
+    const before = await server.metric("db_queries_total");
+    await server.gql(`{ me { id } }`, {}, server.admin.token);
+    // One statement: the caller's user row, read once for authentication.
+    expect((await server.metric("db_queries_total")) - before).toBe(1);
+  });
+
+  it("echoes the caller's x-request-id and mints one otherwise", async () => {
+    const echoed = await fetch(`${server.base}/healthz`, { headers: { "x-request-id": "trace-123" } });
+    expect(echoed.headers.get("x-request-id")).toBe("trace-123");
+    const minted = await fetch(`${server.base}/healthz`);
+    expect(minted.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("puts the request id on every log line of the request", async () => {
+    await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": "log-probe-1" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
+    const lines = logs.filter((line) => line.requestId === "log-probe-1");
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((line) => line.requestId === "log-probe-1")).toBe(true);
+  });
+
+  it("serves queries over GET with an Authorization header and no preflight header", async () => {
+    const url = `${server.url}?query=${encodeURIComponent("{ me { id } }")}`;
+    const response = await fetch(url, { headers: { authorization: `Bearer ${server.admin.token}` } });
+    expect(response.status).toBe(200);
+    expect((await response.json()).data.me.id).toBe(server.admin.id);
+  });
+
+  it("refuses a GET without any CSRF-safe header", async () => {
+    const response = await fetch(`${server.url}?query=${encodeURIComponent("{ __typename }")}`);
+    expect(response.status).toBe(400);
+  });
+
+  it("refuses mutations over GET", async () => {
+    const query = encodeURIComponent(`mutation { signOutEverywhere }`);
+    const response = await fetch(`${server.url}?query=${query}`, { headers: { authorization: `Bearer ${server.admin.token}` } });
+    expect(response.status).toBe(405);
+  });
+
+  it("refuses batched bodies", async () => {
+    const response = await post(JSON.stringify([{ query: "{ __typename }" }, { query: "{ __typename }" }]));
+    expect(response.status).toBe(400);
+    expect((await response.json()).errors[0].message).toMatch(/batch/i);
+  });
+
+  it("answers malformed JSON with a 400 and a JSON error", async () => {
+    const response = await post("{ not json");
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toMatch(/application\/json/);
+    expect((await response.json()).errors[0].message).not.toMatch(/at .*\.js/);
+  });
+
+  it("answers a body over 1 MB with 413 and a JSON error", async () => {
+    const response = await post(JSON.stringify({ query: `{ __typename } # ${"x".repeat(1024 * 1024)}` }));
+    expect(response.status).toBe(413);
+    expect(response.headers.get("content-type")).toMatch(/application\/json/);
+  });
+
+  it("serves Apollo Sandbox to a browser in development", async () => {
+    const response = await fetch(server.url, { headers: { accept: "text/html" } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/sandbox/i);
+  });
+
+  it("keeps graphql-js codes for parse and validation errors", async () => {
+    expect(onlyError(await server.gql(`{ me { id `)).extensions?.code).toBe("GRAPHQL_PARSE_FAILED");
+    expect(onlyError(await server.gql(`{ me { nope } }`, {}, server.admin.token)).extensions?.code).toBe(
+      "GRAPHQL_VALIDATION_FAILED",
+    );
+  });
+});
+
+describe("unexpected failures", () => {
+  it("are masked for the client and logged with the request id", async () => {
+    const created = await server.gql(`mutation { createIncident(input: { title: "Disk full" }) { id } }`, {}, server.admin.token);
+    const id = created.data.createIncident.id;
+    // Break the schema under the running server, as a botched manual change would.
+    const db = new Database(server.dbPath);
+    db.exec("ALTER TABLE incident_logs RENAME TO incident_logs_moved");
+    try {
+      const response = await fetch(server.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${server.admin.token}`, "x-request-id": "boom-1" },
+        body: JSON.stringify({ query: `query($id: ID!) { incident(id: $id) { logs { nodes { id } } } }`, variables: { id } }),
+      });
+      const text = await response.text();
+      const error = JSON.parse(text).errors[0];
+      expect(error).toEqual({ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } });
+      expect(text).not.toMatch(/select|incident_logs|sqlite|stack/i);
+      const logged = logs.find((line) => line.requestId === "boom-1" && line.level >= 50);
+      expect(logged?.err?.message ?? "").toMatch(/incident_logs/);
+    } finally {
+      db.exec("ALTER TABLE incident_logs_moved RENAME TO incident_logs");
+      db.close();
+    }
+  });
+});

@@ -1,0 +1,124 @@
+import Database from "better-sqlite3";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { applyMigrations, MigrationError } from "../src/db/migrate.js";
+import { migrationsFolder } from "../src/db/migrations-folder.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "incident-migrations-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A connection like the server's: foreign keys enforced. */
+function open(): Database.Database {
+  const db = new Database(join(dir, "incidents.db"));
+  db.pragma("foreign_keys = ON");
+  return db;
+}
+
+function seed(db: Database.Database, incidents: number, logsEach: number): void {
+  const now = Date.now();
+  db.prepare(
+    "INSERT INTO users (email, name, password_hash, role, created_at, updated_at) VALUES ('a@x.io', 'A', 'h', 'ADMIN', ?, ?)",
+  ).run(now, now);
+  const incident = db.prepare(
+    "INSERT INTO incidents (title, status, priority, reporter_id, created_at, updated_at) VALUES (?, 'OPEN', 'HIGH', 1, ?, ?)",
+  );
+  const log = db.prepare("INSERT INTO incident_logs (incident_id, kind, message, author_id, created_at) VALUES (?, 'NOTE', ?, 1, ?)");
+  db.transaction(() => {
+    for (let i = 0; i < incidents; i++) {
+      const id = incident.run(`Incident ${i}`, now, now).lastInsertRowid;
+      for (let j = 0; j < logsEach; j++) log.run(id, `note ${j}`, now);
+    }
+  })();
+}
+
+const count = (db: Database.Database, table: string) =>
+  (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+/**
+ * A copy of the committed migrations plus one more that rebuilds `incidents` the way drizzle-kit does for
+ * SQLite (new table, copy, DROP the original, rename): the step that cascades into incident_logs when
+ * foreign keys are enforced.
+ */
+function foldersWithRebuild(db: Database.Database, extraSql?: string): string {
+  const folder = join(dir, "drizzle");
+  cpSync(migrationsFolder(), folder, { recursive: true });
+  const create = (db.prepare("SELECT sql FROM sqlite_master WHERE name = 'incidents'").get() as { sql: string }).sql;
+  const columns = (db.prepare("PRAGMA table_xinfo(incidents)").all() as { name: string; hidden: number }[])
+    .filter((column) => column.hidden === 0)
+    .map((column) => `"${column.name}"`)
+    .join(", ");
+  const indexes = (db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'incidents' AND sql IS NOT NULL").all() as {
+    sql: string;
+  }[]).map((row) => row.sql);
+  const statements = [
+    "PRAGMA foreign_keys=OFF;",
+    `${create.replace(/CREATE TABLE [`"]?incidents[`"]?/, "CREATE TABLE `__new_incidents`")};`,
+    `INSERT INTO \`__new_incidents\`(${columns}) SELECT ${columns} FROM \`incidents\`;`,
+    "DROP TABLE `incidents`;",
+    "ALTER TABLE `__new_incidents` RENAME TO `incidents`;",
+    "PRAGMA foreign_keys=ON;",
+    ...indexes.map((sql) => `${sql};`),
+    ...(extraSql ? [extraSql] : []),
+  ];
+  const journalPath = join(folder, "meta", "_journal.json");
+  const journal = JSON.parse(readFileSync(journalPath, "utf8"));
+  const last = journal.entries[journal.entries.length - 1];
+  const tag = "9999_rebuild_incidents";
+  journal.entries.push({ ...last, idx: last.idx + 1, when: last.when + 1000, tag });
+  writeFileSync(journalPath, JSON.stringify(journal));
+  writeFileSync(join(folder, `${tag}.sql`), statements.join("\n--> statement-breakpoint\n"));
+  return folder;
+}
+
+describe("migrations", () => {
+  it("create the schema on an empty database and are a no-op the second time", () => {
+    const db = open();
+    expect(applyMigrations(db, migrationsFolder())).toBeGreaterThan(0);
+    expect(applyMigrations(db, migrationsFolder())).toBe(0);
+    expect(db.pragma("foreign_keys", { simple: true })).toBe(1);
+    db.close();
+  });
+
+  it("keep every incident and log when a later migration rebuilds incidents", () => {
+    const db = open();
+    applyMigrations(db, migrationsFolder());
+    seed(db, 25, 8);
+    const applied = applyMigrations(db, foldersWithRebuild(db));
+    expect(applied).toBe(1);
+    expect(count(db, "incidents")).toBe(25);
+    expect(count(db, "incident_logs")).toBe(200);
+    expect(db.pragma("foreign_key_check")).toEqual([]);
+    expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+    db.close();
+  });
+
+  it("would lose the logs without the guard (the hazard the guard exists for)", () => {
+    const db = open();
+    applyMigrations(db, migrationsFolder());
+    seed(db, 3, 4);
+    const folder = foldersWithRebuild(db);
+    const sql = readFileSync(join(folder, "9999_rebuild_incidents.sql"), "utf8").split("--> statement-breakpoint");
+    db.transaction(() => sql.forEach((statement) => db.exec(statement)))();
+    expect(count(db, "incidents")).toBe(3);
+    expect(count(db, "incident_logs")).toBe(0);
+    db.close();
+  });
+
+  it("roll back entirely when a migration would leave dangling references", () => {
+    const db = open();
+    applyMigrations(db, migrationsFolder());
+    seed(db, 2, 2);
+    const folder = foldersWithRebuild(db, "DELETE FROM incidents WHERE id = 1;");
+    expect(() => applyMigrations(db, folder)).toThrow(MigrationError);
+    expect(count(db, "incidents")).toBe(2);
+    expect(count(db, "incident_logs")).toBe(4);
+    const journal = db.prepare("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number };
+    expect(journal.n).toBe(1);
+    db.close();
+  });
+});
