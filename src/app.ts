@@ -19,6 +19,7 @@ import { applyMigrations } from "./db/migrate.js";
 import { migrationsFolder } from "./db/migrations-folder.js";
 import { openSqlite } from "./db/sqlite.js";
 import { bearerToken } from "./http/bearer.js";
+import { documentLimitRules, nodeLimitPlugin } from "./graphql/document-limits.js";
 import { createHttpApp } from "./http/server.js";
 import { createSqliteIncidentRepository } from "./modules/incidents/incident.repository.js";
 import { IncidentService } from "./modules/incidents/incident.service.js";
@@ -83,7 +84,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       hasher: createPasswordHasher(),
       tokens,
       cursors,
-      throttle: createLoginThrottle({ maxFailures: 10, windowMs: 15 * 60_000 }),
+      throttle: createLoginThrottle({
+        maxFailures: config.limits.loginFailures,
+        windowMs: config.limits.loginWindowSeconds * 1000,
+      }),
       allowSignup: config.allowSignup,
     });
     const incidentService = new IncidentService({ incidents, cursors });
@@ -96,6 +100,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       includeStacktraceInErrorResponses: false,
       hideSchemaDetailsFromClientErrors: config.production,
       allowBatchedHttpRequests: false,
+      parseOptions: { maxTokens: config.limits.tokens },
+      validationRules: documentLimitRules(config.limits),
       // A request with an Authorization header cannot be sent cross-site without a CORS preflight.
       csrfPrevention: { requestHeaders: ["x-apollo-operation-name", "apollo-require-preflight", "authorization"] },
       formatError,
@@ -105,6 +111,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         config.production
           ? ApolloServerPluginLandingPageDisabled()
           : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+        nodeLimitPlugin(config.limits.nodes),
         observabilityPlugin(metrics),
       ],
     });

@@ -39,6 +39,16 @@ const envSchema = z.object({
     })
     .default("info"),
   DB_BUSY_TIMEOUT_MS: positiveInt(5000),
+  MAX_QUERY_DEPTH: positiveInt(12),
+  MAX_ALIASES: positiveInt(50),
+  MAX_DIRECTIVES: positiveInt(50),
+  MAX_TOKENS: positiveInt(10_000),
+  MAX_NODES: positiveInt(25_000),
+  LOGIN_MAX_FAILURES: positiveInt(10),
+  LOGIN_WINDOW: z
+    .string()
+    .default("15m")
+    .refine((value) => parseDurationSeconds(value) !== undefined, "must be a duration such as 900, 15m or 1h"),
 });
 
 export type DatabaseTarget = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
@@ -57,6 +67,15 @@ export interface Config {
   allowSignup: boolean;
   logLevel: string;
   dbBusyTimeoutMs: number;
+  limits: {
+    depth: number;
+    aliases: number;
+    directives: number;
+    tokens: number;
+    nodes: number;
+    loginFailures: number;
+    loginWindowSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -125,5 +144,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowSignup: values.ALLOW_SIGNUP,
     logLevel: values.LOG_LEVEL,
     dbBusyTimeoutMs: values.DB_BUSY_TIMEOUT_MS,
+    limits: {
+      depth: values.MAX_QUERY_DEPTH,
+      aliases: values.MAX_ALIASES,
+      directives: values.MAX_DIRECTIVES,
+      tokens: values.MAX_TOKENS,
+      nodes: values.MAX_NODES,
+      loginFailures: values.LOGIN_MAX_FAILURES,
+      loginWindowSeconds: parseDurationSeconds(values.LOGIN_WINDOW)!,
+    },
   };
 }

@@ -1,6 +1,6 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
-import { isDomainError, type DomainError } from "./errors.js";
+import { isDomainError, QueryTooComplexError, type DomainError } from "./errors.js";
 
 // Codes that graphql-js and Apollo attach to errors about the request itself; safe to show as they are.
 const requestErrorCodes = new Set([
@@ -19,9 +19,18 @@ export type ClassifiedError =
   | { kind: "request" }
   | { kind: "internal"; error: unknown };
 
+// graphql-js reports its parser's token limit as a syntax error; it is one of our document limits.
+const tokenLimitMessage = /^Syntax Error: Document contains more th[ae][nt] \d+ tokens/;
+
 export function classifyError(error: unknown): ClassifiedError {
   const original = unwrapResolverError(error);
   if (isDomainError(original)) return { kind: "domain", error: original };
+  // Apollo re-wraps validation errors; the one our limit rules raised is kept as the cause.
+  const cause = error instanceof GraphQLError ? error.originalError : undefined;
+  if (isDomainError(cause)) return { kind: "domain", error: cause };
+  if (error instanceof GraphQLError && tokenLimitMessage.test(error.message)) {
+    return { kind: "domain", error: new QueryTooComplexError("token") };
+  }
   const code = error instanceof GraphQLError ? error.extensions?.code : undefined;
   const thrownByCode = original !== error && !(original instanceof GraphQLError);
   if (typeof code === "string" && requestErrorCodes.has(code) && !thrownByCode) return { kind: "request" };
@@ -33,6 +42,7 @@ function domainExtensions(error: DomainError): Record<string, unknown> {
     case "UNAUTHENTICATED":
     case "FORBIDDEN":
     case "CONFLICT":
+    case "QUERY_TOO_COMPLEX":
       return { code: error.kind };
     case "NOT_FOUND":
     case "BAD_USER_INPUT":

@@ -6,7 +6,8 @@ export type DomainError =
   | BadUserInputError
   | InvalidStatusTransitionError
   | ConflictError
-  | RateLimitedError;
+  | RateLimitedError
+  | QueryTooComplexError;
 
 abstract class DomainErrorBase extends Error {
   abstract readonly kind: string;
@@ -65,6 +66,14 @@ export class RateLimitedError extends DomainErrorBase {
   readonly kind = "RATE_LIMITED";
   constructor(readonly retryAfterSeconds: number) {
     super("Too many attempts; try again later");
+  }
+}
+
+/** A document over one of the limits, refused before any resolver or SQL runs. Names the limit, not its value. */
+export class QueryTooComplexError extends DomainErrorBase {
+  readonly kind = "QUERY_TOO_COMPLEX";
+  constructor(readonly limit: string) {
+    super(`Query is too complex: it exceeds the ${limit} limit`);
   }
 }
 
