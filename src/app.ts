@@ -88,6 +88,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         maxFailures: config.limits.loginFailures,
         windowMs: config.limits.loginWindowSeconds * 1000,
       }),
+      addressThrottle: createLoginThrottle({
+        maxFailures: config.limits.loginFailuresPerAddress,
+        windowMs: config.limits.loginWindowSeconds * 1000,
+      }),
       allowSignup: config.allowSignup,
     });
     const incidentService = new IncidentService({ incidents, cursors });
@@ -125,7 +129,13 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       ready: async () => handle.client.prepare("SELECT 1").get() !== undefined,
       context: async (req, requestId, log): Promise<GraphQLContext> => {
         const loaders = createLoaders({ users, incidents });
-        return { requestId, log, loaders, viewer: viewerResolver(tokens, bearerToken(req.headers.authorization), loaders) };
+        return {
+          requestId,
+          log,
+          loaders,
+          clientAddress: req.socket.remoteAddress,
+          viewer: viewerResolver(tokens, bearerToken(req.headers.authorization), loaders),
+        };
       },
     });
     httpServer.on("request", app);

@@ -45,6 +45,7 @@ const envSchema = z.object({
   MAX_TOKENS: positiveInt(10_000),
   MAX_NODES: positiveInt(25_000),
   LOGIN_MAX_FAILURES: positiveInt(10),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(100),
   LOGIN_WINDOW: z
     .string()
     .default("15m")
@@ -74,6 +75,7 @@ export interface Config {
     tokens: number;
     nodes: number;
     loginFailures: number;
+    loginFailuresPerAddress: number;
     loginWindowSeconds: number;
   };
 }
@@ -151,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       tokens: values.MAX_TOKENS,
       nodes: values.MAX_NODES,
       loginFailures: values.LOGIN_MAX_FAILURES,
+      loginFailuresPerAddress: values.LOGIN_MAX_FAILURES_PER_ADDRESS,
       loginWindowSeconds: parseDurationSeconds(values.LOGIN_WINDOW)!,
     },
   };

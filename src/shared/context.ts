@@ -7,6 +7,8 @@ export interface GraphQLContext {
   requestId: string;
   log: Logger;
   loaders: Loaders;
+  /** The client's network address, for per-address throttling; absent outside HTTP. */
+  clientAddress?: string;
   /** The authenticated caller, read from the database; throws UNAUTHENTICATED when there is none. */
   viewer(): Promise<UserRow>;
 }

@@ -39,8 +39,12 @@ export class UserResolver {
   }
 
   @Mutation(() => AuthPayloadType, { description: "Wrong email and wrong password fail alike, with UNAUTHENTICATED." })
-  async login(@Arg("email", () => String) email: string, @Arg("password", () => String) password: string) {
-    return this.service.login(email, password);
+  async login(
+    @Arg("email", () => String) email: string,
+    @Arg("password", () => String) password: string,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return this.service.login(email, password, ctx.clientAddress);
   }
 
   @Mutation(() => Boolean, { description: "Every token issued to the caller so far stops working." })

@@ -33,7 +33,10 @@ export interface UserServiceDeps {
   hasher: PasswordHasher;
   tokens: TokenService;
   cursors: CursorCodec;
+  /** Failed logins per email. */
   throttle: LoginThrottle;
+  /** Failed logins per client address, so one client cannot walk through many emails. */
+  addressThrottle: LoginThrottle;
   allowSignup: boolean;
 }
 
@@ -54,8 +57,9 @@ export class UserService {
     return this.issue(user);
   }
 
-  async login(rawEmail: string, password: string): Promise<AuthResult> {
+  async login(rawEmail: string, password: string, clientAddress = "unknown"): Promise<AuthResult> {
     const email = rawEmail.trim().toLowerCase();
+    this.deps.addressThrottle.check(clientAddress);
     this.deps.throttle.check(email);
     const user = email.length <= 254 ? await this.deps.users.findByEmail(email) : undefined;
     const valid = user
@@ -63,6 +67,7 @@ export class UserService {
       : await this.deps.hasher.verifyNothing(password);
     if (!user || !valid || !user.active) {
       this.deps.throttle.fail(email);
+      this.deps.addressThrottle.fail(clientAddress);
       throw new UnauthenticatedError(invalidCredentials);
     }
     this.deps.throttle.succeed(email);

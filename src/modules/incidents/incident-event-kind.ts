@@ -1,0 +1,14 @@
+import { registerEnumType } from "type-graphql";
+
+export const IncidentEventKind = {
+  CREATED: "CREATED",
+  UPDATED: "UPDATED",
+  LOG_ADDED: "LOG_ADDED",
+  DELETED: "DELETED",
+} as const;
+export type IncidentEventKind = (typeof IncidentEventKind)[keyof typeof IncidentEventKind];
+
+registerEnumType(IncidentEventKind, {
+  name: "IncidentEventKind",
+  description: "What a committed mutation did: one event per successful createIncident, updateIncident, addIncidentLog or deleteIncident.",
+});

@@ -1,0 +1,21 @@
+import type { IncidentEventKind } from "./incident-event-kind.js";
+
+/**
+ * What travels on the event bus: ids only, JSON-safe, so that a bus spanning processes (Redis) can carry it.
+ * Subscribers load the rows through their own loaders when they deliver the event.
+ */
+export interface IncidentEventMessage {
+  kind: IncidentEventKind;
+  incidentId: number;
+  /** Set for LOG_ADDED only. */
+  logId: number | null;
+  actorId: number;
+}
+
+/** Which events a subscriber wants: all of them, or those of one incident. */
+export interface IncidentEventFilter {
+  incidentId?: number;
+}
+
+/** The one topic incident events are published on; a filter narrows it to one incident. */
+export const INCIDENT_EVENTS_TOPIC = "INCIDENT_EVENTS";
