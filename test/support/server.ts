@@ -68,7 +68,7 @@ export async function startTestServer(
       headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify({ query, variables }),
     });
-    const body = await response.json();
+    const body = (await response.json()) as any;
     return { status: response.status, headers: response.headers, data: body.data, errors: body.errors, body };
   };
 
