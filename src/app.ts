@@ -121,7 +121,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     });
     await apollo.start();
 
+    let closing: Promise<void> | undefined;
+    let draining = false;
     const app = createHttpApp({
+      draining: () => draining,
       apollo,
       metrics,
       logger,
@@ -146,7 +149,6 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     const { port } = httpServer.address() as AddressInfo;
     const host = config.host.includes(":") ? `[${config.host}]` : config.host;
 
-    let closing: Promise<void> | undefined;
     return {
       url: `http://${host}:${port}/graphql`,
       port,
@@ -154,6 +156,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       httpServer,
       close: () =>
         (closing ??= (async () => {
+          draining = true;
+          // Stops accepting connections, lets requests in flight finish, then the database closes last.
           await apollo.stop();
           handle.close();
         })()),

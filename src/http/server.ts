@@ -11,6 +11,8 @@ export interface HttpDeps {
   metrics: Metrics;
   logger: Logger;
   corsOrigins: "*" | string[];
+  /** True once shutdown began: readiness fails and requests on kept-alive connections are turned away. */
+  draining(): boolean;
   /** Resolves when the database answers; rejects or resolves false otherwise. */
   ready(): Promise<boolean>;
   context(req: Request, requestId: string, log: Logger): Promise<object>;
@@ -46,6 +48,12 @@ export function createHttpApp(deps: HttpDeps): Express {
       log.info({ method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, "request");
     });
     next();
+  });
+
+  app.use((req, res, next) => {
+    if (!deps.draining() || req.path === "/healthz") return next();
+    res.setHeader("connection", "close");
+    res.status(503).json(jsonError("Server is shutting down", "SERVICE_UNAVAILABLE"));
   });
 
   app.get("/healthz", (_req, res) => {
