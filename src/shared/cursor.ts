@@ -29,8 +29,9 @@ export function createCursorCodec(secret: string): CursorCodec {
       if (typeof cursor !== "string" || cursor.length > 512) throw invalid();
       const [payload, signature, extra] = cursor.split(".");
       if (!payload || !signature || extra !== undefined) throw invalid();
-      const given = Buffer.from(signature, "base64url");
-      const expected = sign(payload);
+      // Compared as text: Node's base64 decoder skips stray characters, so decoding first would accept variants.
+      const given = Buffer.from(signature);
+      const expected = Buffer.from(sign(payload).toString("base64url"));
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
       let decoded: unknown;
       try {
