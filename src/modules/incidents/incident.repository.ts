@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { SqliteHandle } from "../../db/sqlite.js";
 import { ConflictError } from "../../shared/errors.js";
 import type { IncidentUpdatePlan, TimelineEntry } from "./incident-update.js";
@@ -101,9 +101,35 @@ function groupBy<T>(rows: readonly T[], key: (row: T) => number): Map<number, T[
   return groups;
 }
 
+/** `column IN (ids)` with the ids bound as one JSON array, so that one prepared statement serves any batch size. */
+const inJsonList = (column: SQL.Aliased | AnyColumn, name: string) => sql`${column} in (select value from json_each(${sql.placeholder(name)}))`;
+
 export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRepository {
   const { db } = handle;
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare();
+  const byIds = db.select().from(incidents).where(inJsonList(incidents.id, "ids")).prepare();
+
+  // The hot nested read: one statement for the timelines of a whole page of incidents.
+  const rankedLogs = db
+    .select({
+      ...getTableColumns(incidentLogs),
+      rank: sql<number>`row_number() over (partition by ${incidentLogs.incidentId} order by ${incidentLogs.id})`.as("rank"),
+    })
+    .from(incidentLogs)
+    .where(and(inJsonList(incidentLogs.incidentId, "ids"), gt(incidentLogs.id, sql.placeholder("afterId"))))
+    .as("ranked");
+  const logPage = db
+    .select()
+    .from(rankedLogs)
+    .where(lte(rankedLogs.rank, sql.placeholder("limit")))
+    .orderBy(asc(rankedLogs.incidentId), asc(rankedLogs.id))
+    .prepare();
+  const logCounts = db
+    .select({ incidentId: incidentLogs.incidentId, n: count() })
+    .from(incidentLogs)
+    .where(inJsonList(incidentLogs.incidentId, "ids"))
+    .groupBy(incidentLogs.incidentId)
+    .prepare();
   const insertLog = db
     .insert(incidentLogs)
     .values({
@@ -136,7 +162,7 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
 
     async findByIds(ids) {
       if (ids.length === 0) return [];
-      return db.select().from(incidents).where(inArray(incidents.id, [...ids])).all();
+      return byIds.all({ ids: JSON.stringify(ids) });
     },
 
     async page({ criteria, sort, first, after }) {
@@ -206,33 +232,13 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
 
     async logPages(incidentIds, first, afterId) {
       if (incidentIds.length === 0) return new Map();
-      const ranked = db
-        .select({
-          ...getTableColumns(incidentLogs),
-          rank: sql<number>`row_number() over (partition by ${incidentLogs.incidentId} order by ${incidentLogs.id})`.as("rank"),
-        })
-        .from(incidentLogs)
-        .where(
-          and(inArray(incidentLogs.incidentId, [...incidentIds]), afterId === undefined ? undefined : gt(incidentLogs.id, afterId)),
-        )
-        .as("ranked");
-      const rows = db
-        .select()
-        .from(ranked)
-        .where(lte(ranked.rank, first + 1))
-        .orderBy(asc(ranked.incidentId), asc(ranked.id))
-        .all();
+      const rows = logPage.all({ ids: JSON.stringify(incidentIds), afterId: afterId ?? 0, limit: first + 1 });
       return groupBy(rows as IncidentLogRow[], (row) => row.incidentId);
     },
 
     async logCounts(incidentIds) {
       if (incidentIds.length === 0) return new Map();
-      const rows = db
-        .select({ incidentId: incidentLogs.incidentId, n: count() })
-        .from(incidentLogs)
-        .where(inArray(incidentLogs.incidentId, [...incidentIds]))
-        .groupBy(incidentLogs.incidentId)
-        .all();
+      const rows = logCounts.all({ ids: JSON.stringify(incidentIds) });
       return new Map(rows.map((row) => [row.incidentId, row.n]));
     },
 

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, sql } from "drizzle-orm";
 import type { SqliteHandle } from "../../db/sqlite.js";
 import { sqliteErrorCode } from "../../db/sqlite-errors.js";
 import { ConflictError } from "../../shared/errors.js";
@@ -36,6 +36,12 @@ export function createSqliteUserRepository(handle: SqliteHandle): UserRepository
   const { db } = handle;
   const byEmail = db.select().from(users).where(eq(users.email, sql.placeholder("email"))).prepare();
   const byId = db.select().from(users).where(eq(users.id, sql.placeholder("id"))).prepare();
+  // Any batch size with one prepared statement: the ids are bound as one JSON array.
+  const byIds = db
+    .select()
+    .from(users)
+    .where(sql`${users.id} in (select value from json_each(${sql.placeholder("ids")}))`)
+    .prepare();
   const anyUser = db.select({ id: users.id }).from(users).limit(1).prepare();
   const activeAdmins = db
     .select({ n: count() })
@@ -50,7 +56,7 @@ export function createSqliteUserRepository(handle: SqliteHandle): UserRepository
         const row = byId.get({ id: ids[0] });
         return row ? [row] : [];
       }
-      return db.select().from(users).where(inArray(users.id, [...ids])).all();
+      return byIds.all({ ids: JSON.stringify(ids) });
     },
 
     async findByEmail(email) {
