@@ -74,20 +74,56 @@ export interface IncidentRepository {
   assignedCounts(userIds: readonly number[], statuses: readonly IncidentStatus[] | undefined): Promise<Map<number, number>>;
 }
 
-function criteriaWhere(criteria: IncidentCriteria): SQL | undefined {
-  const conditions: (SQL | undefined)[] = [
-    criteria.statuses ? inArray(incidents.status, [...criteria.statuses]) : undefined,
-    criteria.priorities ? inArray(incidents.priority, [...criteria.priorities]) : undefined,
-    criteria.assigneeId !== undefined ? eq(incidents.assigneeId, criteria.assigneeId) : undefined,
-    criteria.reporterId !== undefined ? eq(incidents.reporterId, criteria.reporterId) : undefined,
-    criteria.createdAfter ? gt(incidents.createdAt, criteria.createdAfter) : undefined,
-    criteria.createdBefore ? lt(incidents.createdAt, criteria.createdBefore) : undefined,
-    ...(criteria.words ?? []).map(
-      (word) =>
-        sql`(instr(unicode_lower(${incidents.title}), ${word}) > 0 or instr(unicode_lower(${incidents.description}), ${word}) > 0)`,
-    ),
-  ];
-  return and(...conditions);
+/** `column IN (ids)` with the ids bound as one JSON array, so that one prepared statement serves any batch size. */
+const inJsonList = (column: SQL.Aliased | AnyColumn, name: string) => sql`${column} in (select value from json_each(${sql.placeholder(name)}))`;
+
+interface BoundCriteria {
+  /** Which conditions are present: statements are prepared once per shape and reused. */
+  shape: string;
+  where: SQL | undefined;
+  params: Record<string, unknown>;
+}
+
+function bindCriteria(criteria: IncidentCriteria): BoundCriteria {
+  const conditions: SQL[] = [];
+  const params: Record<string, unknown> = {};
+  const flags: string[] = [];
+  const add = (flag: string, condition: SQL, name: string, value: unknown) => {
+    flags.push(flag);
+    conditions.push(condition);
+    params[name] = value;
+  };
+  if (criteria.statuses) add("s", inJsonList(incidents.status, "statuses"), "statuses", JSON.stringify(criteria.statuses));
+  if (criteria.priorities) add("p", inJsonList(incidents.priority, "priorities"), "priorities", JSON.stringify(criteria.priorities));
+  if (criteria.assigneeId !== undefined) add("a", eq(incidents.assigneeId, sql.placeholder("assigneeId")), "assigneeId", criteria.assigneeId);
+  if (criteria.reporterId !== undefined) add("r", eq(incidents.reporterId, sql.placeholder("reporterId")), "reporterId", criteria.reporterId);
+  // Times are bound as epoch milliseconds, the stored form (placeholders bypass the column's encoder).
+  if (criteria.createdAfter) {
+    add(">", sql`${incidents.createdAt} > ${sql.placeholder("createdAfter")}`, "createdAfter", criteria.createdAfter.getTime());
+  }
+  if (criteria.createdBefore) {
+    add("<", sql`${incidents.createdAt} < ${sql.placeholder("createdBefore")}`, "createdBefore", criteria.createdBefore.getTime());
+  }
+  (criteria.words ?? []).forEach((word, index) => {
+    const name = sql.placeholder(`word${index}`);
+    const matches = sql`(instr(unicode_lower(${incidents.title}), ${name}) > 0 or instr(unicode_lower(${incidents.description}), ${name}) > 0)`;
+    add("w", matches, `word${index}`, word);
+  });
+  return { shape: flags.join(""), where: and(...conditions), params };
+}
+
+/** Prepared statements keyed by query shape; the number of shapes is bounded by the filters, the map by `capacity`. */
+function statementCache<T>(capacity = 256) {
+  const cache = new Map<string, T>();
+  return (shape: string, build: () => T): T => {
+    let statement = cache.get(shape);
+    if (!statement) {
+      if (cache.size >= capacity) cache.delete(cache.keys().next().value!);
+      statement = build();
+      cache.set(shape, statement);
+    }
+    return statement;
+  };
 }
 
 function groupBy<T>(rows: readonly T[], key: (row: T) => number): Map<number, T[]> {
@@ -101,13 +137,28 @@ function groupBy<T>(rows: readonly T[], key: (row: T) => number): Map<number, T[
   return groups;
 }
 
-/** `column IN (ids)` with the ids bound as one JSON array, so that one prepared statement serves any batch size. */
-const inJsonList = (column: SQL.Aliased | AnyColumn, name: string) => sql`${column} in (select value from json_each(${sql.placeholder(name)}))`;
-
 export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRepository {
   const { db } = handle;
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare();
   const byIds = db.select().from(incidents).where(inJsonList(incidents.id, "ids")).prepare();
+  const preparePage = (field: IncidentSortField, descending: boolean, withAfter: boolean, where: SQL | undefined) => {
+    const column = incidents[field];
+    const direction = descending ? desc : asc;
+    const [afterValue, afterId] = [sql.placeholder("afterValue"), sql.placeholder("afterId")];
+    const keyset = descending
+      ? sql`(${column}, ${incidents.id}) < (${afterValue}, ${afterId})`
+      : sql`(${column}, ${incidents.id}) > (${afterValue}, ${afterId})`;
+    return db
+      .select()
+      .from(incidents)
+      .where(and(where, withAfter ? keyset : undefined))
+      .orderBy(direction(column), direction(incidents.id))
+      .limit(sql.placeholder("limit"))
+      .prepare();
+  };
+  const prepareCount = (where: SQL | undefined) => db.select({ n: count() }).from(incidents).where(where).prepare();
+  const pageStatement = statementCache<ReturnType<typeof preparePage>>();
+  const countStatement = statementCache<ReturnType<typeof prepareCount>>();
 
   // The hot nested read: one statement for the timelines of a whole page of incidents.
   const rankedLogs = db
@@ -166,25 +217,16 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
     },
 
     async page({ criteria, sort, first, after }) {
-      const column = incidents[sort.field];
-      const direction = sort.descending ? desc : asc;
-      const keyset = after
-        ? sort.descending
-          ? sql`(${column}, ${incidents.id}) < (${after.value}, ${after.id})`
-          : sql`(${column}, ${incidents.id}) > (${after.value}, ${after.id})`
-        : undefined;
-      return db
-        .select()
-        .from(incidents)
-        .where(and(criteriaWhere(criteria), keyset))
-        .orderBy(direction(column), direction(incidents.id))
-        .limit(first + 1)
-        .all();
+      const bound = bindCriteria(criteria);
+      const shape = `${sort.field}:${sort.descending}:${after ? 1 : 0}:${bound.shape}`;
+      const statement = pageStatement(shape, () => preparePage(sort.field, sort.descending, after !== undefined, bound.where));
+      return statement.all({ ...bound.params, afterValue: after?.value, afterId: after?.id, limit: first + 1 });
     },
 
     async count(criteria) {
-      const [row] = db.select({ n: count() }).from(incidents).where(criteriaWhere(criteria)).all();
-      return row?.n ?? 0;
+      const bound = bindCriteria(criteria);
+      const statement = countStatement(bound.shape, () => prepareCount(bound.where));
+      return statement.get(bound.params)?.n ?? 0;
     },
 
     async create(incident) {
