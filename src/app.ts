@@ -25,6 +25,9 @@ import { createSqliteIncidentRepository } from "./modules/incidents/incident.rep
 import { IncidentService } from "./modules/incidents/incident.service.js";
 import { createSqliteUserRepository } from "./modules/users/user.repository.js";
 import { UserService } from "./modules/users/user.service.js";
+import { createEventBus } from "./realtime/event-bus.js";
+import { incidentEventPublisher } from "./realtime/incident-event-publisher.js";
+import { startSubscriptionServer } from "./realtime/ws-server.js";
 import { buildAppSchema } from "./schema/build-schema.js";
 import type { GraphQLContext } from "./shared/context.js";
 import { createCursorCodec } from "./shared/cursor.js";
@@ -94,16 +97,31 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       }),
       allowSignup: config.allowSignup,
     });
-    const incidentService = new IncidentService({ incidents, cursors });
-    const schema = await buildAppSchema({ users: userService, incidents: incidentService });
+    const events = createEventBus();
+    const incidentService = new IncidentService({ incidents, cursors, events: incidentEventPublisher(events, logger) });
+    const schema = await buildAppSchema({ users: userService, incidents: incidentService, events });
 
     const httpServer = createServer();
+    const subscriptions = startSubscriptionServer({
+      httpServer,
+      path: "/graphql",
+      schema,
+      tokens,
+      findUsers: (ids) => users.findByIds(ids),
+      createLoaders: () => createLoaders({ users, incidents }),
+      limits: config.limits,
+      logger,
+      metrics,
+      production: config.production,
+    });
     const apollo = new ApolloServer<GraphQLContext>({
       schema,
       introspection: !config.production,
       includeStacktraceInErrorResponses: false,
       hideSchemaDetailsFromClientErrors: config.production,
       allowBatchedHttpRequests: false,
+      // Automatic persisted queries are not offered: no cache for clients to fill, one less input to validate.
+      persistedQueries: false,
       parseOptions: { maxTokens: config.limits.tokens },
       validationRules: documentLimitRules(config.limits),
       // A request with an Authorization header cannot be sent cross-site without a CORS preflight.
@@ -112,6 +130,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       plugins: [
         ApolloServerPluginCacheControlDisabled(),
         ApolloServerPluginDrainHttpServer({ httpServer }),
+        // Closes the WebSocket connections while Apollo drains HTTP, before close() closes the database.
+        subscriptions.plugin,
         config.production
           ? ApolloServerPluginLandingPageDisabled()
           : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
@@ -159,6 +179,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
           draining = true;
           // Stops accepting connections, lets requests in flight finish, then the database closes last.
           await apollo.stop();
+          await subscriptions.dispose(); // already done by the plugin when Apollo drained; idempotent
           handle.close();
         })()),
     };

@@ -15,6 +15,7 @@ async function refused(query: string, variables?: Record<string, unknown>) {
   const error = onlyError(response);
   expect(error.extensions?.code).toBe("QUERY_TOO_COMPLEX");
   expect(response.data ?? null).toBeNull();
+  expect(response.status).toBe(400);
   expect(after - before).toBe(0);
   return error;
 }

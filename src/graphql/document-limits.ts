@@ -160,7 +160,8 @@ export function nodeLimitPlugin(limit: number): ApolloServerPlugin {
           const nodes = nodeCount(schema, operation.selectionSet, rootType, fragments, request.variables ?? {}, limit);
           if (nodes > limit) {
             const error = new QueryTooComplexError("node");
-            throw new GraphQLError(error.message, { originalError: error });
+            // Like the validation-stage limits, a 400: the request itself is at fault.
+            throw new GraphQLError(error.message, { originalError: error, extensions: { http: { status: 400 } } });
           }
         },
       };

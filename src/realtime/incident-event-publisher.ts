@@ -1,0 +1,24 @@
+import type { Logger } from "pino";
+import type { IncidentEventMessage } from "../modules/incidents/incident-event.js";
+import type { IncidentEvents } from "../modules/incidents/incident.service.js";
+import type { IncidentEventBus } from "./event-bus.js";
+
+/**
+ * Turns the service's after-commit callbacks into bus messages. The mutation has already committed when these
+ * run, so a failure to publish is logged and swallowed: the caller must still get its result.
+ */
+export function incidentEventPublisher(bus: IncidentEventBus, log: Logger): IncidentEvents {
+  const publish = (event: IncidentEventMessage) => {
+    try {
+      bus.publish(event);
+    } catch (error) {
+      log.error({ err: error, event }, "incident event not published");
+    }
+  };
+  return {
+    created: (incident, actor) => publish({ kind: "CREATED", incidentId: incident.id, logId: null, actorId: actor.id }),
+    updated: (incident, actor) => publish({ kind: "UPDATED", incidentId: incident.id, logId: null, actorId: actor.id }),
+    logAdded: (log, actor) => publish({ kind: "LOG_ADDED", incidentId: log.incidentId, logId: log.id, actorId: actor.id }),
+    deleted: (incidentId, actor) => publish({ kind: "DELETED", incidentId, logId: null, actorId: actor.id }),
+  };
+}

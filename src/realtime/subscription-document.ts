@@ -1,0 +1,71 @@
+import {
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+} from "graphql";
+import { documentLimitRules, nodeCount, type DocumentLimits } from "../graphql/document-limits.js";
+import { QueryTooComplexError } from "../shared/errors.js";
+
+export interface SubscribePayload {
+  query: string;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+}
+
+export const requestError = (message: string, code: string) => new GraphQLError(message, { extensions: { code } });
+
+/** Gives graphql-js's request errors the codes Apollo gives them over HTTP, so that formatError shows them. */
+export const withCode = (error: GraphQLError, code: string) =>
+  new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code },
+  });
+
+/**
+ * The checks Apollo and our limit rules apply to an HTTP request, applied to a subscribe message: the token,
+ * depth, alias, directive and node limits, validation, and subscriptions only. Errors, or the parsed document.
+ */
+export function subscriptionDocumentChecker(schema: GraphQLSchema, limits: DocumentLimits, production: boolean) {
+  const rules = [...specifiedRules, ...documentLimitRules(limits)];
+  return (payload: SubscribePayload): DocumentNode | readonly GraphQLError[] => {
+    let document: DocumentNode;
+    try {
+      document = parse(payload.query, { maxTokens: limits.tokens });
+    } catch (error) {
+      if (error instanceof GraphQLError) return [withCode(error, "GRAPHQL_PARSE_FAILED")];
+      throw error;
+    }
+    const invalid = validate(schema, document, rules);
+    if (invalid.length > 0) {
+      return invalid.map((error) => {
+        const coded = withCode(error, "GRAPHQL_VALIDATION_FAILED");
+        // As Apollo's hideSchemaDetailsFromClientErrors does over HTTP: no "Did you mean ...?" in production.
+        return production ? new GraphQLError(coded.message.replace(/ ?Did you mean(.+?)\?$/, ""), coded) : coded;
+      });
+    }
+    const operation = getOperationAST(document, payload.operationName);
+    if (!operation) return [requestError("Unable to identify the operation to run", "OPERATION_RESOLUTION_FAILURE")];
+    // Queries and mutations go over HTTP, where their metrics, throttling and request logs apply.
+    if (operation.operation !== "subscription") {
+      return [requestError("Only subscriptions are served over WebSocket; send queries and mutations over HTTP", "BAD_REQUEST")];
+    }
+    const fragments = new Map(
+      document.definitions.flatMap((d): [string, FragmentDefinitionNode][] => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d]] : [])),
+    );
+    const nodes = nodeCount(schema, operation.selectionSet, schema.getSubscriptionType()!, fragments, payload.variables ?? {}, limits.nodes);
+    if (nodes > limits.nodes) {
+      const error = new QueryTooComplexError("node");
+      return [new GraphQLError(error.message, { originalError: error })];
+    }
+    return document;
+  };
+}

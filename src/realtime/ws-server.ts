@@ -1,0 +1,247 @@
+import type { ApolloServerPlugin } from "@apollo/server";
+import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLError, GraphQLSchema } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import type { Logger } from "pino";
+import { Gauge } from "prom-client";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { TokenService } from "../auth/tokens.js";
+import type { DocumentLimits } from "../graphql/document-limits.js";
+import type { UserRow } from "../modules/users/user.table.js";
+import type { GraphQLContext } from "../shared/context.js";
+import { classifyError, formatError } from "../shared/error-format.js";
+import type { Loaders } from "../shared/loaders.js";
+import type { Metrics } from "../shared/metrics.js";
+import { createConnectionWatchdog, type WatchedConnection } from "./connection-watchdog.js";
+import { subscribePerEvent } from "./per-event-execution.js";
+import { authenticateConnection, CloseCode, subscriberRefusal, type Refusal } from "./subscriber-auth.js";
+import { requestError, subscriptionDocumentChecker, withCode, type SubscribePayload } from "./subscription-document.js";
+
+export interface SubscriptionServerOptions {
+  httpServer: Server;
+  /** Same path as HTTP GraphQL: WebSocket upgrades to any other path are refused. */
+  path: string;
+  schema: GraphQLSchema;
+  tokens: TokenService;
+  findUsers(ids: readonly number[]): Promise<UserRow[]>;
+  createLoaders(): Loaders;
+  limits: DocumentLimits;
+  logger: Logger;
+  metrics?: Metrics;
+  production: boolean;
+  /** How often open connections re-read their user (deactivation, signOutEverywhere). */
+  recheckIntervalMs?: number;
+  maxSubscriptionsPerConnection?: number;
+  /** Largest message a client may send, like the HTTP body limit. */
+  maxPayloadBytes?: number;
+}
+
+export interface SubscriptionServer {
+  /** Add to ApolloServer's plugins: Apollo's stop() then closes every socket while it drains. */
+  plugin: ApolloServerPlugin;
+  /** Closes every socket (1001 Going away) and waits until they are closed. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+interface Subscriber extends WatchedConnection {
+  /** True once the socket closed or is closing: no event may be executed for it any more. */
+  readonly closed: boolean;
+  readonly log: Logger;
+  /** The socket has closed: stop watching it. */
+  detach(): void;
+}
+
+/** The context of a subscription operation: what each event's own context is derived from. */
+interface OperationContext extends GraphQLContext {
+  subscriber: Subscriber;
+}
+
+type ConnectionExtra = { subscriber: Subscriber };
+
+/**
+ * GraphQL subscriptions over the graphql-ws protocol, on the HTTP server's port and path. A connection must
+ * authenticate in connection_init; it is closed (4401) when its token expires or is revoked or its user is
+ * deactivated, and (1013) when it falls too far behind its events.
+ */
+export function startSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
+  const { schema, logger } = options;
+  const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 50;
+  const checkDocument = subscriptionDocumentChecker(schema, options.limits, options.production);
+  const watchdog = createConnectionWatchdog({
+    findUsers: options.findUsers,
+    intervalMs: options.recheckIntervalMs ?? 3_000,
+    log: logger,
+  });
+  const wsServer = new WebSocketServer({
+    server: options.httpServer,
+    path: options.path,
+    maxPayload: options.maxPayloadBytes ?? 1024 * 1024,
+  });
+
+  const subscriberFor = (socket: WebSocket, log: Logger, identity: WatchedConnection["identity"]): Subscriber => {
+    let closed = false;
+    let unwatch = () => {};
+    const subscriber: Subscriber = {
+      identity,
+      log,
+      get closed() {
+        return closed;
+      },
+      close(refusal: Refusal) {
+        if (closed) return;
+        subscriber.detach();
+        log.info({ code: refusal.code, reason: refusal.reason }, "subscription connection closed");
+        socket.close(refusal.code, refusal.reason);
+      },
+      detach() {
+        closed = true;
+        unwatch();
+      },
+    };
+    unwatch = watchdog.watch(subscriber);
+    return subscriber;
+  };
+
+  // Event executions under way; dispose() waits for them, so that none reads a database already closed.
+  const executions = new Set<Promise<unknown>>();
+  const track = (execution: Promise<unknown>) => {
+    executions.add(execution);
+    const forget = () => executions.delete(execution);
+    execution.then(forget, forget);
+  };
+
+  /** Each event (and each operation) gets fresh loaders; the subscriber is re-checked with them first. */
+  const contextFor = async (subscriber: Subscriber, requestId: string, log: Logger): Promise<GraphQLContext | undefined> => {
+    if (subscriber.closed) return undefined;
+    const loaders = options.createLoaders();
+    const user = await loaders.userById.load(subscriber.identity.userId);
+    const refusal = subscriberRefusal(subscriber.identity, user, Date.now());
+    if (refusal) {
+      subscriber.close(refusal);
+      return undefined;
+    }
+    return { requestId, log, loaders, viewer: async () => user! };
+  };
+
+  const formatErrors = (errors: readonly GraphQLError[], log: Logger) =>
+    errors.map((error) => {
+      const classified = classifyError(error);
+      if (classified.kind === "internal") log.error({ err: classified.error }, "internal error");
+      return formatError(error.toJSON(), error);
+    });
+
+  const count = (outcome: "ok" | "error") => options.metrics?.graphqlOperations.inc({ operation: "subscription", outcome });
+  const active =
+    options.metrics &&
+    new Gauge({
+      name: "graphql_subscriptions_active",
+      help: "Subscriptions currently listening for events",
+      registers: [options.metrics.registry],
+    });
+
+  const prepare = async (
+    subscriber: Subscriber,
+    id: string,
+    payload: SubscribePayload,
+    activeSubscriptions: number,
+  ): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+    if (activeSubscriptions > maxSubscriptions) {
+      return [requestError(`At most ${maxSubscriptions} subscriptions may be open on one connection`, "BAD_REQUEST")];
+    }
+    const document = checkDocument(payload);
+    if (Array.isArray(document)) return document;
+    const requestId = randomUUID();
+    const log = subscriber.log.child({ requestId, subscriptionId: id });
+    const context = await contextFor(subscriber, requestId, log);
+    if (!context) return [requestError("Authentication required", "UNAUTHENTICATED")];
+    const contextValue: OperationContext = { ...context, subscriber };
+    return { schema, document: document as DocumentNode, operationName: payload.operationName, variableValues: payload.variables, contextValue };
+  };
+
+  const cleanup = useServer<Record<string, unknown>, ConnectionExtra>(
+    {
+      schema,
+      isProd: options.production,
+      async onConnect(ctx) {
+        const socket = ctx.extra.socket;
+        const result = await authenticateConnection(
+          options.tokens,
+          async (userId) => (await options.findUsers([userId]))[0],
+          ctx.connectionParams,
+        );
+        if ("refusal" in result) {
+          // Closing first gives the client our code and reason rather than graphql-ws's bare 4403 "Forbidden".
+          socket.close(result.refusal.code, result.refusal.reason);
+          return false;
+        }
+        const log = logger.child({ userId: result.user.id, transport: "ws" });
+        ctx.extra.subscriber = subscriberFor(socket, log, result.identity);
+        return true;
+      },
+      onClose(ctx) {
+        ctx.extra.subscriber?.detach();
+      },
+      async onSubscribe(ctx, id, payload) {
+        const subscriber = ctx.extra.subscriber;
+        if (!subscriber) return [requestError("Authentication required", "UNAUTHENTICATED")];
+        const prepared = await prepare(subscriber, id, payload, Object.keys(ctx.subscriptions).length);
+        const failed = Array.isArray(prepared);
+        count(failed ? "error" : "ok");
+        return failed ? prepared : (prepared as ExecutionArgs);
+      },
+      subscribe(args) {
+        const { subscriber, requestId, log } = args.contextValue as OperationContext;
+        return subscribePerEvent(args, {
+          contextForEvent: () => contextFor(subscriber, requestId, log),
+          tooSlow: (error) => subscriber.close({ code: CloseCode.TooSlow, reason: error.message }),
+          executing: track,
+          ended: () => active?.dec(),
+        }).then((result) => {
+          if (!(Symbol.asyncIterator in result)) return requestErrorsOf(result);
+          active?.inc(); // counted once it listens: a client may rely on events published from now on
+          return result;
+        });
+      },
+      onNext(ctx, _id, _payload, args, result) {
+        if (!result.errors) return undefined;
+        const log = (args.contextValue as OperationContext | undefined)?.log ?? ctx.extra.subscriber?.log ?? logger;
+        return { ...result, errors: formatErrors(result.errors, log) };
+      },
+      onError(ctx, _id, _payload, errors) {
+        return formatErrors(errors, ctx.extra.subscriber?.log ?? logger);
+      },
+    },
+    wsServer,
+  );
+
+  let disposing: Promise<void> | undefined;
+  const dispose = () =>
+    (disposing ??= (async () => {
+      watchdog.stop();
+      await cleanup.dispose();
+      await Promise.allSettled(executions);
+    })());
+
+  return {
+    dispose,
+    plugin: {
+      async serverWillStart() {
+        return {
+          async drainServer() {
+            await dispose();
+          },
+        };
+      },
+    },
+  };
+}
+
+/**
+ * A subscription that fails before its first event (bad variables, say) yields one result with errors. Those
+ * without a path are about the request, as over HTTP, where Apollo reports them as BAD_USER_INPUT.
+ */
+function requestErrorsOf(result: ExecutionResult): ExecutionResult {
+  if (!result.errors) return result;
+  return { ...result, errors: result.errors.map((error) => (error.path ? error : withCode(error, "BAD_USER_INPUT"))) };
+}

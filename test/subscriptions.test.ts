@@ -1,0 +1,346 @@
+import { createClient, type Client } from "graphql-ws";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { startTestServer, type TestServer, type TestUser } from "./support/server.js";
+
+const EVENTS = `subscription($incidentId: ID) {
+  incidentEvents(incidentId: $incidentId) {
+    kind
+    incidentId
+    actor { id }
+    incident { id title status version reporter { id } logs { totalCount } }
+    log { id kind message author { id } incident { id } }
+  }
+}`;
+
+interface EventData {
+  kind: string;
+  incidentId: string;
+  actor: { id: string } | null;
+  incident: { id: string; title: string; status: string; version: number; reporter: { id: string }; logs: { totalCount: number } } | null;
+  log: { id: string; kind: string; message: string; author: { id: string } | null; incident: { id: string } } | null;
+}
+
+interface Closed {
+  code: number;
+  reason: string;
+}
+
+interface Listener {
+  events: EventData[];
+  errors: unknown[];
+  /** Resolves with the socket's close code and reason. */
+  closed: Promise<Closed>;
+  /** Resolves once `count` events have arrived. */
+  received(count: number, timeoutMs?: number): Promise<EventData[]>;
+  dispose(): Promise<void>;
+}
+
+let server: TestServer;
+let wsUrl: string;
+let responder: TestUser;
+let viewer: TestUser;
+const clients: Client[] = [];
+
+async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The server counts a subscription once it listens; events published before that would be missed. */
+const activeSubscriptions = (target = server) => target.metric("graphql_subscriptions_active");
+
+function listen(token: string | undefined, variables: Record<string, unknown> = {}, target = server, query = EVENTS): Listener {
+  const events: EventData[] = [];
+  const errors: unknown[] = [];
+  let onClosed!: (closed: Closed) => void;
+  const closed = new Promise<Closed>((resolve) => (onClosed = resolve));
+  const client = createClient({
+    url: target.url.replace(/^http/, "ws"),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    on: {
+      closed: (event) => {
+        const { code, reason } = event as { code: number; reason: string | Buffer };
+        onClosed({ code, reason: String(reason) });
+      },
+    },
+  });
+  clients.push(client);
+  client.subscribe<{ incidentEvents: EventData }>(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors) errors.push(...result.errors);
+        if (result.data) events.push(result.data.incidentEvents);
+      },
+      error: (error) => errors.push(error),
+      complete: () => {},
+    },
+  );
+  return {
+    events,
+    errors,
+    closed,
+    received: (count, timeoutMs) => until(() => events.length >= count && events, `${count} events`, timeoutMs),
+    dispose: () => client.dispose() as Promise<void>,
+  };
+}
+
+/** Subscribes and waits until the server listens on its behalf. */
+async function subscribed(token: string, variables: Record<string, unknown> = {}): Promise<Listener> {
+  const before = await activeSubscriptions();
+  const listener = listen(token, variables);
+  await until(async () => (await activeSubscriptions()) > before, "the subscription to be active");
+  return listener;
+}
+
+async function createIncident(title: string, token = responder.token): Promise<string> {
+  const result = await server.gql(`mutation($input: CreateIncidentInput!) { createIncident(input: $input) { id } }`, { input: { title } }, token);
+  if (!result.data?.createIncident) throw new Error(JSON.stringify(result.body));
+  return result.data.createIncident.id;
+}
+
+async function addLog(incidentId: string, message: string, token = responder.token): Promise<string> {
+  const result = await server.gql(
+    `mutation($id: ID!, $message: String!) { addIncidentLog(incidentId: $id, message: $message) { id } }`,
+    { id: incidentId, message },
+    token,
+  );
+  if (!result.data?.addIncidentLog) throw new Error(JSON.stringify(result.body));
+  return result.data.addIncidentLog.id;
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  wsUrl = server.url.replace(/^http/, "ws");
+  responder = await server.user("RESPONDER");
+  viewer = await server.user("VIEWER");
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.dispose()));
+  await until(async () => (await activeSubscriptions()) === 0, "subscriptions to end");
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+describe("incidentEvents over graphql-ws", () => {
+  it("serves the same path and port as HTTP", () => {
+    expect(wsUrl).toMatch(/^ws:\/\/.+:\d+\/graphql$/);
+  });
+
+  it("sends CREATED, UPDATED, LOG_ADDED and DELETED, resolved for a VIEWER subscriber with the actor", async () => {
+    const listener = await subscribed(viewer.token);
+
+    const id = await createIncident("Checkout is down");
+    const [created] = await listener.received(1);
+    expect(created).toMatchObject({
+      kind: "CREATED",
+      incidentId: id,
+      actor: { id: responder.id },
+      incident: { id, title: "Checkout is down", status: "OPEN", version: 1, reporter: { id: responder.id } },
+      log: null,
+    });
+
+    const updated = await server.gql(
+      `mutation($id: ID!) { updateIncident(id: $id, input: { status: INVESTIGATING }) { version } }`,
+      { id },
+      responder.token,
+    );
+    expect(updated.data?.updateIncident.version).toBe(2);
+    const [, update] = await listener.received(2);
+    expect(update).toMatchObject({ kind: "UPDATED", incidentId: id, actor: { id: responder.id }, incident: { status: "INVESTIGATING", version: 2 } });
+
+    const logId = await addLog(id, "Rolled back the deploy");
+    const [, , logged] = await listener.received(3);
+    expect(logged).toMatchObject({
+      kind: "LOG_ADDED",
+      incidentId: id,
+      actor: { id: responder.id },
+      incident: { id },
+      log: { id: logId, kind: "NOTE", message: "Rolled back the deploy", author: { id: responder.id }, incident: { id } },
+    });
+
+    const deleted = await server.gql(`mutation($id: ID!) { deleteIncident(id: $id) }`, { id }, server.admin.token);
+    expect(deleted.data?.deleteIncident).toBe(id);
+    const [, , , gone] = await listener.received(4);
+    expect(gone).toEqual({ kind: "DELETED", incidentId: id, actor: { id: server.admin.id }, incident: null, log: null });
+
+    expect(listener.events.map((event) => event.kind)).toEqual(["CREATED", "UPDATED", "LOG_ADDED", "DELETED"]);
+    expect(listener.errors).toEqual([]);
+  });
+
+  it("sends only the events of the incident named by incidentId", async () => {
+    const a = await createIncident("A");
+    const b = await createIncident("B");
+    const onlyA = await subscribed(viewer.token, { incidentId: a });
+    const everything = await subscribed(viewer.token);
+    const nothing = await subscribed(viewer.token, { incidentId: "no-such-id" });
+
+    const b1 = await addLog(b, "b1");
+    const a1 = await addLog(a, "a1");
+    const b2 = await addLog(b, "b2");
+    const a2 = await addLog(a, "a2");
+
+    // Events arrive in order, so once a2 is in, anything of B's published before it would be in too.
+    await onlyA.received(2);
+    await everything.received(4);
+    expect(onlyA.events.map((event) => event.log?.id)).toEqual([a1, a2]);
+    expect(onlyA.events.every((event) => event.incidentId === a)).toBe(true);
+    expect(everything.events.map((event) => event.log?.id)).toEqual([b1, a1, b2, a2]);
+    expect(nothing.events).toEqual([]);
+  });
+
+  it("refuses a connection without a token, or with a bad one, with 4401", async () => {
+    const anonymous = listen(undefined);
+    await expect(anonymous.closed).resolves.toMatchObject({ code: 4401, reason: expect.stringMatching(/Bearer <token>/) });
+
+    const forged = listen("not-a-token");
+    await expect(forged.closed).resolves.toEqual({ code: 4401, reason: "Unauthorized: invalid or expired token" });
+
+    const wrongScheme = createClient({
+      url: wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: viewer.token },
+    });
+    clients.push(wrongScheme);
+    const closed = await new Promise<{ code: number }>((resolve) => {
+      wrongScheme.on("closed", (event) => resolve(event as { code: number }));
+      wrongScheme.subscribe({ query: EVENTS }, { next: () => {}, error: () => {}, complete: () => {} });
+    });
+    expect(closed.code).toBe(4401);
+    expect(anonymous.events).toEqual([]);
+  });
+
+  it("closes the connection of a user an admin deactivates, without waiting for an event", async () => {
+    const user = await server.user("VIEWER", "Soon inactive");
+    const listener = await subscribed(user.token);
+    const result = await server.gql(
+      `mutation($id: ID!) { updateUser(id: $id, input: { active: false }) { active } }`,
+      { id: user.id },
+      server.admin.token,
+    );
+    expect(result.data?.updateUser.active).toBe(false);
+    await expect(listener.closed).resolves.toEqual({ code: 4401, reason: "Unauthorized: user deactivated" });
+  });
+
+  it("closes the connection after signOutEverywhere and delivers no event to it meanwhile", async () => {
+    const user = await server.user("VIEWER", "Signs out");
+    const listener = await subscribed(user.token);
+    const signedOut = await server.gql(`mutation { signOutEverywhere }`, {}, user.token);
+    expect(signedOut.data?.signOutEverywhere).toBe(true);
+    // Published after the revocation: each delivery re-checks the subscriber first.
+    await createIncident("After sign-out");
+    await expect(listener.closed).resolves.toEqual({ code: 4401, reason: "Unauthorized: token revoked" });
+    expect(listener.events).toEqual([]);
+
+    const again = listen(user.token);
+    await expect(again.closed).resolves.toEqual({ code: 4401, reason: "Unauthorized: token revoked" });
+  });
+
+  it("publishes nothing for a mutation that fails or is rolled back", async () => {
+    const id = await createIncident("Stable");
+    const listener = await subscribed(viewer.token, { incidentId: id });
+
+    const transition = await server.gql(
+      `mutation($id: ID!) { updateIncident(id: $id, input: { status: CLOSED }) { id } }`,
+      { id },
+      responder.token,
+    );
+    expect(transition.errors?.[0]?.extensions?.code).toBe("INVALID_STATUS_TRANSITION");
+    const conflict = await server.gql(
+      `mutation($id: ID!) { updateIncident(id: $id, input: { title: "Changed", expectedVersion: 7 }) { id } }`,
+      { id },
+      responder.token,
+    );
+    expect(conflict.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+    const forbidden = await server.gql(
+      `mutation($id: ID!) { addIncidentLog(incidentId: $id, message: "hi") { id } }`,
+      { id },
+      viewer.token,
+    );
+    expect(forbidden.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    const unchanged = await server.gql(`query($id: ID!) { incident(id: $id) { title version } }`, { id }, viewer.token);
+    expect(unchanged.data?.incident).toEqual({ title: "Stable", version: 1 });
+
+    // A successful change afterwards is the first and only event: nothing came before it.
+    const sentinel = await addLog(id, "sentinel");
+    await listener.received(1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(listener.events.map((event) => [event.kind, event.log?.id])).toEqual([["LOG_ADDED", sentinel]]);
+  });
+
+  it("delivers a burst of 1,000 changes to one subscriber, complete and in commit order", async () => {
+    const id = await createIncident("Noisy");
+    const listener = await subscribed(viewer.token, { incidentId: id });
+
+    const ids: string[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < 1_000) {
+        const n = next++;
+        ids.push(await addLog(id, `note ${n}`));
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, worker));
+
+    const events = await listener.received(1_000, 20_000);
+    expect(events).toHaveLength(1_000);
+    const delivered = events.map((event) => Number(event.log!.id));
+    // Log ids grow with each commit, so commit order is ascending id order.
+    const committed = ids.map(Number).sort((x, y) => x - y);
+    expect(delivered).toEqual(committed);
+    expect(listener.errors).toEqual([]);
+  }, 30_000);
+
+  it("refuses queries and mutations over WebSocket; they belong to HTTP", async () => {
+    const listener = listen(viewer.token, {}, server, `query { me { id } }`);
+    await until(() => listener.errors.length > 0, "an error");
+    expect(listener.errors[0]).toMatchObject([{ extensions: { code: "BAD_REQUEST" } }]);
+  });
+
+  it("applies the HTTP document limits and validation to subscriptions too", async () => {
+    const deep = `subscription { incidentEvents { incident { reporter { assignedIncidents { nodes { logs { nodes { author {
+      assignedIncidents { nodes { logs { nodes { id } } } } } } } } } } } } }`;
+    const tooDeep = listen(viewer.token, {}, server, deep);
+    const misspelt = listen(viewer.token, {}, server, `subscription { incidentEvent { kind } }`);
+    await until(() => tooDeep.errors.length > 0 && misspelt.errors.length > 0, "errors");
+    expect(tooDeep.errors[0]).toMatchObject([{ extensions: { code: "QUERY_TOO_COMPLEX" } }]);
+    expect(misspelt.errors[0]).toMatchObject([{ extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }]);
+  });
+
+  it("answers a subscription sent over HTTP with an error rather than a stream", async () => {
+    const result = await server.gql(`subscription { incidentEvents { kind } }`, {}, viewer.token);
+    expect(result.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(result.errors?.[0]?.message).toMatch(/WebSocket/);
+  });
+
+  it("closes the connection when its token expires", async () => {
+    const other = await startTestServer({ JWT_TTL: "3" });
+    try {
+      const user = await other.signUp("Short-lived");
+      const listener = listen(user.token, {}, other);
+      await expect(listener.closed).resolves.toEqual({ code: 4401, reason: "Unauthorized: token expired" });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("closes open sockets with 1001 when the server shuts down", async () => {
+    const other = await startTestServer();
+    const listener = listen(other.admin.token, {}, other);
+    await until(async () => (await activeSubscriptions(other)) === 1, "the subscription to be active");
+    await other.close();
+    await expect(listener.closed).resolves.toMatchObject({ code: 1001 });
+  });
+});
