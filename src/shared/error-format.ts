@@ -1,6 +1,6 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
-import { isDomainError, QueryTooComplexError, type DomainError } from "./errors.js";
+import { BadUserInputError, isDomainError, QueryTooComplexError, type DomainError } from "./errors.js";
 
 // Codes that graphql-js and Apollo attach to errors about the request itself; safe to show as they are.
 const requestErrorCodes = new Set([
@@ -19,6 +19,10 @@ export type ClassifiedError =
   | { kind: "request" }
   | { kind: "internal"; error: unknown };
 
+// graphql-js checks arguments again while executing (a null variable meeting a non-null argument that has a
+// default, for one) and raises these without a code: they are the client's input, not our failure.
+const argumentMessage = /^Argument "[^"]+" (of non-null type "[^"]+" must not be null|has invalid value)/;
+
 // graphql-js reports its parser's token limit as a syntax error; it is one of our document limits.
 const tokenLimitMessage = /^Syntax Error: Document contains more th[ae][nt] \d+ tokens/;
 
@@ -30,6 +34,9 @@ export function classifyError(error: unknown): ClassifiedError {
   if (isDomainError(cause)) return { kind: "domain", error: cause };
   if (error instanceof GraphQLError && tokenLimitMessage.test(error.message)) {
     return { kind: "domain", error: new QueryTooComplexError("token") };
+  }
+  if (original instanceof GraphQLError && argumentMessage.test(original.message)) {
+    return { kind: "domain", error: new BadUserInputError(original.message) };
   }
   const code = error instanceof GraphQLError ? error.extensions?.code : undefined;
   const thrownByCode = original !== error && !(original instanceof GraphQLError);
