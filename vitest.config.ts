@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 const require = createRequire(import.meta.url);
 
@@ -12,6 +12,10 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: ["test/support/setup.ts"],
+    // TEST_DATABASE=postgres: names the run's databases and drops any left behind (test/support/database.ts).
+    globalSetup: ["test/support/global-setup.ts"],
+    // The benchmark's raw floor reads the SQLite file itself; it has no PostgreSQL counterpart yet.
+    exclude: [...configDefaults.exclude, ...(process.env.TEST_DATABASE === "postgres" ? ["test/bench-floor.test.ts"] : [])],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

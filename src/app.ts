@@ -1,29 +1,23 @@
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import {
-  ApolloServerPluginLandingPageLocalDefault,
-  ApolloServerPluginLandingPageProductionDefault,
-} from "@apollo/server/plugin/landingPage/default";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { developmentJwtSecret } from "./auth/jwt-secret.js";
 import { createLoginThrottle } from "./auth/login-throttle.js";
 import { createPasswordHasher } from "./auth/password.js";
 import { createTokenService } from "./auth/tokens.js";
 import { viewerResolver } from "./auth/viewer.js";
 import type { Config } from "./config.js";
-import { applyMigrations } from "./db/migrate.js";
-import { migrationsFolder } from "./db/migrations-folder.js";
-import { openSqlite } from "./db/sqlite.js";
+import { openDatabase } from "./db/open-database.js";
 import { bearerToken } from "./http/bearer.js";
 import { documentLimitRules, nodeLimitPlugin } from "./graphql/document-limits.js";
+import { jitGateway } from "./graphql/jit-executor.js";
+import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
 import { createHttpApp } from "./http/server.js";
-import { createSqliteIncidentRepository } from "./modules/incidents/incident.repository.js";
 import { IncidentService } from "./modules/incidents/incident.service.js";
-import { createSqliteUserRepository } from "./modules/users/user.repository.js";
 import { UserService } from "./modules/users/user.service.js";
 import { createEventBus } from "./realtime/event-bus.js";
 import { incidentEventPublisher } from "./realtime/incident-event-publisher.js";
@@ -66,22 +60,14 @@ function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<GraphQLContex
 
 /** The composition root: database -> repositories -> services -> schema -> HTTP. */
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningApp> {
-  if (config.database.kind !== "sqlite") throw new Error("Only SQLite is supported by this build");
   const metrics = createMetrics();
-  const handle = openSqlite({
-    path: config.database.path,
-    busyTimeoutMs: config.dbBusyTimeoutMs,
-    onStatement: () => metrics.dbQueries.inc(),
-  });
+  // SQLite or PostgreSQL, from DATABASE_URL; nothing below knows which.
+  const database = await openDatabase(config, metrics, logger);
   try {
-    const applied = applyMigrations(handle.client, migrationsFolder());
-    if (applied > 0) logger.info({ applied }, "migrations applied");
-
-    const secret = config.jwtSecret ?? developmentJwtSecret(config.database.path);
+    const secret = config.jwtSecret ?? database.developmentJwtSecret();
     const tokens = createTokenService(secret, config.jwtTtlSeconds);
     const cursors = createCursorCodec(secret);
-    const users = createSqliteUserRepository(handle);
-    const incidents = createSqliteIncidentRepository(handle);
+    const { users, incidents } = database;
     const userService = new UserService({
       users,
       hasher: createPasswordHasher(),
@@ -115,7 +101,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       production: config.production,
     });
     const apollo = new ApolloServer<GraphQLContext>({
-      schema,
+      // The schema, executed by graphql-jit (compiled once per document).
+      gateway: jitGateway(schema),
       introspection: !config.production,
       includeStacktraceInErrorResponses: false,
       hideSchemaDetailsFromClientErrors: config.production,
@@ -136,6 +123,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
           ? ApolloServerPluginLandingPageDisabled()
           : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
         nodeLimitPlugin(config.limits.nodes),
+        subscriptionsOverHttpPlugin(),
         observabilityPlugin(metrics),
       ],
     });
@@ -149,7 +137,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       metrics,
       logger,
       corsOrigins: config.corsOrigins,
-      ready: async () => handle.client.prepare("SELECT 1").get() !== undefined,
+      ready: () => database.ready(),
       context: async (req, requestId, log): Promise<GraphQLContext> => {
         const loaders = createLoaders({ users, incidents });
         return {
@@ -180,11 +168,11 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
           // Stops accepting connections, lets requests in flight finish, then the database closes last.
           await apollo.stop();
           await subscriptions.dispose(); // already done by the plugin when Apollo drained; idempotent
-          handle.close();
+          await database.close();
         })()),
     };
   } catch (error) {
-    handle.close();
+    await database.close();
     throw error;
   }
 }

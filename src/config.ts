@@ -20,7 +20,12 @@ const positiveInt = (fallback: number) =>
 
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"], { message: "must be development, production or test" }).default("development"),
-  PORT: z.coerce.number({ message: "must be a port number" }).int().min(0, "must be a port number").max(65535, "must be a port number").default(4000),
+  PORT: z
+    .string()
+    .regex(/^\d{1,5}$/, "must be a port number from 0 to 65535")
+    .transform(Number)
+    .refine((port) => port <= 65535, "must be a port number from 0 to 65535")
+    .default(4000),
   HOST: z.string().min(1, "must not be empty").default("127.0.0.1"),
   DATABASE_URL: z.string().min(1, "must not be empty").default("file:./data/incidents.db"),
   JWT_SECRET: z
@@ -39,6 +44,7 @@ const envSchema = z.object({
     })
     .default("info"),
   DB_BUSY_TIMEOUT_MS: positiveInt(5000),
+  DB_POOL_SIZE: positiveInt(10),
   MAX_QUERY_DEPTH: positiveInt(12),
   MAX_ALIASES: positiveInt(50),
   MAX_DIRECTIVES: positiveInt(50),
@@ -60,7 +66,7 @@ export interface Config {
   port: number;
   host: string;
   database: DatabaseTarget;
-  /** Undefined means: generate one and keep it beside the database file (never in production). */
+  /** Undefined means: generate one (SQLite: kept beside the database file; PostgreSQL: per process); never in production. */
   jwtSecret: string | undefined;
   jwtTtlSeconds: number;
   /** `"*"` allows any origin; an empty list allows none. */
@@ -68,6 +74,8 @@ export interface Config {
   allowSignup: boolean;
   logLevel: string;
   dbBusyTimeoutMs: number;
+  /** PostgreSQL: connections in the pool at most. */
+  dbPoolSize: number;
   limits: {
     depth: number;
     aliases: number;
@@ -130,8 +138,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const production = values.NODE_ENV === "production";
   const database = parseDatabaseUrl(values.DATABASE_URL);
   if (!database) throw new ConfigError("DATABASE_URL", "must be file:PATH, a file path, or postgres://...");
-  if (database.kind === "postgres") {
-    throw new ConfigError("DATABASE_URL", "the PostgreSQL backend is not available in this version; use file:PATH");
+  if (database.kind === "postgres" && !URL.canParse(database.url)) {
+    throw new ConfigError("DATABASE_URL", "must be a URL such as postgres://user@host:5432/database");
   }
   if (production && !values.JWT_SECRET) throw new ConfigError("JWT_SECRET", "is required when NODE_ENV=production");
   return {
@@ -146,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowSignup: values.ALLOW_SIGNUP,
     logLevel: values.LOG_LEVEL,
     dbBusyTimeoutMs: values.DB_BUSY_TIMEOUT_MS,
+    dbPoolSize: values.DB_POOL_SIZE,
     limits: {
       depth: values.MAX_QUERY_DEPTH,
       aliases: values.MAX_ALIASES,

@@ -15,6 +15,14 @@ try {
   process.exit(1);
 }
 
+const listenErrors: Record<string, string> = {
+  EADDRINUSE: "PORT: already in use",
+  EACCES: "PORT: not allowed for this user",
+  EADDRNOTAVAIL: "HOST: not an address of this machine",
+  ENOTFOUND: "HOST: not a known host name",
+  EAI_AGAIN: "HOST: could not be resolved",
+};
+
 const logger = createLogger(config.logLevel);
 try {
   const app = await startApp(config, logger);
@@ -35,6 +43,12 @@ try {
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 } catch (error) {
-  logger.fatal({ err: error }, "start-up failed");
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code && listenErrors[code]) {
+    // A bad HOST or PORT is a configuration error: one line, like the others.
+    process.stderr.write(`Invalid configuration: ${listenErrors[code]} (${config.host}:${config.port}, ${code})\n`);
+  } else {
+    logger.fatal({ err: error }, "start-up failed");
+  }
   process.exit(1);
 }

@@ -638,11 +638,12 @@ describe("accounts (CONTRACT section 5, Users)", () => {
       expect(codeOf(await login(server, user.email))).toBe("UNAUTHENTICATED");
     });
 
-    it("lets a reactivated user log in again", async () => {
+    it("lets a reactivated user log in again, but never revives the tokens it held", async () => {
       const user = await server.signUp("Returning");
       await server.gql(Doc.updateUser, { id: user.id, input: { active: false } }, server.admin.token);
       expect(codeOf(await login(server, user.email))).toBe("UNAUTHENTICATED");
       await server.gql(Doc.updateUser, { id: user.id, input: { active: true } }, server.admin.token);
+      await expectTokenRejected(server, user.token);
       const again = await login(server, user.email);
       expect(again.errors, JSON.stringify(again.body)).toBeUndefined();
     });

@@ -1,5 +1,4 @@
 import "reflect-metadata";
-import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startChildServer, stopAllChildServers, tempDatabase, type ChildServer } from "./support/child-server.js";
 import { startTestServer, type GraphQLResponse, type TestServer } from "./support/server.js";
@@ -98,18 +97,19 @@ describe("concurrent updates of one incident (one server)", () => {
 });
 
 describe("two server processes on one SQLite file", () => {
-  let cleanup: (() => void) | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
   afterEach(async () => {
     await stopAllChildServers();
-    cleanup?.();
+    await cleanup?.();
     cleanup = undefined;
   });
 
   it(
     "two server processes on one SQLite file under concurrent writes: no SQLITE_BUSY reaches a client, nothing is lost",
     async () => {
-      const { dbPath, remove } = tempDatabase("incident-api-two-procs-");
-      cleanup = remove;
+      const database = await tempDatabase("incident-api-two-procs-");
+      const { dbPath } = database;
+      cleanup = database.remove;
       // The first applies the migrations; the second starts once the first is ready. Both share JWT_SECRET.
       const a = await startChildServer({ dbPath });
       const b = await startChildServer({ dbPath });
@@ -237,22 +237,16 @@ describe("two server processes on one SQLite file", () => {
         }
       }
 
-      // Both processes stop cleanly; then the file itself is checked.
+      // Both processes stop cleanly; then the database itself is checked (SQLite: the file's PRAGMA checks).
       for (const server of servers) expect(await server.stop()).toEqual({ code: 0, signal: null });
-      const db = new Database(dbPath, { fileMustExist: true });
-      try {
-        expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
-        expect(db.pragma("foreign_key_check")).toEqual([]);
-        const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-        expect(count("SELECT count(*) AS n FROM incidents")).toBe(acked.creates.length);
-        expect(count("SELECT count(*) AS n FROM incident_logs WHERE kind = 'NOTE'")).toBe(acked.notes.length);
-        expect(count("SELECT count(*) AS n FROM incident_logs WHERE kind = 'EDIT'")).toBe(acked.updates);
-        expect(count("SELECT count(*) AS n FROM incident_logs")).toBe(acked.notes.length + acked.updates);
-        expect(count("SELECT coalesce(sum(version - 1), 0) AS n FROM incidents")).toBe(acked.updates);
-        expect(count("SELECT count(*) AS n FROM users")).toBe(1);
-      } finally {
-        db.close();
-      }
+      expect(await database.integrityProblems()).toEqual([]);
+      const count = (sql: string) => database.scalar(sql);
+      expect(await count("SELECT count(*) AS n FROM incidents")).toBe(acked.creates.length);
+      expect(await count("SELECT count(*) AS n FROM incident_logs WHERE kind = 'NOTE'")).toBe(acked.notes.length);
+      expect(await count("SELECT count(*) AS n FROM incident_logs WHERE kind = 'EDIT'")).toBe(acked.updates);
+      expect(await count("SELECT count(*) AS n FROM incident_logs")).toBe(acked.notes.length + acked.updates);
+      expect(await count("SELECT coalesce(sum(version - 1), 0) AS n FROM incidents")).toBe(acked.updates);
+      expect(await count("SELECT count(*) AS n FROM users")).toBe(1);
       console.log(
         `two processes: ${acked.creates.length} creates, ${acked.notes.length} notes, ${acked.updates} updates acknowledged, ${failures.length} failures`,
       );

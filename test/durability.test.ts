@@ -1,7 +1,7 @@
 import "reflect-metadata";
-import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { startChildServer, stopAllChildServers, tempDatabase, type ChildServer } from "./support/child-server.js";
+import type { TestDatabase } from "./support/database.js";
 
 // CONTRACT.md section 5: "A change and its entry are saved together or not at all", and section 1: the API serves
 // an embedded SQLite file. A mutation whose response reached the client is acknowledged: it must survive the
@@ -55,10 +55,10 @@ interface RoundStats {
   inFlightAtKill: number;
 }
 
-let cleanup: (() => void) | undefined;
+let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {
   await stopAllChildServers();
-  cleanup?.();
+  await cleanup?.();
   cleanup = undefined;
 });
 
@@ -254,22 +254,16 @@ async function verifyThroughApi(server: ChildServer, token: string, model: Map<s
   return problems;
 }
 
-/** SQLite's own checks of the file, plus table-level counts against what was acknowledged. */
-function verifyFile(db: Database.Database, model: Map<string, AckedIncident>, when: string): string[] {
-  const problems: string[] = [];
-  const integrity = db.pragma("integrity_check") as Array<{ integrity_check: string }>;
-  if (integrity.length !== 1 || integrity[0]!.integrity_check !== "ok") {
-    problems.push(`${when}: integrity_check: ${JSON.stringify(integrity)}`);
-  }
-  const dangling = db.pragma("foreign_key_check") as unknown[];
-  if (dangling.length > 0) problems.push(`${when}: foreign_key_check: ${JSON.stringify(dangling.slice(0, 10))}`);
-  const incidents = (db.prepare("SELECT count(*) AS n FROM incidents").get() as { n: number }).n;
+/** The backend's own checks (SQLite: PRAGMA integrity_check and foreign_key_check), plus table-level counts against what was acknowledged. */
+async function verifyFile(db: TestDatabase, model: Map<string, AckedIncident>, when: string): Promise<string[]> {
+  const problems: string[] = (await db.integrityProblems()).map((problem) => `${when}: ${problem}`);
+  const incidents = await db.scalar("SELECT count(*) AS n FROM incidents");
   if (incidents < model.size) problems.push(`${when}: ${incidents} incidents in the file, ${model.size} were acknowledged`);
   const notes = [...model.values()].reduce((sum, incident) => sum + incident.notes.size, 0);
-  const noteRows = (db.prepare("SELECT count(*) AS n FROM incident_logs WHERE kind = 'NOTE'").get() as { n: number }).n;
+  const noteRows = await db.scalar("SELECT count(*) AS n FROM incident_logs WHERE kind = 'NOTE'");
   if (noteRows < notes) problems.push(`${when}: ${noteRows} NOTE rows in the file, ${notes} notes were acknowledged`);
-  const versions = (db.prepare("SELECT coalesce(sum(version - 1), 0) AS n FROM incidents").get() as { n: number }).n;
-  const edits = (db.prepare("SELECT count(*) AS n FROM incident_logs WHERE kind = 'EDIT'").get() as { n: number }).n;
+  const versions = await db.scalar("SELECT coalesce(sum(version - 1), 0) AS n FROM incidents");
+  const edits = await db.scalar("SELECT count(*) AS n FROM incident_logs WHERE kind = 'EDIT'");
   if (versions !== edits) problems.push(`${when}: versions add up to ${versions} changes but there are ${edits} EDIT rows`);
   return problems;
 }
@@ -281,8 +275,9 @@ describe("durability of acknowledged writes", () => {
       const seed = Number(process.env.DURABILITY_SEED ?? Date.now() % 2 ** 31);
       const killPoints = prng(seed);
       const random = prng(seed ^ 0x9e3779b9);
-      const { dbPath, remove } = tempDatabase("incident-api-durability-");
-      cleanup = remove;
+      const database = await tempDatabase("incident-api-durability-");
+      const { dbPath } = database;
+      cleanup = database.remove;
       const model = new Map<string, AckedIncident>();
       const rounds: RoundStats[] = [];
       const problems: string[] = [];
@@ -298,22 +293,12 @@ describe("durability of acknowledged writes", () => {
         // Restart on the same file: the new process recovers the WAL the killed one left behind.
         server = await startChildServer({ dbPath });
         problems.push(...(await verifyThroughApi(server, token, model, `after kill ${round}`)));
-        const readonly = new Database(dbPath, { readonly: true, fileMustExist: true });
-        try {
-          problems.push(...verifyFile(readonly, model, `after kill ${round} (read-only, server up)`));
-        } finally {
-          readonly.close();
-        }
+        problems.push(...(await verifyFile(database, model, `after kill ${round} (server up)`)));
         if (problems.length > 0) break;
       }
 
       const exit = await server.stop();
-      const db = new Database(dbPath, { fileMustExist: true });
-      try {
-        problems.push(...verifyFile(db, model, "after the final shutdown"));
-      } finally {
-        db.close();
-      }
+      problems.push(...(await verifyFile(database, model, "after the final shutdown")));
 
       const summary = {
         seed,

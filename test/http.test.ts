@@ -1,4 +1,3 @@
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { onlyError, startTestServer, type TestServer } from "./support/server.js";
 
@@ -112,8 +111,7 @@ describe("unexpected failures", () => {
     const created = await server.gql(`mutation { createIncident(input: { title: "Disk full" }) { id } }`, {}, server.admin.token);
     const id = created.data.createIncident.id;
     // Break the schema under the running server, as a botched manual change would.
-    const db = new Database(server.dbPath);
-    db.exec("ALTER TABLE incident_logs RENAME TO incident_logs_moved");
+    await server.db.exec("ALTER TABLE incident_logs RENAME TO incident_logs_moved");
     try {
       const response = await fetch(server.url, {
         method: "POST",
@@ -127,8 +125,39 @@ describe("unexpected failures", () => {
       const logged = logs.find((line) => line.requestId === "boom-1" && line.level >= 50);
       expect(logged?.err?.message ?? "").toMatch(/incident_logs/);
     } finally {
-      db.exec("ALTER TABLE incident_logs_moved RENAME TO incident_logs");
-      db.close();
+      await server.db.exec("ALTER TABLE incident_logs_moved RENAME TO incident_logs");
     }
+  });
+});
+
+describe("variable errors", () => {
+  it("name the input field at fault", async () => {
+    const response = await server.gql(
+      `query($f: IncidentFilter) { incidents(filter: $f) { totalCount } }`,
+      { f: { createdAfter: "yesterday" } },
+      server.admin.token,
+    );
+    const error = onlyError(response);
+    expect(error.extensions).toEqual({ code: "BAD_USER_INPUT", field: "createdAfter" });
+  });
+
+  it("name the variable when the value itself is wrong", async () => {
+    const response = await server.gql(`query($n: Int) { incidents(first: $n) { totalCount } }`, { n: "x" }, server.admin.token);
+    expect(onlyError(response).extensions).toEqual({ code: "BAD_USER_INPUT", field: "n" });
+  });
+});
+
+describe("WebSocket upgrades", () => {
+  it("carry the caller's x-request-id like every HTTP response", async () => {
+    const { WebSocket } = await import("ws");
+    const socket = new WebSocket(server.url.replace(/^http/, "ws"), "graphql-transport-ws", {
+      headers: { "x-request-id": "ws-probe 7" },
+    });
+    const header = await new Promise<string | undefined>((resolve, reject) => {
+      socket.once("upgrade", (response) => resolve(response.headers["x-request-id"] as string | undefined));
+      socket.once("error", reject);
+    });
+    socket.close();
+    expect(header).toBe("ws-probe 7");
   });
 });

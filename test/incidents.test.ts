@@ -1,5 +1,4 @@
 import "reflect-metadata";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { onlyError, startTestServer, type GraphQLResponse, type TestServer, type TestUser } from "./support/server.js";
 
@@ -775,15 +774,8 @@ describe("ids that name nothing", () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 describe("deleteIncident", () => {
-  const logRows = (incidentId: string) => {
-    const db = new Database(server.dbPath, { readonly: true, fileMustExist: true });
-    try {
-      const row = db.prepare("SELECT count(*) AS n FROM incident_logs WHERE incident_id = ?").get(Number(incidentId)) as { n: number };
-      return row.n;
-    } finally {
-      db.close();
-    }
-  };
+  const logRows = (incidentId: string) =>
+    server.db.scalar("SELECT count(*) AS n FROM incident_logs WHERE incident_id = ?", [Number(incidentId)]);
 
   it("returns the id, removes the incident and cascades to its timeline", async () => {
     const doomed = await createIn("RESOLVED", { priority: "HIGH" });
@@ -791,8 +783,8 @@ describe("deleteIncident", () => {
     const bystander = await createIn("INVESTIGATING");
     expect((await addLogRaw(bystander.id, "unrelated note")).errors).toBeUndefined();
 
-    const doomedRows = logRows(doomed.id);
-    const bystanderRows = logRows(bystander.id);
+    const doomedRows = await logRows(doomed.id);
+    const bystanderRows = await logRows(bystander.id);
     expect(doomedRows).toBeGreaterThanOrEqual(3);
     expect(bystanderRows).toBeGreaterThanOrEqual(2);
 
@@ -801,8 +793,8 @@ describe("deleteIncident", () => {
     expect(response.data).toEqual({ deleteIncident: doomed.id });
 
     expect(await read(doomed.id)).toBeNull();
-    expect(logRows(doomed.id)).toBe(0);
-    expect(logRows(bystander.id)).toBe(bystanderRows);
+    expect(await logRows(doomed.id)).toBe(0);
+    expect(await logRows(bystander.id)).toBe(bystanderRows);
     expect((await mustRead(bystander.id)).logs.totalCount).toBe(bystanderRows);
   });
 
@@ -812,7 +804,7 @@ describe("deleteIncident", () => {
     expectError(await updateRaw(doomed.id, { priority: "HIGH" }), "NOT_FOUND");
     expectError(await addLogRaw(doomed.id, "too late"), "NOT_FOUND");
     expectError(await deleteRaw(doomed.id), "NOT_FOUND");
-    expect(logRows(doomed.id)).toBe(0);
+    expect(await logRows(doomed.id)).toBe(0);
   });
 });
 

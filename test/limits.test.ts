@@ -66,6 +66,11 @@ describe("document limits", () => {
     expect((await server.gql(query, { n: 10 }, server.admin.token)).errors).toBeUndefined();
   });
 
+  it("counts a variable left out as its declared default", async () => {
+    const query = `query($n: Int = 100) { users(first: $n) { nodes { assignedIncidents(first: $n) { nodes { logs(first: $n) { totalCount } } } } } }`;
+    await refused(query);
+  });
+
   it("accepts the nested page a board asks for", async () => {
     const query = `{ incidents(first: 100) { nodes { reporter { name } logs(first: 100) { nodes { author { name } } } } } }`;
     expect((await server.gql(query, {}, server.admin.token)).errors).toBeUndefined();

@@ -321,7 +321,8 @@ describe("incidentEvents over graphql-ws", () => {
 
   it("answers a subscription sent over HTTP with an error rather than a stream", async () => {
     const result = await server.gql(`subscription { incidentEvents { kind } }`, {}, viewer.token);
-    expect(result.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(result.status).toBe(400);
+    expect(result.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
     expect(result.errors?.[0]?.message).toMatch(/WebSocket/);
   });
 

@@ -3,6 +3,7 @@ import {
   GraphQLError,
   Kind,
   getNamedType,
+  getVariableValues,
   isInterfaceType,
   isObjectType,
   valueFromAST,
@@ -157,7 +158,10 @@ export function nodeLimitPlugin(limit: number): ApolloServerPlugin {
           const fragments = new Map(
             document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
           );
-          const nodes = nodeCount(schema, operation.selectionSet, rootType, fragments, request.variables ?? {}, limit);
+          // Coerced as execution will see them: a variable left out takes its declared default.
+          const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});
+          const variables = coerced.coerced ?? request.variables ?? {};
+          const nodes = nodeCount(schema, operation.selectionSet, rootType, fragments, variables, limit);
           if (nodes > limit) {
             const error = new QueryTooComplexError("node");
             // Like the validation-stage limits, a 400: the request itself is at fault.

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 
-// Accept the caller's id when it is a sane token; otherwise mint one, so log lines can always be joined on it.
-const acceptable = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+// Echo the caller's id when it is printable ASCII of sane length (safe in a header and a log line);
+// otherwise mint one, so that log lines can always be joined on it.
+const acceptable = /^[\x21-\x7e][\x20-\x7e]{0,199}$/;
 
 export function requestIdFrom(header: string | string[] | undefined): string {
   const value = Array.isArray(header) ? header[0] : header;

@@ -2,12 +2,14 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLError, GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { randomUUID } from "node:crypto";
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { Gauge } from "prom-client";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { TokenService } from "../auth/tokens.js";
 import type { DocumentLimits } from "../graphql/document-limits.js";
+import { requestIdFrom } from "../http/request-id.js";
 import type { UserRow } from "../modules/users/user.table.js";
 import type { GraphQLContext } from "../shared/context.js";
 import { classifyError, formatError } from "../shared/error-format.js";
@@ -47,6 +49,8 @@ export interface SubscriptionServer {
 interface Subscriber extends WatchedConnection {
   /** True once the socket closed or is closing: no event may be executed for it any more. */
   readonly closed: boolean;
+  /** The id of the upgrade request (the caller's x-request-id when it sent one). */
+  readonly requestId: string;
   readonly log: Logger;
   /** The socket has closed: stop watching it. */
   detach(): void;
@@ -73,17 +77,37 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     intervalMs: options.recheckIntervalMs ?? 3_000,
     log: logger,
   });
-  const wsServer = new WebSocketServer({
-    server: options.httpServer,
-    path: options.path,
-    maxPayload: options.maxPayloadBytes ?? 1024 * 1024,
+  // Not bound to the HTTP server (`noServer`): a listen error stays the HTTP server's to report, instead of
+  // being re-emitted here, where graphql-ws would print it as an internal WebSocket error.
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 1024 * 1024 });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(request.url ?? "/", "http://localhost").pathname !== options.path) {
+      socket.destroy();
+      return;
+    }
+    wsServer.handleUpgrade(request, socket, head, (client) => wsServer.emit("connection", client, request));
+  };
+  options.httpServer.on("upgrade", onUpgrade);
+
+  // The upgrade response carries a request id like every HTTP response; the connection's log lines carry it too.
+  const connectionIds = new WeakMap<IncomingMessage, string>();
+  wsServer.on("headers", (headers, request) => {
+    const requestId = requestIdFrom(request.headers["x-request-id"]);
+    connectionIds.set(request, requestId);
+    headers.push(`x-request-id: ${requestId}`);
   });
 
-  const subscriberFor = (socket: WebSocket, log: Logger, identity: WatchedConnection["identity"]): Subscriber => {
+  const subscriberFor = (
+    socket: WebSocket,
+    requestId: string,
+    log: Logger,
+    identity: WatchedConnection["identity"],
+  ): Subscriber => {
     let closed = false;
     let unwatch = () => {};
     const subscriber: Subscriber = {
       identity,
+      requestId,
       log,
       get closed() {
         return closed;
@@ -151,8 +175,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     }
     const document = checkDocument(payload);
     if (Array.isArray(document)) return document;
-    const requestId = randomUUID();
-    const log = subscriber.log.child({ requestId, subscriptionId: id });
+    // Every operation on a connection shares the upgrade request's id, which its log lines already carry.
+    const requestId = subscriber.requestId;
+    const log = subscriber.log.child({ subscriptionId: id });
     const context = await contextFor(subscriber, requestId, log);
     if (!context) return [requestError("Authentication required", "UNAUTHENTICATED")];
     const contextValue: OperationContext = { ...context, subscriber };
@@ -175,8 +200,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           socket.close(result.refusal.code, result.refusal.reason);
           return false;
         }
-        const log = logger.child({ userId: result.user.id, transport: "ws" });
-        ctx.extra.subscriber = subscriberFor(socket, log, result.identity);
+        const requestId = connectionIds.get(ctx.extra.request) ?? randomUUID();
+        const log = logger.child({ requestId, userId: result.user.id, transport: "ws" });
+        ctx.extra.subscriber = subscriberFor(socket, requestId, log, result.identity);
         return true;
       },
       onClose(ctx) {
@@ -219,6 +245,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   const dispose = () =>
     (disposing ??= (async () => {
       watchdog.stop();
+      options.httpServer.off("upgrade", onUpgrade);
       await cleanup.dispose();
       await Promise.allSettled(executions);
     })());

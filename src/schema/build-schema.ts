@@ -2,7 +2,13 @@ import "reflect-metadata";
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import { IncidentEventResolver } from "../modules/incidents/incident-event.resolver.js";
-import { IncidentLogResolver, IncidentResolver, UserIncidentsResolver } from "../modules/incidents/incident.resolver.js";
+import {
+  IncidentLogResolver,
+  IncidentResolver,
+  UserIncidentsResolver,
+  incidentDirectResolvers,
+} from "../modules/incidents/incident.resolver.js";
+import { installDirectResolvers, type DirectResolvers } from "./direct-resolvers.js";
 import type { IncidentService } from "../modules/incidents/incident.service.js";
 import { UserResolver } from "../modules/users/user.resolver.js";
 import type { UserService } from "../modules/users/user.service.js";
@@ -23,11 +29,11 @@ export async function buildAppSchema(services: SchemaServices): Promise<GraphQLS
   const instances = new Map<Function, object>([
     [UserResolver, new UserResolver(services.users)],
     [IncidentResolver, new IncidentResolver(services.incidents)],
-    [IncidentLogResolver, new IncidentLogResolver(services.incidents)],
+    [IncidentLogResolver, new IncidentLogResolver()],
     [UserIncidentsResolver, new UserIncidentsResolver(services.incidents)],
     [IncidentEventResolver, new IncidentEventResolver()],
   ]);
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers,
     container: { get: (someClass: Function) => instances.get(someClass) },
     // Rules are checked by the services; class-validator is not used.
@@ -35,6 +41,19 @@ export async function buildAppSchema(services: SchemaServices): Promise<GraphQLS
     pubSub: typeGraphQLPubSub(services.events),
     emitSchemaFile: false,
   });
+  installDirectResolvers(schema, { ...incidentDirectResolvers(services.incidents), ...connectionTotals(schema) });
+  return schema;
+}
+
+/**
+ * `totalCount` is computed only when selected, so a connection answers it with a promise. A field with a
+ * resolver is awaited by every executor; a plain property holding a promise is not (graphql-jit reads it raw).
+ */
+function connectionTotals(schema: GraphQLSchema): DirectResolvers {
+  const connections = Object.keys(schema.getTypeMap()).filter((name) => name.endsWith("Connection"));
+  return Object.fromEntries(
+    connections.map((name) => [name, { totalCount: (connection: { totalCount: unknown }) => connection.totalCount }]),
+  );
 }
 
 /** The SDL committed as schema.graphql: sorted, so that it changes only when the schema does. */

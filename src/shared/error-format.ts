@@ -44,6 +44,17 @@ export function classifyError(error: unknown): ClassifiedError {
   return { kind: "internal", error: original };
 }
 
+// Variable coercion failures name the value's path in the message: `Variable "$f" got invalid value ... at "f.createdAfter"`.
+const variablePath = /^Variable "\$([^"]+)" got invalid value[\s\S]*? at "([^"]+)"/;
+const variableName = /^Variable "\$([^"]+)"/;
+
+/** The input field at fault in a variable coercion error: the last name on its path, else the variable's name. */
+function variableField(message: string): string | undefined {
+  const path = variablePath.exec(message)?.[2];
+  if (path) return path.split(/[.[\]]/).filter((part) => part && !/^\d+$/.test(part)).pop();
+  return variableName.exec(message)?.[1];
+}
+
 function domainExtensions(error: DomainError): Record<string, unknown> {
   switch (error.kind) {
     case "UNAUTHENTICATED":
@@ -78,8 +89,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   switch (classified.kind) {
     case "domain":
       return { message: classified.error.message, ...base, extensions: domainExtensions(classified.error) };
-    case "request":
-      return { message: formatted.message, ...base, extensions: { code: formatted.extensions?.code } };
+    case "request": {
+      const field = formatted.extensions?.code === "BAD_USER_INPUT" ? variableField(formatted.message) : undefined;
+      return { message: formatted.message, ...base, extensions: { code: formatted.extensions?.code, ...(field ? { field } : {}) } };
+    }
     case "internal":
       return { message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } };
   }

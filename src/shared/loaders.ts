@@ -27,6 +27,13 @@ export interface AssignedCountKey {
 /** Per-request batching: every loader turns one tick's worth of `load` calls into one SQL statement. */
 export interface Loaders {
   userById: DataLoader<number, UserRow | null>;
+  /**
+   * A user this request has already loaded, at once; otherwise the batched load. A page of timelines names the
+   * same few authors hundreds of times, and a settled value costs no promise and no extra turn of the executor.
+   */
+  user(id: number): UserRow | null | Promise<UserRow | null>;
+  /** After a write: the request's later reads see `user` as it now is. */
+  replaceUser(user: UserRow): void;
   incidentById: DataLoader<number, IncidentRow | null>;
   logPage: DataLoader<LogPageKey, IncidentLogRow[], string>;
   logCount: DataLoader<number, number>;
@@ -60,12 +67,23 @@ async function batchByShape<K, V>(
 const statusKey = (statuses: readonly string[] | undefined) => (statuses ? [...statuses].sort().join(",") : "*");
 
 export function createLoaders({ users, incidents }: LoaderSources): Loaders {
+  const settledUsers = new Map<number, UserRow | null>();
+  const userById = new DataLoader<number, UserRow | null>(async (ids) => {
+    const rows = await users.findByIds(ids);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => {
+      const user = byId.get(id) ?? null;
+      settledUsers.set(id, user);
+      return user;
+    });
+  });
   return {
-    userById: new DataLoader(async (ids) => {
-      const rows = await users.findByIds(ids);
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      return ids.map((id) => byId.get(id) ?? null);
-    }),
+    userById,
+    user: (id) => (settledUsers.has(id) ? settledUsers.get(id)! : userById.load(id)),
+    replaceUser(user) {
+      settledUsers.set(user.id, user);
+      userById.clear(user.id).prime(user.id, user);
+    },
 
     incidentById: new DataLoader(async (ids) => {
       const rows = await incidents.findByIds(ids);

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createTestDatabase, type TestDatabase } from "./database.js";
 import type { GraphQLResponse } from "./server.js";
 
 // The built server (`npm run build`, which `npm test` runs first) started as a real child process, so that a
@@ -51,7 +51,7 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
     PORT: "0",
     HOST: "127.0.0.1",
     LOG_LEVEL: "info",
-    DATABASE_URL: `file:${options.dbPath}`,
+    DATABASE_URL: databaseUrls.get(options.dbPath) ?? `file:${options.dbPath}`,
     JWT_SECRET: SHARED_JWT_SECRET,
     ...options.env,
   });
@@ -165,8 +165,21 @@ export async function stopAllChildServers(): Promise<void> {
   running.clear();
 }
 
-/** A fresh temporary directory with the path of an SQLite file inside it. */
-export function tempDatabase(prefix = "incident-api-child-"): { dir: string; dbPath: string; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, dbPath: join(dir, "incidents.db"), remove: () => rmSync(dir, { recursive: true, force: true }) };
+/** DATABASE_URL of each database made by `tempDatabase`, by its `dbPath`: what a child started on it uses. */
+const databaseUrls = new Map<string, string>();
+
+/**
+ * A fresh temporary directory with the path of an SQLite file inside it; with TEST_DATABASE=postgres also a fresh
+ * PostgreSQL database, which every child started with this `dbPath` serves. `remove()` drops it and the directory.
+ */
+export async function tempDatabase(prefix = "incident-api-child-"): Promise<TestDatabase> {
+  const database = await createTestDatabase(prefix);
+  databaseUrls.set(database.dbPath, database.url);
+  return {
+    ...database,
+    async remove() {
+      databaseUrls.delete(database.dbPath);
+      await database.remove();
+    },
+  };
 }

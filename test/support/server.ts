@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { startApp, type RunningApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { pino } from "pino";
 import { Writable } from "node:stream";
+import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export interface GraphQLResponse<T = any> {
   status: number;
@@ -26,7 +24,10 @@ export interface TestServer {
   url: string;
   base: string;
   dir: string;
+  /** The SQLite file (with TEST_DATABASE=postgres, a path that nothing creates: use `db`). */
   dbPath: string;
+  /** The server's own database, on whichever backend runs: SQL below the API, and its integrity checks. */
+  db: TestDatabase;
   gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
   signUp(name?: string, options?: { email?: string; password?: string }): Promise<TestUser>;
   /** Signs up a user and has the first admin give it `role`. */
@@ -38,20 +39,16 @@ export interface TestServer {
 
 let counter = 0;
 
-/** A real server on an ephemeral port, over a fresh SQLite file; the first user signed up is its admin. */
+/**
+ * A real server on an ephemeral port, over a fresh database (a SQLite file, or with TEST_DATABASE=postgres a
+ * PostgreSQL database of its own, dropped at close); the first user signed up is its admin.
+ */
 export async function startTestServer(
   env: Record<string, string> = {},
   options: { logs?: Array<Record<string, any>> } = {},
 ): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), "incident-api-test-"));
-  const dbPath = join(dir, "incidents.db");
-  const config = loadConfig({
-    NODE_ENV: "test",
-    PORT: "0",
-    LOG_LEVEL: "silent",
-    DATABASE_URL: `file:${dbPath}`,
-    ...env,
-  });
+  const db = await createTestDatabase("incident-api-test-");
+  const { dir, dbPath } = db;
   const logs = options.logs;
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -59,7 +56,20 @@ export async function startTestServer(
       done();
     },
   });
-  const app = await startApp(config, pino({ level: logs ? "info" : "silent" }, sink));
+  let app: RunningApp;
+  try {
+    const config = loadConfig({
+      NODE_ENV: "test",
+      PORT: "0",
+      LOG_LEVEL: "silent",
+      DATABASE_URL: db.url,
+      ...env,
+    });
+    app = await startApp(config, pino({ level: logs ? "info" : "silent" }, sink));
+  } catch (error) {
+    await db.remove();
+    throw error;
+  }
   const base = app.url.replace(/\/graphql$/, "");
 
   const gql = async (query: string, variables?: Record<string, unknown>, token?: string) => {
@@ -110,6 +120,7 @@ export async function startTestServer(
     base,
     dir,
     dbPath,
+    db,
     gql,
     signUp,
     user,
@@ -117,7 +128,7 @@ export async function startTestServer(
     metric,
     async close() {
       await app.close();
-      rmSync(dir, { recursive: true, force: true });
+      await db.remove();
     },
   };
 }

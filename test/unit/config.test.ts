@@ -41,10 +41,20 @@ describe("configuration", () => {
     [{ NODE_ENV: "staging" }, "NODE_ENV"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
+    [{ DATABASE_URL: "postgres://[bad" }, "DATABASE_URL"],
+    [{ DB_POOL_SIZE: "0" }, "DB_POOL_SIZE"],
     [{ CORS_ORIGINS: "not a url" }, "CORS_ORIGINS"],
     [{ NODE_ENV: "production" }, "JWT_SECRET"],
   ])("names the variable at fault for %o", (env, variable) => {
     expect(failure(env).variable).toBe(variable);
+  });
+
+  it("accepts a PostgreSQL URL, with a pool of 10 connections unless DB_POOL_SIZE says otherwise", () => {
+    const url = "postgres://app:secret@db.example.com:5432/incidents";
+    expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ kind: "postgres", url });
+    expect(loadConfig({ DATABASE_URL: "postgresql://localhost/x" }).database.kind).toBe("postgres");
+    expect(loadConfig({ DATABASE_URL: url }).dbPoolSize).toBe(10);
+    expect(loadConfig({ DATABASE_URL: url, DB_POOL_SIZE: "25" }).dbPoolSize).toBe(25);
   });
 
   it("turns production defaults strict", () => {

@@ -1,7 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription } from "type-graphql";
 import { assertCan, Permission } from "../../auth/policy.js";
 import type { GraphQLContext } from "../../shared/context.js";
-import { BadUserInputError } from "../../shared/errors.js";
+import { GraphQLError } from "graphql";
+import { subscriptionOverHttpMessage } from "../../graphql/subscriptions-over-http.js";
 import { parseId } from "../../shared/ids.js";
 import { UserType } from "../users/user.type.js";
 import { INCIDENT_EVENTS_TOPIC, type IncidentEventFilter, type IncidentEventMessage } from "./incident-event.js";
@@ -33,7 +34,7 @@ export class IncidentEventResolver {
   ): Promise<IncidentEventMessage> {
     assertCan(await ctx.viewer(), Permission.READ);
     // Only reachable by executing the subscription as a query, e.g. over HTTP, where there is no event stream.
-    if (!event) throw new BadUserInputError("Subscriptions are served over WebSocket (graphql-ws) at /graphql");
+    if (!event) throw new GraphQLError(subscriptionOverHttpMessage, { extensions: { code: "BAD_REQUEST" } });
     return event;
   }
 

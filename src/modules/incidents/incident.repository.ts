@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, inArray, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { SqliteHandle } from "../../db/sqlite.js";
 import { ConflictError } from "../../shared/errors.js";
 import type { IncidentUpdatePlan, TimelineEntry } from "./incident-update.js";
@@ -126,6 +126,29 @@ function statementCache<T>(capacity = 256) {
   };
 }
 
+/** An incident_logs row as the hand-written statement returns it: columns in table order. */
+type RawLogRow = [
+  id: number,
+  incidentId: number,
+  kind: IncidentLogRow["kind"],
+  message: string,
+  authorId: number | null,
+  fromStatus: IncidentLogRow["fromStatus"],
+  toStatus: IncidentLogRow["toStatus"],
+  createdAt: number,
+];
+
+const toLogRow = ([id, incidentId, kind, message, authorId, fromStatus, toStatus, createdAt]: RawLogRow): IncidentLogRow => ({
+  id,
+  incidentId,
+  kind,
+  message,
+  authorId,
+  fromStatus,
+  toStatus,
+  createdAt: new Date(createdAt),
+});
+
 function groupBy<T>(rows: readonly T[], key: (row: T) => number): Map<number, T[]> {
   const groups = new Map<number, T[]>();
   for (const row of rows) {
@@ -160,21 +183,18 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
   const pageStatement = statementCache<ReturnType<typeof preparePage>>();
   const countStatement = statementCache<ReturnType<typeof prepareCount>>();
 
-  // The hot nested read: one statement for the timelines of a whole page of incidents.
-  const rankedLogs = db
-    .select({
-      ...getTableColumns(incidentLogs),
-      rank: sql<number>`row_number() over (partition by ${incidentLogs.incidentId} order by ${incidentLogs.id})`.as("rank"),
-    })
-    .from(incidentLogs)
-    .where(and(inJsonList(incidentLogs.incidentId, "ids"), gt(incidentLogs.id, sql.placeholder("afterId"))))
-    .as("ranked");
-  const logPage = db
-    .select()
-    .from(rankedLogs)
-    .where(lte(rankedLogs.rank, sql.placeholder("limit")))
-    .orderBy(asc(rankedLogs.incidentId), asc(rankedLogs.id))
-    .prepare();
+  // The hot nested read: the timelines of a whole page of incidents in one statement. Each parent's entries are
+  // a LIMITed range scan of incident_logs_incident_idx (a correlated subquery), so the cost follows `first`,
+  // not the length of the timelines, as a row_number() window over every entry would (6x slower at 200 each).
+  // Rows come back as arrays and are mapped by hand: building objects was most of the statement's cost.
+  const logPage = handle.client
+    .prepare<[string, number, number], RawLogRow>(
+      `SELECT l.id, l.incident_id, l.kind, l.message, l.author_id, l.from_status, l.to_status, l.created_at
+       FROM json_each(?) AS parent
+       JOIN incident_logs AS l ON l.id IN (
+         SELECT id FROM incident_logs WHERE incident_id = parent.value AND id > ? ORDER BY id LIMIT ?)`,
+    )
+    .raw(true);
   const logCounts = db
     .select({ incidentId: incidentLogs.incidentId, n: count() })
     .from(incidentLogs)
@@ -274,8 +294,10 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
 
     async logPages(incidentIds, first, afterId) {
       if (incidentIds.length === 0) return new Map();
-      const rows = logPage.all({ ids: JSON.stringify(incidentIds), afterId: afterId ?? 0, limit: first + 1 });
-      return groupBy(rows as IncidentLogRow[], (row) => row.incidentId);
+      const rows = logPage.all(JSON.stringify(incidentIds), afterId ?? 0, first + 1).map(toLogRow);
+      // Oldest first within each incident; the join yields each parent's range in index order, but say so.
+      rows.sort((a, b) => a.incidentId - b.incidentId || a.id - b.id);
+      return groupBy(rows, (row) => row.incidentId);
     },
 
     async logCounts(incidentIds) {

@@ -11,7 +11,7 @@ export interface NewUser {
   passwordHash: string;
 }
 
-export type UserChanges = Partial<Pick<UserRow, "name" | "passwordHash" | "role" | "active">>;
+export type UserChanges = Partial<Pick<UserRow, "name" | "passwordHash" | "role" | "active" | "tokenVersion">>;
 
 export interface UserPageQuery {
   /** Rows to return; the repository reads one more to tell whether a next page exists. */

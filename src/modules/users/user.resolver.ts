@@ -59,7 +59,7 @@ export class UserResolver {
     @Ctx() ctx: GraphQLContext,
   ) {
     const user = await this.service.update(await ctx.viewer(), id, input);
-    ctx.loaders.userById.clear(user.id).prime(user.id, user);
+    ctx.loaders.replaceUser(user);
     return user;
   }
 }

@@ -124,7 +124,8 @@ export class UserService {
       if (isLastAdmin && changes.active === false) {
         throw new BadUserInputError("The last active admin cannot be deactivated", "active");
       }
-      return changes;
+      // Deactivation revokes every token: reactivating the account later must not revive them.
+      return changes.active === false && current.active ? { ...changes, tokenVersion: current.tokenVersion + 1 } : changes;
     });
     if (!updated) throw new NotFoundError("User", "id");
     return updated;

@@ -1,0 +1,320 @@
+import { createHash } from "node:crypto";
+import { and, asc, count, desc, eq, getTableColumns, gt, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
+import type { PostgresHandle } from "../../db/postgres.js";
+import { integerBound, matchesNoText, timestampBound } from "../../db/pg-values.js";
+import { serialByKey } from "../../db/serial-by-key.js";
+import { ConflictError } from "../../shared/errors.js";
+import type { TimelineEntry } from "./incident-update.js";
+import { incidentLogs } from "./incident-log.pg-table.js";
+import { incidents } from "./incident.pg-table.js";
+import type { IncidentCriteria, IncidentRepository, IncidentSortField } from "./incident.repository.js";
+
+// The PostgreSQL twin of incident.repository.ts, with the same semantics: keyset pages, one window-function
+// statement per batch of timelines or assigned pages, ids bound as one array parameter (`= any($1)`), and a
+// version-guarded UPDATE in a transaction that first locks the row with SELECT ... FOR UPDATE.
+
+interface BoundCriteria {
+  /** Which conditions are present: statements are prepared once per shape and reused. */
+  shape: string;
+  where: SQL | undefined;
+  params: Record<string, unknown>;
+}
+
+/** Case-insensitive in every script: ICU's root-locale lower() where the server has ICU, the database's ctype otherwise. */
+const folded = (column: AnyColumn, icu: boolean) => (icu ? sql`lower(${column} collate "und-x-icu")` : sql`lower(${column})`);
+
+/** "nothing" when no row can match (a search word no text can contain). */
+function bindCriteria(criteria: IncidentCriteria, icu: boolean): BoundCriteria | "nothing" {
+  if (criteria.words?.some(matchesNoText)) return "nothing";
+  const conditions: SQL[] = [];
+  const params: Record<string, unknown> = {};
+  const flags: string[] = [];
+  const add = (flag: string, condition: SQL, name: string, value: unknown) => {
+    flags.push(flag);
+    conditions.push(condition);
+    params[name] = value;
+  };
+  if (criteria.statuses) add("s", sql`${incidents.status} = any(${sql.placeholder("statuses")})`, "statuses", [...criteria.statuses]);
+  if (criteria.priorities) add("p", sql`${incidents.priority} = any(${sql.placeholder("priorities")})`, "priorities", [...criteria.priorities]);
+  if (criteria.assigneeId !== undefined) add("a", eq(incidents.assigneeId, sql.placeholder("assigneeId")), "assigneeId", criteria.assigneeId);
+  if (criteria.reporterId !== undefined) add("r", eq(incidents.reporterId, sql.placeholder("reporterId")), "reporterId", criteria.reporterId);
+  // Placeholders bypass the column's encoder: times are bound as ISO-8601 text and cast.
+  if (criteria.createdAfter) {
+    const after = timestampBound(criteria.createdAfter.getTime());
+    add(">", sql`${incidents.createdAt} > ${sql.placeholder("createdAfter")}::timestamptz`, "createdAfter", after);
+  }
+  if (criteria.createdBefore) {
+    const before = timestampBound(criteria.createdBefore.getTime());
+    add("<", sql`${incidents.createdAt} < ${sql.placeholder("createdBefore")}::timestamptz`, "createdBefore", before);
+  }
+  (criteria.words ?? []).forEach((word, index) => {
+    const name = sql.placeholder(`word${index}`);
+    const matches = sql`(strpos(${folded(incidents.title, icu)}, ${name}::text) > 0 or strpos(${folded(incidents.description, icu)}, ${name}::text) > 0)`;
+    add("w", matches, `word${index}`, word);
+  });
+  return { shape: flags.join(""), where: and(...conditions), params };
+}
+
+/** Prepared statements keyed by query shape; the number of shapes is bounded by the filters, the map by `capacity`. */
+function statementCache<T>(capacity = 256) {
+  const cache = new Map<string, T>();
+  return (shape: string, build: (name: string) => T): T => {
+    let statement = cache.get(shape);
+    if (!statement) {
+      if (cache.size >= capacity) cache.delete(cache.keys().next().value!);
+      // A server-side statement name per shape (the same shape always has the same text).
+      statement = build(`q_${createHash("sha1").update(shape).digest("hex").slice(0, 20)}`);
+      cache.set(shape, statement);
+    }
+    return statement;
+  };
+}
+
+function groupBy<T>(rows: readonly T[], key: (row: T) => number): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const row of rows) {
+    const id = key(row);
+    const group = groups.get(id);
+    if (group) group.push(row);
+    else groups.set(id, [row]);
+  }
+  return groups;
+}
+
+export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepository {
+  const { db, icu } = handle;
+  const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare("incidents_by_id");
+  const byIds = db
+    .select()
+    .from(incidents)
+    .where(sql`${incidents.id} = any(${sql.placeholder("ids")})`)
+    .prepare("incidents_by_ids");
+
+  const preparePage = (name: string, field: IncidentSortField, descending: boolean, withAfter: boolean, where: SQL | undefined) => {
+    const column = incidents[field];
+    const direction = descending ? desc : asc;
+    const afterValue = field === "priorityRank" ? sql`${sql.placeholder("afterValue")}::int` : sql`${sql.placeholder("afterValue")}::timestamptz`;
+    const afterId = sql`${sql.placeholder("afterId")}::bigint`;
+    const keyset = descending
+      ? sql`(${column}, ${incidents.id}) < (${afterValue}, ${afterId})`
+      : sql`(${column}, ${incidents.id}) > (${afterValue}, ${afterId})`;
+    return db
+      .select()
+      .from(incidents)
+      .where(and(where, withAfter ? keyset : undefined))
+      .orderBy(direction(column), direction(incidents.id))
+      .limit(sql.placeholder("limit"))
+      .prepare(name);
+  };
+  const prepareCount = (name: string, where: SQL | undefined) => db.select({ n: count() }).from(incidents).where(where).prepare(name);
+  const pageStatement = statementCache<ReturnType<typeof preparePage>>();
+  const countStatement = statementCache<ReturnType<typeof prepareCount>>();
+
+  // The hot nested read: one statement for the timelines of a whole page of incidents.
+  const rankedLogs = db
+    .select({
+      ...getTableColumns(incidentLogs),
+      rank: sql<number>`(row_number() over (partition by ${incidentLogs.incidentId} order by ${incidentLogs.id}))::int`.as("rank"),
+    })
+    .from(incidentLogs)
+    .where(and(sql`${incidentLogs.incidentId} = any(${sql.placeholder("ids")})`, gt(incidentLogs.id, sql.placeholder("afterId"))))
+    .as("ranked");
+  const logPage = db
+    .select()
+    .from(rankedLogs)
+    .where(lte(rankedLogs.rank, sql.placeholder("limit")))
+    .orderBy(asc(rankedLogs.incidentId), asc(rankedLogs.id))
+    .prepare("incident_log_pages");
+  const logCounts = db
+    .select({ incidentId: incidentLogs.incidentId, n: count() })
+    .from(incidentLogs)
+    .where(sql`${incidentLogs.incidentId} = any(${sql.placeholder("ids")})`)
+    .groupBy(incidentLogs.incidentId)
+    .prepare("incident_log_counts");
+
+  const prepareAssigned = (name: string, withStatuses: boolean, withAfter: boolean) => {
+    const ranked = db
+      .select({
+        ...getTableColumns(incidents),
+        rank: sql<number>`(row_number() over (partition by ${incidents.assigneeId} order by ${incidents.createdAt} desc, ${incidents.id} desc))::int`.as(
+          "rank",
+        ),
+      })
+      .from(incidents)
+      .where(
+        and(
+          sql`${incidents.assigneeId} = any(${sql.placeholder("userIds")})`,
+          withStatuses ? sql`${incidents.status} = any(${sql.placeholder("statuses")})` : undefined,
+          withAfter
+            ? sql`(${incidents.createdAt}, ${incidents.id}) < (${sql.placeholder("afterCreatedAt")}::timestamptz, ${sql.placeholder("afterId")}::bigint)`
+            : undefined,
+        ),
+      )
+      .as("ranked");
+    return db
+      .select()
+      .from(ranked)
+      .where(lte(ranked.rank, sql.placeholder("limit")))
+      .orderBy(asc(ranked.assigneeId), asc(ranked.rank))
+      .prepare(name);
+  };
+  const prepareAssignedCounts = (name: string, withStatuses: boolean) =>
+    db
+      .select({ userId: incidents.assigneeId, n: count() })
+      .from(incidents)
+      .where(
+        and(
+          sql`${incidents.assigneeId} = any(${sql.placeholder("userIds")})`,
+          withStatuses ? sql`${incidents.status} = any(${sql.placeholder("statuses")})` : undefined,
+        ),
+      )
+      .groupBy(incidents.assigneeId)
+      .prepare(name);
+  const assignedStatement = statementCache<ReturnType<typeof prepareAssigned>>();
+  const assignedCountStatement = statementCache<ReturnType<typeof prepareAssignedCounts>>();
+
+  // Writes of one incident take turns in this process too (see serial-by-key.ts): events in commit order.
+  const oneAtATime = serialByKey<number>();
+
+  const logValues = (incidentId: number, authorId: number, entry: TimelineEntry, at: Date) => ({
+    incidentId,
+    authorId,
+    kind: entry.kind,
+    message: entry.message,
+    fromStatus: entry.fromStatus ?? null,
+    toStatus: entry.toStatus ?? null,
+    createdAt: at,
+  });
+
+  return {
+    async findById(id) {
+      const [row] = await byId.execute({ id });
+      return row;
+    },
+
+    async findByIds(ids) {
+      if (ids.length === 0) return [];
+      return byIds.execute({ ids: [...ids] });
+    },
+
+    async page({ criteria, sort, first, after }) {
+      const bound = bindCriteria(criteria, icu);
+      if (bound === "nothing") return [];
+      const shape = `page:${sort.field}:${sort.descending}:${after ? 1 : 0}:${bound.shape}`;
+      const statement = pageStatement(shape, (name) => preparePage(name, sort.field, sort.descending, after !== undefined, bound.where));
+      // A rank is 1 to 4, so any cursor value clamps into int range without changing the comparison.
+      const rank = (value: number) => Math.min(5, Math.max(0, integerBound(value)));
+      const afterValue = after === undefined ? undefined : sort.field === "priorityRank" ? rank(after.value) : timestampBound(after.value);
+      const afterId = after === undefined ? undefined : integerBound(after.id);
+      return statement.execute({ ...bound.params, afterValue, afterId, limit: first + 1 });
+    },
+
+    async count(criteria) {
+      const bound = bindCriteria(criteria, icu);
+      if (bound === "nothing") return 0;
+      const statement = countStatement(`count:${bound.shape}`, (name) => prepareCount(name, bound.where));
+      const [row] = await statement.execute(bound.params);
+      return row?.n ?? 0;
+    },
+
+    async create(incident) {
+      const now = new Date();
+      const [row] = await db
+        .insert(incidents)
+        .values({ ...incident, status: "OPEN", version: 1, createdAt: now, updatedAt: now })
+        .returning();
+      return row!;
+    },
+
+    async update(id, expectedVersion, authorId, decide) {
+      return oneAtATime(id, () =>
+        handle.transaction(async (tx) => {
+          // The row lock makes concurrent updates of one incident take turns; each then sees the last one's version.
+          const [current] = await tx.select().from(incidents).where(eq(incidents.id, id)).for("update");
+          if (!current) return undefined;
+          if (expectedVersion !== undefined && expectedVersion !== current.version) {
+            throw new ConflictError(`Incident was changed meanwhile: expected version ${expectedVersion}, current is ${current.version}`);
+          }
+          const plan = decide(current);
+          if (plan.entries.length === 0) return { incident: current, entries: [] };
+          const [updated] = await tx
+            .update(incidents)
+            .set({ ...plan.changes, version: sql`${incidents.version} + 1` })
+            .where(and(eq(incidents.id, id), eq(incidents.version, current.version)))
+            .returning();
+          if (!updated) throw new ConflictError("Incident was changed meanwhile");
+          const at = updated.updatedAt;
+          const entries = await tx
+            .insert(incidentLogs)
+            .values(plan.entries.map((entry) => logValues(id, authorId, entry, at)))
+            .returning();
+          entries.sort((a, b) => a.id - b.id);
+          return { incident: updated, entries };
+        }),
+      );
+    },
+
+    async addNote(incidentId, authorId, message) {
+      return oneAtATime(incidentId, () =>
+        handle.transaction(async (tx) => {
+          // Writes to one incident take turns on its row, as updates do: an entry's id is drawn only
+          // once the previous writer has committed, so a timeline's ids grow in commit order, and the events the
+          // service publishes after each commit reach subscribers in that order. A concurrent deleteIncident
+          // either waits for this note (and then takes it along) or wins, and then there is nothing to lock.
+          const [exists] = await tx
+            .select({ id: incidents.id })
+            .from(incidents)
+            .where(eq(incidents.id, incidentId))
+            .for("no key update");
+          if (!exists) return undefined;
+          const [row] = await tx
+            .insert(incidentLogs)
+            .values(logValues(incidentId, authorId, { kind: "NOTE", message }, new Date()))
+            .returning();
+          return row;
+        }),
+      );
+    },
+
+    async delete(id) {
+      return oneAtATime(id, async () => {
+        const deleted = await db.delete(incidents).where(eq(incidents.id, id)).returning({ id: incidents.id });
+        return deleted.length > 0;
+      });
+    },
+
+    async logPages(incidentIds, first, afterId) {
+      if (incidentIds.length === 0) return new Map();
+      const rows = await logPage.execute({ ids: [...incidentIds], afterId: integerBound(afterId ?? 0), limit: first + 1 });
+      return groupBy(rows, (row) => row.incidentId);
+    },
+
+    async logCounts(incidentIds) {
+      if (incidentIds.length === 0) return new Map();
+      const rows = await logCounts.execute({ ids: [...incidentIds] });
+      return new Map(rows.map((row) => [row.incidentId, row.n]));
+    },
+
+    async assignedPages(userIds, { statuses, first, after }) {
+      if (userIds.length === 0) return new Map();
+      const shape = `assigned:${statuses ? 1 : 0}:${after ? 1 : 0}`;
+      const statement = assignedStatement(shape, (name) => prepareAssigned(name, statuses !== undefined, after !== undefined));
+      const rows = await statement.execute({
+        userIds: [...userIds],
+        statuses: statuses ? [...statuses] : undefined,
+        afterCreatedAt: after ? timestampBound(after.createdAt) : undefined,
+        afterId: after ? integerBound(after.id) : undefined,
+        limit: first + 1,
+      });
+      return groupBy(rows, (row) => row.assigneeId!);
+    },
+
+    async assignedCounts(userIds, statuses) {
+      if (userIds.length === 0) return new Map();
+      const shape = `assigned-count:${statuses ? 1 : 0}`;
+      const statement = assignedCountStatement(shape, (name) => prepareAssignedCounts(name, statuses !== undefined));
+      const rows = await statement.execute({ userIds: [...userIds], statuses: statuses ? [...statuses] : undefined });
+      return new Map(rows.map((row) => [row.userId!, row.n]));
+    },
+  };
+}

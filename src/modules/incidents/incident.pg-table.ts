@@ -1,0 +1,50 @@
+import { sql } from "drizzle-orm";
+import { bigint, check, index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { users } from "../users/user.pg-table.js";
+import { priorityValues } from "./incident-priority.js";
+import { incidentStatusValues } from "./incident-status.js";
+
+/** Ids are 64-bit, as SQLite's INTEGER is: every id the API accepts either names a row or names nothing. */
+const id = (name: string) => bigint(name, { mode: "number" });
+
+const at = (name: string) => timestamp(name, { precision: 3, withTimezone: true, mode: "date" });
+
+/** The PostgreSQL twin of `incident.table.ts`: same table, columns, keys, checks and indexes; rows of the same shape. */
+export const incidents = pgTable(
+  "incidents",
+  {
+    id: id("id").primaryKey().generatedByDefaultAsIdentity(),
+    title: text("title").notNull(),
+    description: text("description").notNull().default(""),
+    status: text("status", { enum: incidentStatusValues }).notNull(),
+    priority: text("priority", { enum: priorityValues }).notNull(),
+    /** Derived from priority so that ORDER BY priority walks an index (CRITICAL = 4 ... LOW = 1); STORED. */
+    priorityRank: integer("priority_rank")
+      .notNull()
+      .generatedAlwaysAs(sql`(CASE "priority" WHEN 'CRITICAL' THEN 4 WHEN 'HIGH' THEN 3 WHEN 'MEDIUM' THEN 2 ELSE 1 END)`),
+    reporterId: id("reporter_id")
+      .notNull()
+      .references(() => users.id),
+    assigneeId: id("assignee_id").references(() => users.id),
+    version: integer("version").notNull().default(1),
+    createdAt: at("created_at").notNull(),
+    updatedAt: at("updated_at").notNull(),
+    acknowledgedAt: at("acknowledged_at"),
+    resolvedAt: at("resolved_at"),
+    closedAt: at("closed_at"),
+  },
+  // CHECK constraints name bare columns, as in the SQLite table.
+  (table) => [
+    index("incidents_created_idx").on(table.createdAt, table.id),
+    index("incidents_updated_idx").on(table.updatedAt, table.id),
+    index("incidents_priority_idx").on(table.priorityRank, table.id),
+    index("incidents_status_created_idx").on(table.status, table.createdAt, table.id),
+    index("incidents_assignee_created_idx").on(table.assigneeId, table.createdAt, table.id),
+    index("incidents_reporter_created_idx").on(table.reporterId, table.createdAt, table.id),
+    check("incidents_status_valid", sql`"status" in ('OPEN', 'INVESTIGATING', 'RESOLVED', 'CLOSED')`),
+    check("incidents_priority_valid", sql`"priority" in ('CRITICAL', 'HIGH', 'MEDIUM', 'LOW')`),
+    check("incidents_version_positive", sql`"version" >= 1`),
+  ],
+);
+
+export type PgIncidentRow = typeof incidents.$inferSelect;
