@@ -19,8 +19,18 @@ export interface TokenService {
   verify(token: string): Promise<TokenClaims | undefined>;
 }
 
+/** How many verified tokens are remembered: a client sends the same token with every request. */
+const verifiedCapacity = 10_000;
+
 export function createTokenService(secret: string, ttlSeconds: number): TokenService {
   const key = new TextEncoder().encode(secret);
+  // Exact token text -> what its verification proved. The signature cannot change for the same text, so only
+  // the expiry needs checking again; revocation and roles are checked against the database on every request.
+  const verified = new Map<string, TokenClaims & { expiresAt: number }>();
+  const remember = (token: string, claims: TokenClaims, expiresAt: number) => {
+    if (verified.size >= verifiedCapacity) verified.delete(verified.keys().next().value!);
+    verified.set(token, { ...claims, expiresAt });
+  };
   return {
     async issue({ userId, tokenVersion }) {
       const issuedAt = Math.floor(Date.now() / 1000);
@@ -36,6 +46,12 @@ export function createTokenService(secret: string, ttlSeconds: number): TokenSer
       return { token, expiresAt: new Date(expiresAt * 1000) };
     },
     async verify(token) {
+      const known = verified.get(token);
+      if (known) {
+        if (Date.now() < known.expiresAt) return { userId: known.userId, tokenVersion: known.tokenVersion };
+        verified.delete(token);
+        return undefined;
+      }
       try {
         // jose checks exp only when present, hence the pinned algorithm and the required claims.
         const { payload } = await jwtVerify(token, key, {
@@ -48,6 +64,8 @@ export function createTokenService(secret: string, ttlSeconds: number): TokenSer
         const tokenVersion = payload.tv;
         if (!Number.isSafeInteger(userId) || userId <= 0) return undefined;
         if (typeof tokenVersion !== "number" || !Number.isSafeInteger(tokenVersion)) return undefined;
+        // nbf is in the future only for tokens jose refused above; exp is required, so it is a number here.
+        remember(token, { userId, tokenVersion }, (payload.exp as number) * 1000);
         return { userId, tokenVersion };
       } catch {
         return undefined;

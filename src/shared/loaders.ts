@@ -1,5 +1,5 @@
 import DataLoader from "dataloader";
-import type { IncidentRepository } from "../modules/incidents/incident.repository.js";
+import type { IncidentRepository, LogColumn } from "../modules/incidents/incident.repository.js";
 import type { IncidentStatus } from "../modules/incidents/incident-status.js";
 import type { IncidentLogRow } from "../modules/incidents/incident-log.table.js";
 import type { IncidentRow } from "../modules/incidents/incident.table.js";
@@ -10,6 +10,8 @@ export interface LogPageKey {
   incidentId: number;
   first: number;
   afterId?: number;
+  /** The fields the caller reads; all of them when omitted. */
+  columns?: readonly LogColumn[];
 }
 
 export interface AssignedPageKey {
@@ -64,6 +66,8 @@ async function batchByShape<K, V>(
   return keys.map((key) => pickers.get(shapeOf(key))!(key));
 }
 
+const logPageShape = (key: LogPageKey) => `${key.first}:${key.afterId ?? ""}:${key.columns?.join(",") ?? "*"}`;
+
 const statusKey = (statuses: readonly string[] | undefined) => (statuses ? [...statuses].sort().join(",") : "*");
 
 export function createLoaders({ users, incidents }: LoaderSources): Loaders {
@@ -95,18 +99,19 @@ export function createLoaders({ users, incidents }: LoaderSources): Loaders {
       (keys) =>
         batchByShape(
           keys,
-          (key) => `${key.first}:${key.afterId ?? ""}`,
+          logPageShape,
           async (group) => {
-            const { first, afterId } = group[0]!;
+            const { first, afterId, columns } = group[0]!;
             const pages = await incidents.logPages(
               group.map((key) => key.incidentId),
               first,
               afterId,
+              columns,
             );
             return (key) => pages.get(key.incidentId) ?? [];
           },
         ),
-      { cacheKeyFn: (key) => `${key.incidentId}:${key.first}:${key.afterId ?? ""}` },
+      { cacheKeyFn: (key) => `${key.incidentId}:${logPageShape(key)}` },
     ),
 
     logCount: new DataLoader(async (ids) => {

@@ -42,6 +42,8 @@ export interface NewIncident {
   assigneeId: number | null;
 }
 
+export type LogColumn = keyof IncidentLogRow;
+
 export interface IncidentUpdateResult {
   incident: IncidentRow;
   entries: IncidentLogRow[];
@@ -67,7 +69,16 @@ export interface IncidentRepository {
   addNote(incidentId: number, authorId: number, message: string): Promise<IncidentLogRow | undefined>;
   delete(id: number): Promise<boolean>;
   /** The first `first + 1` entries after `afterId` of each incident, oldest first, in one statement. */
-  logPages(incidentIds: readonly number[], first: number, afterId: number | undefined): Promise<Map<number, IncidentLogRow[]>>;
+  /**
+   * `columns`, when given, are the fields the caller will read; a repository may fetch only those (and always
+   * `id` and `incidentId`), leaving the others out of the rows.
+   */
+  logPages(
+    incidentIds: readonly number[],
+    first: number,
+    afterId: number | undefined,
+    columns?: readonly LogColumn[],
+  ): Promise<Map<number, IncidentLogRow[]>>;
   logCounts(incidentIds: readonly number[]): Promise<Map<number, number>>;
   /** The first `first + 1` incidents assigned to each user, newest first, in one statement. */
   assignedPages(userIds: readonly number[], query: AssignedPageQuery): Promise<Map<number, IncidentRow[]>>;
@@ -126,28 +137,32 @@ function statementCache<T>(capacity = 256) {
   };
 }
 
-/** An incident_logs row as the hand-written statement returns it: columns in table order. */
-type RawLogRow = [
-  id: number,
-  incidentId: number,
-  kind: IncidentLogRow["kind"],
-  message: string,
-  authorId: number | null,
-  fromStatus: IncidentLogRow["fromStatus"],
-  toStatus: IncidentLogRow["toStatus"],
-  createdAt: number,
-];
+const logColumnNames: Readonly<Record<LogColumn, string>> = {
+  id: "id",
+  incidentId: "incident_id",
+  kind: "kind",
+  message: "message",
+  authorId: "author_id",
+  fromStatus: "from_status",
+  toStatus: "to_status",
+  createdAt: "created_at",
+};
+const allLogColumns = Object.keys(logColumnNames) as LogColumn[];
 
-const toLogRow = ([id, incidentId, kind, message, authorId, fromStatus, toStatus, createdAt]: RawLogRow): IncidentLogRow => ({
-  id,
-  incidentId,
-  kind,
-  message,
-  authorId,
-  fromStatus,
-  toStatus,
-  createdAt: new Date(createdAt),
-});
+/** The columns to fetch, in table order: what was asked for, plus the id and the parent that every row needs. */
+function logProjection(columns: readonly LogColumn[]): LogColumn[] {
+  return allLogColumns.filter((column) => column === "id" || column === "incidentId" || columns.includes(column));
+}
+
+function toLogRow(columns: readonly LogColumn[], raw: unknown[]): IncidentLogRow {
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < columns.length; i++) {
+    const column = columns[i]!;
+    row[column] = column === "createdAt" ? new Date(raw[i] as number) : raw[i];
+  }
+  // Columns left out are absent, never read: the GraphQL layer asked only for these.
+  return row as IncidentLogRow;
+}
 
 function groupBy<T>(rows: readonly T[], key: (row: T) => number): Map<number, T[]> {
   const groups = new Map<number, T[]>();
@@ -186,15 +201,18 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
   // The hot nested read: the timelines of a whole page of incidents in one statement. Each parent's entries are
   // a LIMITed range scan of incident_logs_incident_idx (a correlated subquery), so the cost follows `first`,
   // not the length of the timelines, as a row_number() window over every entry would (6x slower at 200 each).
-  // Rows come back as arrays and are mapped by hand: building objects was most of the statement's cost.
-  const logPage = handle.client
-    .prepare<[string, number, number], RawLogRow>(
-      `SELECT l.id, l.incident_id, l.kind, l.message, l.author_id, l.from_status, l.to_status, l.created_at
-       FROM json_each(?) AS parent
-       JOIN incident_logs AS l ON l.id IN (
-         SELECT id FROM incident_logs WHERE incident_id = parent.value AND id > ? ORDER BY id LIMIT ?)`,
-    )
-    .raw(true);
+  // Only the columns the query reads are fetched, as arrays, and mapped by hand: building row objects was
+  // most of the statement's cost. One statement per column set, prepared on first use.
+  const logPageStatements = statementCache<ReturnType<typeof prepareLogPage>>(64);
+  const prepareLogPage = (columns: readonly LogColumn[]) =>
+    handle.client
+      .prepare<[string, number, number], unknown[]>(
+        `SELECT ${columns.map((column) => `l.${logColumnNames[column]}`).join(", ")}
+         FROM json_each(?) AS parent
+         JOIN incident_logs AS l ON l.id IN (
+           SELECT id FROM incident_logs WHERE incident_id = parent.value AND id > ? ORDER BY id LIMIT ?)`,
+      )
+      .raw(true);
   const logCounts = db
     .select({ incidentId: incidentLogs.incidentId, n: count() })
     .from(incidentLogs)
@@ -292,9 +310,11 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
       return deleted.length > 0;
     },
 
-    async logPages(incidentIds, first, afterId) {
+    async logPages(incidentIds, first, afterId, columns = allLogColumns) {
       if (incidentIds.length === 0) return new Map();
-      const rows = logPage.all(JSON.stringify(incidentIds), afterId ?? 0, first + 1).map(toLogRow);
+      const wanted = logProjection(columns);
+      const statement = logPageStatements(wanted.join(","), () => prepareLogPage(wanted));
+      const rows = statement.all(JSON.stringify(incidentIds), afterId ?? 0, first + 1).map((raw) => toLogRow(wanted, raw));
       // Oldest first within each incident; the join yields each parent's range in index order, but say so.
       rows.sort((a, b) => a.incidentId - b.incidentId || a.id - b.id);
       return groupBy(rows, (row) => row.incidentId);

@@ -1,4 +1,6 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { logColumnsSelected } from "./log-projection.js";
 import type { GraphQLContext } from "../../shared/context.js";
 import type { DirectResolvers } from "../../schema/direct-resolvers.js";
 import { UserType } from "../users/user.type.js";
@@ -90,8 +92,9 @@ export class IncidentResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg("first", () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Info() info: GraphQLResolveInfo,
   ) {
-    return incidentLogsField(this.service)(incident, { first, after }, ctx);
+    return incidentLogsField(this.service)(incident, { first, after }, ctx, info);
   }
 }
 
@@ -143,8 +146,9 @@ const incidentLogFields = {
     log.authorId === null ? null : ctx.loaders.user(log.authorId),
 };
 
-const incidentLogsField = (service: IncidentService) => (incident: IncidentRow, args: PageArgs, ctx: GraphQLContext) =>
-  service.logs(incident, args, ctx.loaders);
+const incidentLogsField =
+  (service: IncidentService) => (incident: IncidentRow, args: PageArgs, ctx: GraphQLContext, info?: GraphQLResolveInfo) =>
+    service.logs(incident, args, ctx.loaders, info && logColumnsSelected(info));
 
 const assignedIncidentsField =
   (service: IncidentService) => (user: UserRow, args: PageArgs & { status?: IncidentStatus[] | null }, ctx: GraphQLContext) =>

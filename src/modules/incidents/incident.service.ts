@@ -8,7 +8,7 @@ import { Role } from "../users/user-role.js";
 import type { UserRow } from "../users/user.table.js";
 import type { IncidentLogRow } from "./incident-log.table.js";
 import { planIncidentUpdate, type IncidentPatch } from "./incident-update.js";
-import type { IncidentCriteria, IncidentRepository, IncidentSortField } from "./incident.repository.js";
+import type { IncidentCriteria, IncidentRepository, IncidentSortField, LogColumn } from "./incident.repository.js";
 import { checkDescription, normalizeNote, normalizeTitle, searchWords } from "./incident.rules.js";
 import type { IncidentStatus } from "./incident-status.js";
 import type { IncidentRow } from "./incident.table.js";
@@ -77,10 +77,11 @@ export class IncidentService {
     incident: IncidentRow,
     args: { first?: number | null; after?: string | null },
     loaders: Loaders,
+    columns?: readonly LogColumn[],
   ): Promise<Connection<IncidentLogRow>> {
     const first = checkFirst(args.first, 50);
     const afterId = args.after == null ? undefined : this.decodeKey("logs", args.after).id;
-    const rows = await loaders.logPage.load({ incidentId: incident.id, first, afterId });
+    const rows = await loaders.logPage.load({ incidentId: incident.id, first, afterId, columns });
     return toConnection(
       rows,
       first,
