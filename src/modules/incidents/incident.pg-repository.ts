@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { groupBy } from "../../shared/group-by.js";
 import { and, asc, count, desc, eq, getTableColumns, gt, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { PostgresHandle } from "../../db/postgres.js";
 import { integerBound, matchesNoText, timestampBound } from "../../db/pg-values.js";
@@ -68,17 +69,6 @@ function statementCache<T>(capacity = 256) {
     }
     return statement;
   };
-}
-
-function groupBy<T>(rows: readonly T[], key: (row: T) => number): Map<number, T[]> {
-  const groups = new Map<number, T[]>();
-  for (const row of rows) {
-    const id = key(row);
-    const group = groups.get(id);
-    if (group) group.push(row);
-    else groups.set(id, [row]);
-  }
-  return groups;
 }
 
 export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepository {

@@ -1,4 +1,5 @@
 import { and, asc, count, desc, eq, getTableColumns, inArray, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
+import { groupBy } from "../../shared/group-by.js";
 import type { SqliteHandle } from "../../db/sqlite.js";
 import { ConflictError } from "../../shared/errors.js";
 import type { IncidentUpdatePlan, TimelineEntry } from "./incident-update.js";
@@ -162,17 +163,6 @@ function toLogRow(columns: readonly LogColumn[], raw: unknown[]): IncidentLogRow
   }
   // Columns left out are absent, never read: the GraphQL layer asked only for these.
   return row as IncidentLogRow;
-}
-
-function groupBy<T>(rows: readonly T[], key: (row: T) => number): Map<number, T[]> {
-  const groups = new Map<number, T[]>();
-  for (const row of rows) {
-    const id = key(row);
-    const group = groups.get(id);
-    if (group) group.push(row);
-    else groups.set(id, [row]);
-  }
-  return groups;
 }
 
 export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRepository {
