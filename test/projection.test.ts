@@ -35,9 +35,14 @@ describe("timeline entries read through a projection", () => {
     expect(logs.edges[0].cursor).toEqual(expect.any(String));
   });
 
-  it("carry fields selected through named and inline fragments", async () => {
-    const logs = await firstEntry(`nodes { ...Entry ... on IncidentLog { author { name } } }`, `fragment Entry on IncidentLog { ${fields} }`);
+  it("carry fields selected through a named fragment", async () => {
+    const logs = await firstEntry(`nodes { ...Entry }`, `fragment Entry on IncidentLog { ${fields} }`);
     expect(logs.nodes[0]).toEqual(everyField);
+  });
+
+  it("carry fields selected only through an inline fragment", async () => {
+    const logs = await firstEntry(`nodes { id ... on IncidentLog { message createdAt author { name } } }`);
+    expect(logs.nodes[0]).toEqual({ id: expect.any(String), message: expect.any(String), createdAt: expect.stringMatching(/Z$/), author: { name: "Admin" } });
   });
 
   it("page correctly when only the cursor is selected", async () => {
