@@ -21,6 +21,19 @@ export interface TimelineEntry {
   toStatus?: IncidentStatus;
 }
 
+/** The row a timeline entry is stored as, written by the caller at `at`. */
+export function timelineRow(incidentId: number, authorId: number, entry: TimelineEntry, at: Date) {
+  return {
+    incidentId,
+    authorId,
+    kind: entry.kind,
+    message: entry.message,
+    fromStatus: entry.fromStatus ?? null,
+    toStatus: entry.toStatus ?? null,
+    createdAt: at,
+  };
+}
+
 export type IncidentChanges = Partial<
   Pick<
     IncidentRow,

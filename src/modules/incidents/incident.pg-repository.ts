@@ -5,7 +5,7 @@ import type { PostgresHandle } from "../../db/postgres.js";
 import { integerBound, matchesNoText, timestampBound } from "../../db/pg-values.js";
 import { serialByKey } from "../../db/serial-by-key.js";
 import { ConflictError } from "../../shared/errors.js";
-import type { TimelineEntry } from "./incident-update.js";
+import { timelineRow } from "./incident-update.js";
 import { incidentLogs } from "./incident-log.pg-table.js";
 import { incidents } from "./incident.pg-table.js";
 import type { IncidentCriteria, IncidentRepository, IncidentSortField } from "./incident.repository.js";
@@ -166,15 +166,6 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
   // Writes of one incident take turns in this process too (see serial-by-key.ts): events in commit order.
   const oneAtATime = serialByKey<number>();
 
-  const logValues = (incidentId: number, authorId: number, entry: TimelineEntry, at: Date) => ({
-    incidentId,
-    authorId,
-    kind: entry.kind,
-    message: entry.message,
-    fromStatus: entry.fromStatus ?? null,
-    toStatus: entry.toStatus ?? null,
-    createdAt: at,
-  });
 
   return {
     async findById(id) {
@@ -236,7 +227,7 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
           const at = updated.updatedAt;
           const entries = await tx
             .insert(incidentLogs)
-            .values(plan.entries.map((entry) => logValues(id, authorId, entry, at)))
+            .values(plan.entries.map((entry) => timelineRow(id, authorId, entry, at)))
             .returning();
           entries.sort((a, b) => a.id - b.id);
           return { incident: updated, entries };
@@ -259,7 +250,7 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
           if (!exists) return undefined;
           const [row] = await tx
             .insert(incidentLogs)
-            .values(logValues(incidentId, authorId, { kind: "NOTE", message }, new Date()))
+            .values(timelineRow(incidentId, authorId, { kind: "NOTE", message }, new Date()))
             .returning();
           return row;
         }),

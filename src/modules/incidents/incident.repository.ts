@@ -2,7 +2,7 @@ import { and, asc, count, desc, eq, getTableColumns, inArray, lte, sql, type Any
 import { groupBy } from "../../shared/group-by.js";
 import type { SqliteHandle } from "../../db/sqlite.js";
 import { ConflictError } from "../../shared/errors.js";
-import type { IncidentUpdatePlan, TimelineEntry } from "./incident-update.js";
+import { timelineRow, type IncidentUpdatePlan, type TimelineEntry } from "./incident-update.js";
 import type { Priority } from "./incident-priority.js";
 import type { IncidentStatus } from "./incident-status.js";
 import { incidentLogs, type IncidentLogRow } from "./incident-log.table.js";
@@ -224,15 +224,7 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
     .prepare();
 
   const writeEntry = (incidentId: number, authorId: number, entry: TimelineEntry, at: Date) =>
-    insertLog.get({
-      incidentId,
-      authorId,
-      kind: entry.kind,
-      message: entry.message,
-      fromStatus: entry.fromStatus ?? null,
-      toStatus: entry.toStatus ?? null,
-      createdAt: at,
-    });
+    insertLog.get(timelineRow(incidentId, authorId, entry, at));
 
   return {
     async findById(id) {
