@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createLoginThrottle } from "./auth/login-throttle.js";
+import { createRedisLoginThrottle } from "./auth/redis-login-throttle.js";
 import { createPasswordHasher } from "./auth/password.js";
 import { createTokenService } from "./auth/tokens.js";
 import { viewerResolver } from "./auth/viewer.js";
@@ -21,6 +22,7 @@ import { IncidentService } from "./modules/incidents/incident.service.js";
 import { UserService } from "./modules/users/user.service.js";
 import { createEventBus } from "./realtime/event-bus.js";
 import { incidentEventPublisher } from "./realtime/incident-event-publisher.js";
+import { connectRedis } from "./realtime/redis.js";
 import { startSubscriptionServer } from "./realtime/ws-server.js";
 import { buildAppSchema } from "./schema/build-schema.js";
 import type { GraphQLContext } from "./shared/context.js";
@@ -63,6 +65,17 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const metrics = createMetrics();
   // SQLite or PostgreSQL, from DATABASE_URL; nothing below knows which.
   const database = await openDatabase(config, metrics, logger);
+  // REDIS_URL: events and login failures are shared by every instance through it; otherwise both stay in memory.
+  const redis = config.redisUrl ? connectRedis({ url: config.redisUrl, prefix: config.redisPrefix, logger }) : undefined;
+  const loginThrottle = (kind: "email" | "address", maxFailures: number) =>
+    redis
+      ? createRedisLoginThrottle({
+          redis: redis.commands,
+          keyPrefix: `${redis.prefix}login:${kind}:`,
+          maxFailures,
+          windowMs: config.limits.loginWindowSeconds * 1000,
+        })
+      : createLoginThrottle({ maxFailures, windowMs: config.limits.loginWindowSeconds * 1000 });
   try {
     const secret = config.jwtSecret ?? database.developmentJwtSecret();
     const tokens = createTokenService(secret, config.jwtTtlSeconds);
@@ -73,17 +86,11 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       hasher: createPasswordHasher(),
       tokens,
       cursors,
-      throttle: createLoginThrottle({
-        maxFailures: config.limits.loginFailures,
-        windowMs: config.limits.loginWindowSeconds * 1000,
-      }),
-      addressThrottle: createLoginThrottle({
-        maxFailures: config.limits.loginFailuresPerAddress,
-        windowMs: config.limits.loginWindowSeconds * 1000,
-      }),
+      throttle: loginThrottle("email", config.limits.loginFailures),
+      addressThrottle: loginThrottle("address", config.limits.loginFailuresPerAddress),
       allowSignup: config.allowSignup,
     });
-    const events = createEventBus();
+    const events = createEventBus({ eventTarget: redis?.eventTarget() });
     const incidentService = new IncidentService({ incidents, cursors, events: incidentEventPublisher(events, logger) });
     const schema = await buildAppSchema({ users: userService, incidents: incidentService, events });
 
@@ -137,7 +144,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       metrics,
       logger,
       corsOrigins: config.corsOrigins,
-      ready: () => database.ready(),
+      ready: async () => (await database.ready()) && (redis ? await redis.ready() : true),
       context: async (req, requestId, log): Promise<GraphQLContext> => {
         const loaders = createLoaders({ users, incidents });
         return {
@@ -168,10 +175,12 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
           // Stops accepting connections, lets requests in flight finish, then the database closes last.
           await apollo.stop();
           await subscriptions.dispose(); // already done by the plugin when Apollo drained; idempotent
+          await redis?.close();
           await database.close();
         })()),
     };
   } catch (error) {
+    await redis?.close();
     await database.close();
     throw error;
   }

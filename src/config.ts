@@ -56,6 +56,17 @@ const envSchema = z.object({
     .string()
     .default("15m")
     .refine((value) => parseDurationSeconds(value) !== undefined, "must be a duration such as 900, 15m or 1h"),
+  REDIS_URL: z
+    .string()
+    .refine(
+      (value) => /^rediss?:\/\//i.test(value) && URL.canParse(value) && new URL(value).hostname !== "",
+      "must be a URL such as redis://127.0.0.1:6379 or rediss://user:password@host:6380/0",
+    )
+    .optional(),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, "must be 1-64 characters of letters, digits, ':', '_', '.' or '-'")
+    .default("incident-api:"),
 });
 
 export type DatabaseTarget = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
@@ -76,6 +87,10 @@ export interface Config {
   dbBusyTimeoutMs: number;
   /** PostgreSQL: connections in the pool at most. */
   dbPoolSize: number;
+  /** Set: events fan out and login failures are counted through this Redis, shared by every instance. */
+  redisUrl: string | undefined;
+  /** Prepended to every Redis key and channel, so that several deployments (or test runs) can share one Redis. */
+  redisPrefix: string;
   limits: {
     depth: number;
     aliases: number;
@@ -155,6 +170,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: values.LOG_LEVEL,
     dbBusyTimeoutMs: values.DB_BUSY_TIMEOUT_MS,
     dbPoolSize: values.DB_POOL_SIZE,
+    redisUrl: values.REDIS_URL,
+    redisPrefix: values.REDIS_PREFIX,
     limits: {
       depth: values.MAX_QUERY_DEPTH,
       aliases: values.MAX_ALIASES,

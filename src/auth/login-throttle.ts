@@ -1,10 +1,10 @@
 import { RateLimitedError } from "../shared/errors.js";
 
 export interface LoginThrottle {
-  /** Throws RATE_LIMITED while `key` has used up its failures for the window. */
-  check(key: string): void;
-  fail(key: string): void;
-  succeed(key: string): void;
+  /** Rejects with RATE_LIMITED while `key` has used up its failures for the window. */
+  check(key: string): Promise<void>;
+  fail(key: string): Promise<void>;
+  succeed(key: string): Promise<void>;
 }
 
 export interface ThrottleOptions {
@@ -43,13 +43,13 @@ export function createLoginThrottle({ maxFailures, windowMs, now = Date.now }: T
   };
 
   return {
-    check(key) {
+    async check(key) {
       const entry = current(key);
       if (entry && entry.failures >= maxFailures) {
         throw new RateLimitedError(Math.max(1, Math.ceil((entry.start + windowMs - now()) / 1000)));
       }
     },
-    fail(key) {
+    async fail(key) {
       const entry = current(key);
       if (entry) {
         entry.failures += 1;
@@ -58,7 +58,7 @@ export function createLoginThrottle({ maxFailures, windowMs, now = Date.now }: T
       if (windows.size >= maxKeys) prune();
       windows.set(key, { start: now(), failures: 1 });
     },
-    succeed(key) {
+    async succeed(key) {
       windows.delete(key);
     },
   };

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createTestDatabase, type TestDatabase } from "./database.js";
+import { createTestDatabase, type TestBackend, type TestDatabase } from "./database.js";
 import type { GraphQLResponse } from "./server.js";
 
 // The built server (`npm run build`, which `npm test` runs first) started as a real child process, so that a
@@ -170,10 +170,11 @@ const databaseUrls = new Map<string, string>();
 
 /**
  * A fresh temporary directory with the path of an SQLite file inside it; with TEST_DATABASE=postgres also a fresh
- * PostgreSQL database, which every child started with this `dbPath` serves. `remove()` drops it and the directory.
+ * PostgreSQL database, which every child started with this `dbPath` serves (`backend` picks one whatever the run's
+ * backend is). `remove()` drops it and the directory.
  */
-export async function tempDatabase(prefix = "incident-api-child-"): Promise<TestDatabase> {
-  const database = await createTestDatabase(prefix);
+export async function tempDatabase(prefix = "incident-api-child-", backend?: TestBackend): Promise<TestDatabase> {
+  const database = await createTestDatabase(prefix, backend);
   databaseUrls.set(database.dbPath, database.url);
   return {
     ...database,

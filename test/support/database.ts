@@ -191,10 +191,10 @@ async function postgresDatabase(dir: string): Promise<TestDatabase> {
   };
 }
 
-/** A fresh database of the backend under test, in a fresh temporary directory. */
-export async function createTestDatabase(prefix = "incident-api-test-"): Promise<TestDatabase> {
+/** A fresh database of the backend under test (or of `backend`), in a fresh temporary directory. */
+export async function createTestDatabase(prefix = "incident-api-test-", backend: TestBackend = testBackend): Promise<TestDatabase> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  if (!onPostgres) return sqliteDatabase(dir);
+  if (backend === "sqlite") return sqliteDatabase(dir);
   try {
     return await postgresDatabase(dir);
   } catch (error) {

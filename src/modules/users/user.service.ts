@@ -59,18 +59,18 @@ export class UserService {
 
   async login(rawEmail: string, password: string, clientAddress = "unknown"): Promise<AuthResult> {
     const email = rawEmail.trim().toLowerCase();
-    this.deps.addressThrottle.check(clientAddress);
-    this.deps.throttle.check(email);
+    await this.deps.addressThrottle.check(clientAddress);
+    await this.deps.throttle.check(email);
     const user = email.length <= 254 ? await this.deps.users.findByEmail(email) : undefined;
     const valid = user
       ? await this.deps.hasher.verify(user.passwordHash, password)
       : await this.deps.hasher.verifyNothing(password);
     if (!user || !valid || !user.active) {
-      this.deps.throttle.fail(email);
-      this.deps.addressThrottle.fail(clientAddress);
+      await this.deps.throttle.fail(email);
+      await this.deps.addressThrottle.fail(clientAddress);
       throw new UnauthenticatedError(invalidCredentials);
     }
-    this.deps.throttle.succeed(email);
+    await this.deps.throttle.succeed(email);
     return this.issue(user);
   }
 

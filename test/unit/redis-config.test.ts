@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.js";
+
+const failure = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+};
+
+describe("Redis configuration", () => {
+  it("is off by default, with the default key prefix", () => {
+    expect(loadConfig({})).toMatchObject({ redisUrl: undefined, redisPrefix: "incident-api:" });
+    expect(loadConfig({ REDIS_URL: "" }).redisUrl).toBeUndefined();
+  });
+
+  it("accepts redis:// and rediss:// URLs and a prefix", () => {
+    expect(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).redisUrl).toBe("redis://127.0.0.1:6379");
+    expect(loadConfig({ REDIS_URL: "rediss://user:secret@cache.internal:6380/2" }).redisUrl).toBe("rediss://user:secret@cache.internal:6380/2");
+    expect(loadConfig({ REDIS_PREFIX: "staging:incidents:" }).redisPrefix).toBe("staging:incidents:");
+  });
+
+  it("names the variable when a value is bad", () => {
+    for (const url of ["127.0.0.1:6379", "http://127.0.0.1:6379", "redis://"]) {
+      expect(failure({ REDIS_URL: url }).variable).toBe("REDIS_URL");
+    }
+    for (const prefix of ["has space", "x".repeat(65), "new\nline"]) {
+      expect(failure({ REDIS_PREFIX: prefix }).variable).toBe("REDIS_PREFIX");
+    }
+  });
+});
