@@ -12,16 +12,21 @@
 //   --quick              1 s rounds, 1 round, short warm-up, growth at 1k only
 //   --cpu-prof           run the API server under --cpu-prof and summarise where its time goes
 //   --json FILE          also write every figure as JSON              --keep          keep the temporary directory
+//   --pg, --backend postgres   the same on PostgreSQL: a temporary database (created on --postgres-url's server,
+//                        postgres://postgres@127.0.0.1:5432/test by default; dropped at the end, on errors and on
+//                        SIGINT too), seeded with bench/seed-pg.ts, against bench/raw-floor-pg.ts; no growth matrix
 import autocannon from "autocannon";
 import Database from "better-sqlite3";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { summariseCpuProfile } from "./cpu-profile.js";
-import { seedIncidents } from "./seed.js";
+import { seedIncidents, type SeedResult } from "./seed.js";
+import { seedPostgres } from "./seed-pg.js";
+import pg from "pg";
 
 // ---------------------------------------------------------------------------------------------------- options
 
@@ -62,6 +67,8 @@ const opts = {
   cpuProf: flag("cpu-prof"),
   json: option("json"),
   keep: flag("keep"),
+  pg: flag("pg") || option("backend") === "postgres" || option("backend") === "pg",
+  postgresUrl: option("postgres-url") ?? "postgres://postgres@127.0.0.1:5432/test",
 };
 const wants = (scenario: string) => !opts.only || opts.only.includes(scenario);
 
@@ -70,10 +77,54 @@ const wants = (scenario: string) => !opts.only || opts.only.includes(scenario);
 const here = fileURLToPath(new URL(".", import.meta.url));
 const MAIN_JS = join(here, "..", "src", "main.js");
 const FLOOR_JS = join(here, "raw-floor.js");
+const FLOOR_PG_JS = join(here, "raw-floor-pg.js");
+const PROJECT_ROOT = join(here, "..", "..");
 const JWT_SECRET = "benchmark-secret-0123456789abcdef-0123456789";
 
 const children = new Set<ChildProcess>();
 const tempDirs: string[] = [];
+/** Temporary PostgreSQL databases (--pg): dropped by killAll, whichever way the bench ends. */
+const tempDatabases: string[] = [];
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function createTempDatabase(): Promise<string> {
+  const name = `bench_${process.pid}_${Date.now().toString(36)}`;
+  const client = new pg.Client({ connectionString: opts.postgresUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+  tempDatabases.push(name);
+  return withDatabase(opts.postgresUrl, name);
+}
+
+/** Synchronous (it runs from the "exit" handler too): a child node drops the databases, after the servers are gone. */
+function dropTempDatabases(): void {
+  if (tempDatabases.length === 0) return;
+  const names = tempDatabases.splice(0);
+  const script = `const pg = require("pg");
+    (async () => {
+      const client = new pg.Client({ connectionString: process.env.BENCH_ADMIN_URL });
+      await client.connect();
+      for (const name of JSON.parse(process.env.BENCH_DROP)) await client.query('DROP DATABASE IF EXISTS "' + name + '" WITH (FORCE)');
+      await client.end();
+    })().catch((error) => { console.error(String(error)); process.exit(1); });`;
+  const result = spawnSync(process.execPath, ["-e", script], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, BENCH_ADMIN_URL: opts.postgresUrl, BENCH_DROP: JSON.stringify(names) },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  if (result.status !== 0) process.stderr.write(`could not drop ${names.join(", ")}: ${result.stderr || result.error}\n`);
+  else process.stderr.write(`dropped the temporary database ${names.join(", ")}\n`);
+}
 
 function killAll(): void {
   for (const child of children) {
@@ -81,6 +132,7 @@ function killAll(): void {
   }
   children.clear();
   if (!opts.keep) for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  dropTempDatabases();
 }
 process.on("exit", killAll);
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -95,7 +147,8 @@ interface Child {
   process: ChildProcess;
   pid: number;
   output(): string;
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 function track(child: ChildProcess, label: string): Child {
@@ -112,10 +165,10 @@ function track(child: ChildProcess, label: string): Child {
     process: child,
     pid: child.pid!,
     output: () => `${label}: ${tail.join("").slice(-4000)}`,
-    async stop() {
+    async stop(graceMs = 10_000) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
         await exited;
         clearTimeout(timer);
       }
@@ -151,7 +204,7 @@ interface Api {
   url: string;
 }
 
-async function startApi(dir: string, dbPath: string, profileDir?: string): Promise<Api> {
+async function startApi(dir: string, databaseUrl: string, profileDir?: string): Promise<Api> {
   const port = await freePort();
   const nodeArgs = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
   const child = track(
@@ -165,7 +218,7 @@ async function startApi(dir: string, dbPath: string, profileDir?: string): Promi
         LOG_LEVEL: "warn",
         HOST: "127.0.0.1",
         PORT: String(port),
-        DATABASE_URL: `file:${dbPath}`,
+        DATABASE_URL: databaseUrl,
       },
       stdio: ["ignore", "pipe", "pipe"],
     }),
@@ -181,8 +234,10 @@ interface FloorProcess {
   base: string;
 }
 
-async function startFloorProcess(dbPath: string): Promise<FloorProcess> {
-  const child = track(spawn(process.execPath, [FLOOR_JS, "--db", dbPath], { stdio: ["ignore", "pipe", "pipe"] }), "floor");
+/** The SQLite floor over a file, or with a postgres:// URL the PostgreSQL floor. */
+async function startFloorProcess(database: string): Promise<FloorProcess> {
+  const args = database.startsWith("postgres") ? [FLOOR_PG_JS, "--url", database] : [FLOOR_JS, "--db", database];
+  const child = track(spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] }), "floor");
   const port = await new Promise<number>((resolve, reject) => {
     let text = "";
     const timer = setTimeout(() => reject(new Error(`raw floor did not start\n${child.output()}`)), 15_000);
@@ -298,12 +353,20 @@ interface Target {
   /** Called with each response body, when the scenario needs to look at it (writes). Return false on failure. */
   onBody?: (body: string) => boolean;
   /** Runs before each load() (warm-up or round). */
-  before?: () => void;
+  before?: () => void | Promise<void>;
 }
 
+/**
+ * --pg: the PostgreSQL backends serving the temporary database. They work for the servers under test, so they count
+ * as the bench's own CPU (not as other processes) and settle() waits for them too. Pools open connections lazily:
+ * looked up again before every load.
+ */
+let postgresBackends: (() => Promise<number[]>) | undefined;
+
 async function load(target: Target, seconds: number): Promise<LoadResult> {
+  if (postgresBackends) for (const pid of await postgresBackends()) busyPids.add(pid);
   await settle();
-  target.before?.();
+  await target.before?.();
   const latencies: number[] = [];
   let bodyFailures = 0;
   const request: autocannon.Request = {
@@ -481,18 +544,58 @@ async function verifyNested(api: Api, floor: FloorProcess, token: string, first:
   return apiText.length;
 }
 
-/** Writes: each request takes an incident no other request is changing, and really changes it. */
-function writeTargets(api: Api, floor: FloorProcess, token: string, actor: number, dbPath: string, pool: number[]) {
+/** What the write scenarios read below the API, on either backend. */
+interface WriteReader {
+  priorities(ids: number[]): Promise<Map<number, string>>;
+  /** Timeline entries an update writes (authored by `actor`): one per real change. */
+  changeEntries(actor: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+function sqliteReader(dbPath: string): WriteReader {
   const reader = new Database(dbPath, { readonly: true, fileMustExist: true });
   const priorityOf = reader.prepare("SELECT priority FROM incidents WHERE id = ?").pluck();
+  const changeEntries = reader
+    .prepare("SELECT count(*) FROM incident_logs WHERE author_id = ? AND kind IN ('PRIORITY_CHANGE', 'EDIT')")
+    .pluck();
+  return {
+    priorities: async (ids) => new Map(ids.map((id) => [id, priorityOf.get(id) as string])),
+    changeEntries: async (actor) => changeEntries.get(actor) as number,
+    close: async () => void reader.close(),
+  };
+}
+
+function postgresReader(url: string): WriteReader {
+  const client = new pg.Client({ connectionString: url });
+  const connected = client.connect();
+  return {
+    async priorities(ids) {
+      await connected;
+      const { rows } = await client.query<{ id: string; priority: string }>("SELECT id, priority FROM incidents WHERE id = ANY($1::bigint[])", [ids]);
+      return new Map(rows.map((row) => [Number(row.id), row.priority]));
+    },
+    async changeEntries(actor) {
+      await connected;
+      const { rows } = await client.query<{ n: string }>(
+        "SELECT count(*) AS n FROM incident_logs WHERE author_id = $1 AND kind IN ('PRIORITY_CHANGE', 'EDIT')",
+        [actor],
+      );
+      return Number(rows[0]!.n);
+    },
+    close: () => client.end(),
+  };
+}
+
+/** Writes: each request takes an incident no other request is changing, and really changes it. */
+function writeTargets(api: Api, floor: FloorProcess, token: string, actor: number, reader: WriteReader, pool: number[]) {
   const state = new Map<number, string>();
   let free: number[] = [];
   let counter = 0;
   const runId = Date.now().toString(36);
   /** Before each run: every pool incident free again, its priority as the database has it. */
-  const reset = () => {
+  const reset = async () => {
     free = [...pool];
-    for (const id of pool) state.set(id, priorityOf.get(id) as string);
+    for (const [id, priority] of await reader.priorities(pool)) state.set(id, priority);
   };
   const next = (): { id: number; priority?: string; title?: string } => {
     const id = free.shift() ?? pool[Math.floor(Math.random() * pool.length)]!;
@@ -559,16 +662,12 @@ function writeTargets(api: Api, floor: FloorProcess, token: string, actor: numbe
       onBody: onBody("addIncidentLog"),
     } satisfies Target,
   };
-  /** Timeline entries an update writes (authored by the bench user): one per real change. */
-  const changeEntries = reader
-    .prepare("SELECT count(*) FROM incident_logs WHERE author_id = ? AND kind IN ('PRIORITY_CHANGE', 'EDIT')")
-    .pluck();
   return {
     update,
     note,
     reset,
     successes: () => successes,
-    changeEntries: () => changeEntries.get(actor) as number,
+    changeEntries: () => reader.changeEntries(actor),
     close: () => reader.close(),
   };
 }
@@ -634,6 +733,22 @@ function seed(dbPath: string, incidents: number, logs: number) {
   return { ...result, ms: performance.now() - started };
 }
 
+async function seedPg(url: string, incidents: number, logs: number): Promise<SeedResult & { ms: number }> {
+  const started = performance.now();
+  const result = await seedPostgres(url, { incidents, logsPerIncident: logs, users: opts.users });
+  return { ...result, ms: performance.now() - started };
+}
+
+async function postgresVersion(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return String((await client.query("SHOW server_version")).rows[0].server_version).split(" ")[0]!;
+  } finally {
+    await client.end();
+  }
+}
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
   process.stderr.write(`machine: ${machine()}\n`);
@@ -648,13 +763,27 @@ async function main(): Promise<void> {
 
   // The server creates the schema (it applies the migrations at start-up); the bench user signs up first, so it is
   // the ADMIN; everything else goes straight into the file.
-  const api = await startApi(dir, dbPath, profileDir);
+  // --pg: a temporary PostgreSQL database instead of the file; the server migrates it the same way.
+  const databaseUrl = opts.pg ? await createTempDatabase() : `file:${dbPath}`;
+  const api = await startApi(dir, databaseUrl, profileDir);
   watchMemory(api.child.pid, "api");
   busyPids.add(api.child.pid);
   const bench = await signUp(api);
-  const seeded = seed(dbPath, opts.incidents, opts.logs);
-  process.stderr.write(`seeded ${opts.incidents} incidents x ${opts.logs} entries in ${fmt(seeded.ms)} ms (${dbPath})\n`);
-  const floor = await startFloorProcess(dbPath);
+  const seeded = opts.pg ? await seedPg(databaseUrl, opts.incidents, opts.logs) : seed(dbPath, opts.incidents, opts.logs);
+  process.stderr.write(`seeded ${opts.incidents} incidents x ${opts.logs} entries in ${fmt(seeded.ms)} ms (${opts.pg ? databaseUrl : dbPath})\n`);
+  const floor = await startFloorProcess(opts.pg ? databaseUrl : dbPath);
+  const reader = () => (opts.pg ? postgresReader(databaseUrl) : sqliteReader(dbPath));
+  let monitor: pg.Client | undefined;
+  if (opts.pg) {
+    monitor = new pg.Client({ connectionString: databaseUrl });
+    await monitor.connect();
+    const client = monitor;
+    const name = new URL(databaseUrl).pathname.slice(1);
+    postgresBackends = async () =>
+      (await client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [name])).rows.map(
+        (row) => row.pid,
+      );
+  }
   watchMemory(floor.child.pid, "floor");
   busyPids.add(floor.child.pid);
 
@@ -708,7 +837,7 @@ async function main(): Promise<void> {
 
   const { duration, rounds, warmup } = opts;
   process.stderr.write(`measuring: ${opts.connections} connections, ${rounds} rounds x ${duration} s per side, ${warmup} s warm-up\n`);
-  section(`main database: ${opts.incidents} incidents x ${opts.logs} entries`);
+  section(`main database (${opts.pg ? "PostgreSQL" : "SQLite"}): ${opts.incidents} incidents x ${opts.logs} entries`);
   if (wants("nested")) {
     const t = nestedTargets(api, floor, bench.token, 50, 10);
     addLoadRows("nested read 50x10", "req/s", await compare("nested read 50x10", t.api, t.floor, duration, rounds, warmup));
@@ -731,18 +860,18 @@ async function main(): Promise<void> {
   }
   if (wants("update") || wants("note")) {
     const pool = seeded.writable.slice(0, Math.max(opts.connections * 4, 32));
-    const writes = writeTargets(api, floor, bench.token, bench.id, dbPath, pool);
+    const writes = writeTargets(api, floor, bench.token, bench.id, reader(), pool);
     // Every load() starts with a fresh pool: a request cut off at the end of a round never gives its incident back.
     const runWrites = (name: string, a: Target, b: Target) =>
       compare(name, { ...a, before: writes.reset }, { ...b, before: writes.reset }, duration, rounds, warmup);
     if (wants("update")) {
-      const entriesBefore = writes.changeEntries();
+      const entriesBefore = await writes.changeEntries();
       const successesBefore = writes.successes();
       addLoadRows("updateIncident (+ timeline entry)", "mutations/s", await runWrites("updateIncident", writes.update.api, writes.update.floor));
       await settle();
       // Every acknowledged update must have written its entry: a no-op update would flatter both sides.
       const acknowledged = writes.successes() - successesBefore;
-      const written = writes.changeEntries() - entriesBefore;
+      const written = (await writes.changeEntries()) - entriesBefore;
       process.stderr.write(`  updates acknowledged ${fmt(acknowledged)}, change entries written ${fmt(written)}\n`);
       if (written < acknowledged) {
         rows.push({ figure: "updateIncident: acknowledged without a change", api: fmt(acknowledged - written), floor: "", ratio: "" });
@@ -750,7 +879,7 @@ async function main(): Promise<void> {
       figures.updateChanges = { acknowledged, written };
     }
     if (wants("note")) addLoadRows("addIncidentLog", "mutations/s", await runWrites("addIncidentLog", writes.note.api, writes.note.floor));
-    writes.close();
+    await writes.close();
   }
 
   section("SQL statements per request (db_queries_total difference; floor: its own count)");
@@ -762,16 +891,20 @@ async function main(): Promise<void> {
   const floorPeak = peakMb(floor.child.pid);
   figures.peakRssMb = { api: apiPeak, floor: floorPeak };
   busyPids.clear();
+  postgresBackends = undefined;
+  await monitor?.end();
   await floor.child.stop();
-  await api.child.stop();
+  // The profile is written only when the server exits by itself; on PostgreSQL its shutdown has been seen to take ~30 s.
+  await api.child.stop(profileDir ? 60_000 : 10_000);
   rows.push({ figure: `peak RSS MB (main database)`, api: fmt(apiPeak, 1), floor: fmt(floorPeak, 1), ratio: ratio(apiPeak, floorPeak) });
 
   // ------------------------------------------------------------------------------------------------ growth
-  if (opts.growth && opts.growthSizes.length > 0) {
+  // --pg: no growth matrix (yet).
+  if (opts.growth && !opts.pg && opts.growthSizes.length > 0) {
     const gdir = mkdtempSync(join(tmpdir(), "incident-bench-growth-"));
     tempDirs.push(gdir);
     const gdb = join(gdir, "incidents.db");
-    const gapi = await startApi(gdir, gdb);
+    const gapi = await startApi(gdir, `file:${gdb}`);
     watchMemory(gapi.child.pid, "api (growth)");
     busyPids.add(gapi.child.pid);
     const gbench = await signUp(gapi);
@@ -815,6 +948,7 @@ async function main(): Promise<void> {
 
   const table = printTable();
   process.stdout.write(`\nmachine: ${machine()}\n`);
+  process.stdout.write(`backend: ${opts.pg ? `PostgreSQL (${await postgresVersion(databaseUrl)}; peak RSS counts the node processes only, not the PostgreSQL backends)` : "SQLite"}\n`);
   process.stdout.write(
     `load: autocannon in-process, ${opts.connections} connections, no pipelining; median of ${rounds} alternating rounds x ${duration} s ` +
       `(growth: ${opts.growthRounds} x ${opts.growthDuration} s); latencies from autocannon's per-response timings\n\n`,
