@@ -112,6 +112,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       gateway: jitGateway(schema),
       introspection: !config.production,
       includeStacktraceInErrorResponses: false,
+      // main.ts owns the signals: it stops everything in order, database last.
+      stopOnTerminationSignals: false,
       hideSchemaDetailsFromClientErrors: config.production,
       allowBatchedHttpRequests: false,
       // Automatic persisted queries are not offered: no cache for clients to fill, one less input to validate.
