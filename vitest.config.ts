@@ -14,7 +14,7 @@ export default defineConfig({
     setupFiles: ["test/support/setup.ts"],
     // TEST_DATABASE=postgres: names the run's databases and drops any left behind (test/support/database.ts).
     globalSetup: ["test/support/global-setup.ts"],
-    // The benchmark's raw floor reads the SQLite file itself; it has no PostgreSQL counterpart yet.
+    // The SQLite floor reads the SQLite file itself; on PostgreSQL, test/bench-floor-pg.test.ts checks its own floor.
     exclude: [...configDefaults.exclude, ...(process.env.TEST_DATABASE === "postgres" ? ["test/bench-floor.test.ts"] : [])],
     testTimeout: 30_000,
     hookTimeout: 30_000,
