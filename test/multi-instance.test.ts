@@ -6,6 +6,7 @@ import { WebSocket } from "ws";
 import { startChildServer, tempDatabase, type ChildServer } from "./support/child-server.js";
 import type { TestDatabase } from "./support/database.js";
 import type { GraphQLResponse } from "./support/server.js";
+import { until } from "./support/until.js";
 
 // README "Running at scale": several instances on one PostgreSQL database and one Redis. Whatever TEST_DATABASE
 // says, this file makes its own PostgreSQL database (127.0.0.1:5432, TEST_POSTGRES_URL) and uses the Redis at
@@ -31,16 +32,6 @@ interface EventData {
 }
 
 const describeResponse = (response: GraphQLResponse) => `${response.status} ${JSON.stringify(response.body)}`;
-
-async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function metric(server: ChildServer, name: string): Promise<number> {
   const text = await (await fetch(`${server.base}/metrics`)).text();

@@ -2,6 +2,7 @@ import { createClient, type Client } from "graphql-ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { startTestServer, type TestServer, type TestUser } from "./support/server.js";
+import { until } from "./support/until.js";
 
 const EVENTS = `subscription($incidentId: ID) {
   incidentEvents(incidentId: $incidentId) {
@@ -41,16 +42,6 @@ let wsUrl: string;
 let responder: TestUser;
 let viewer: TestUser;
 const clients: Client[] = [];
-
-async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** The server counts a subscription once it listens; events published before that would be missed. */
 const activeSubscriptions = (target = server) => target.metric("graphql_subscriptions_active");

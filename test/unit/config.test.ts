@@ -1,15 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, parseDurationSeconds } from "../../src/config.js";
-
-const failure = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-};
+import { loadConfig, parseDurationSeconds } from "../../src/config.js";
+import { configFailure as failure } from "../support/config-failure.js";
 
 describe("configuration", () => {
   it("has the contract's defaults", () => {

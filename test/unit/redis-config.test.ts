@@ -1,15 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
-
-const failure = (env: Record<string, string>) => {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-};
+import { loadConfig } from "../../src/config.js";
+import { configFailure as failure } from "../support/config-failure.js";
 
 describe("Redis configuration", () => {
   it("is off by default, with the default key prefix", () => {

@@ -17,8 +17,9 @@ import type { IncidentCriteria, IncidentRepository, IncidentSortField } from "./
 interface BoundCriteria {
   /** Which conditions are present: statements are prepared once per shape and reused. */
   shape: string;
-  where: SQL | undefined;
   params: Record<string, unknown>;
+  /** The WHERE clause with placeholders; built only when a shape is prepared for the first time. */
+  where(): SQL | undefined;
 }
 
 /** Case-insensitive in every script: ICU's root-locale lower() where the server has ICU, the database's ctype otherwise. */
@@ -27,33 +28,35 @@ const folded = (column: AnyColumn, icu: boolean) => (icu ? sql`lower(${column} c
 /** "nothing" when no row can match (a search word no text can contain). */
 function bindCriteria(criteria: IncidentCriteria, icu: boolean): BoundCriteria | "nothing" {
   if (criteria.words?.some(matchesNoText)) return "nothing";
-  const conditions: SQL[] = [];
+  const conditions: Array<() => SQL> = [];
   const params: Record<string, unknown> = {};
-  const flags: string[] = [];
-  const add = (flag: string, condition: SQL, name: string, value: unknown) => {
-    flags.push(flag);
+  let shape = "";
+  const add = (flag: string, condition: () => SQL, name: string, value: unknown) => {
+    shape += flag;
     conditions.push(condition);
     params[name] = value;
   };
-  if (criteria.statuses) add("s", sql`${incidents.status} = any(${sql.placeholder("statuses")})`, "statuses", [...criteria.statuses]);
-  if (criteria.priorities) add("p", sql`${incidents.priority} = any(${sql.placeholder("priorities")})`, "priorities", [...criteria.priorities]);
-  if (criteria.assigneeId !== undefined) add("a", eq(incidents.assigneeId, sql.placeholder("assigneeId")), "assigneeId", criteria.assigneeId);
-  if (criteria.reporterId !== undefined) add("r", eq(incidents.reporterId, sql.placeholder("reporterId")), "reporterId", criteria.reporterId);
+  if (criteria.statuses) add("s", () => sql`${incidents.status} = any(${sql.placeholder("statuses")})`, "statuses", [...criteria.statuses]);
+  if (criteria.priorities) add("p", () => sql`${incidents.priority} = any(${sql.placeholder("priorities")})`, "priorities", [...criteria.priorities]);
+  if (criteria.assigneeId !== undefined) add("a", () => eq(incidents.assigneeId, sql.placeholder("assigneeId")), "assigneeId", criteria.assigneeId);
+  if (criteria.reporterId !== undefined) add("r", () => eq(incidents.reporterId, sql.placeholder("reporterId")), "reporterId", criteria.reporterId);
   // Placeholders bypass the column's encoder: times are bound as ISO-8601 text and cast.
   if (criteria.createdAfter) {
     const after = timestampBound(criteria.createdAfter.getTime());
-    add(">", sql`${incidents.createdAt} > ${sql.placeholder("createdAfter")}::timestamptz`, "createdAfter", after);
+    add(">", () => sql`${incidents.createdAt} > ${sql.placeholder("createdAfter")}::timestamptz`, "createdAfter", after);
   }
   if (criteria.createdBefore) {
     const before = timestampBound(criteria.createdBefore.getTime());
-    add("<", sql`${incidents.createdAt} < ${sql.placeholder("createdBefore")}::timestamptz`, "createdBefore", before);
+    add("<", () => sql`${incidents.createdAt} < ${sql.placeholder("createdBefore")}::timestamptz`, "createdBefore", before);
   }
   (criteria.words ?? []).forEach((word, index) => {
-    const name = sql.placeholder(`word${index}`);
-    const matches = sql`(strpos(${folded(incidents.title, icu)}, ${name}::text) > 0 or strpos(${folded(incidents.description, icu)}, ${name}::text) > 0)`;
+    const matches = () => {
+      const name = sql.placeholder(`word${index}`);
+      return sql`(strpos(${folded(incidents.title, icu)}, ${name}::text) > 0 or strpos(${folded(incidents.description, icu)}, ${name}::text) > 0)`;
+    };
     add("w", matches, `word${index}`, word);
   });
-  return { shape: flags.join(""), where: and(...conditions), params };
+  return { shape, params, where: () => and(...conditions.map((condition) => condition())) };
 }
 
 /** Prepared statements keyed by query shape; the number of shapes is bounded by the filters, the map by `capacity`. */
@@ -182,7 +185,7 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
       const bound = bindCriteria(criteria, icu);
       if (bound === "nothing") return [];
       const shape = `page:${sort.field}:${sort.descending}:${after ? 1 : 0}:${bound.shape}`;
-      const statement = pageStatement(shape, (name) => preparePage(name, sort.field, sort.descending, after !== undefined, bound.where));
+      const statement = pageStatement(shape, (name) => preparePage(name, sort.field, sort.descending, after !== undefined, bound.where()));
       // A rank is 1 to 4, so any cursor value clamps into int range without changing the comparison.
       const rank = (value: number) => Math.min(5, Math.max(0, integerBound(value)));
       const afterValue = after === undefined ? undefined : sort.field === "priorityRank" ? rank(after.value) : timestampBound(after.value);
@@ -193,7 +196,7 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
     async count(criteria) {
       const bound = bindCriteria(criteria, icu);
       if (bound === "nothing") return 0;
-      const statement = countStatement(`count:${bound.shape}`, (name) => prepareCount(name, bound.where));
+      const statement = countStatement(`count:${bound.shape}`, (name) => prepareCount(name, bound.where()));
       const [row] = await statement.execute(bound.params);
       return row?.n ?? 0;
     },

@@ -92,36 +92,47 @@ const inJsonList = (column: SQL.Aliased | AnyColumn, name: string) => sql`${colu
 interface BoundCriteria {
   /** Which conditions are present: statements are prepared once per shape and reused. */
   shape: string;
-  where: SQL | undefined;
   params: Record<string, unknown>;
+  /** The WHERE clause with placeholders; built only when a shape is prepared for the first time. */
+  where(): SQL | undefined;
 }
 
+type Condition = () => SQL;
+
 function bindCriteria(criteria: IncidentCriteria): BoundCriteria {
-  const conditions: SQL[] = [];
+  const conditions: Condition[] = [];
   const params: Record<string, unknown> = {};
-  const flags: string[] = [];
-  const add = (flag: string, condition: SQL, name: string, value: unknown) => {
-    flags.push(flag);
+  let shape = "";
+  const add = (flag: string, condition: Condition, name: string, value: unknown) => {
+    shape += flag;
     conditions.push(condition);
     params[name] = value;
   };
-  if (criteria.statuses) add("s", inJsonList(incidents.status, "statuses"), "statuses", JSON.stringify(criteria.statuses));
-  if (criteria.priorities) add("p", inJsonList(incidents.priority, "priorities"), "priorities", JSON.stringify(criteria.priorities));
-  if (criteria.assigneeId !== undefined) add("a", eq(incidents.assigneeId, sql.placeholder("assigneeId")), "assigneeId", criteria.assigneeId);
-  if (criteria.reporterId !== undefined) add("r", eq(incidents.reporterId, sql.placeholder("reporterId")), "reporterId", criteria.reporterId);
+  if (criteria.statuses) add("s", () => inJsonList(incidents.status, "statuses"), "statuses", JSON.stringify(criteria.statuses));
+  if (criteria.priorities) {
+    add("p", () => inJsonList(incidents.priority, "priorities"), "priorities", JSON.stringify(criteria.priorities));
+  }
+  if (criteria.assigneeId !== undefined) {
+    add("a", () => eq(incidents.assigneeId, sql.placeholder("assigneeId")), "assigneeId", criteria.assigneeId);
+  }
+  if (criteria.reporterId !== undefined) {
+    add("r", () => eq(incidents.reporterId, sql.placeholder("reporterId")), "reporterId", criteria.reporterId);
+  }
   // Times are bound as epoch milliseconds, the stored form (placeholders bypass the column's encoder).
   if (criteria.createdAfter) {
-    add(">", sql`${incidents.createdAt} > ${sql.placeholder("createdAfter")}`, "createdAfter", criteria.createdAfter.getTime());
+    add(">", () => sql`${incidents.createdAt} > ${sql.placeholder("createdAfter")}`, "createdAfter", criteria.createdAfter.getTime());
   }
   if (criteria.createdBefore) {
-    add("<", sql`${incidents.createdAt} < ${sql.placeholder("createdBefore")}`, "createdBefore", criteria.createdBefore.getTime());
+    add("<", () => sql`${incidents.createdAt} < ${sql.placeholder("createdBefore")}`, "createdBefore", criteria.createdBefore.getTime());
   }
   (criteria.words ?? []).forEach((word, index) => {
-    const name = sql.placeholder(`word${index}`);
-    const matches = sql`(instr(unicode_lower(${incidents.title}), ${name}) > 0 or instr(unicode_lower(${incidents.description}), ${name}) > 0)`;
+    const matches = () => {
+      const name = sql.placeholder(`word${index}`);
+      return sql`(instr(unicode_lower(${incidents.title}), ${name}) > 0 or instr(unicode_lower(${incidents.description}), ${name}) > 0)`;
+    };
     add("w", matches, `word${index}`, word);
   });
-  return { shape: flags.join(""), where: and(...conditions), params };
+  return { shape, params, where: () => and(...conditions.map((condition) => condition())) };
 }
 
 /** Prepared statements keyed by query shape; the number of shapes is bounded by the filters, the map by `capacity`. */
@@ -239,13 +250,13 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
     async page({ criteria, sort, first, after }) {
       const bound = bindCriteria(criteria);
       const shape = `${sort.field}:${sort.descending}:${after ? 1 : 0}:${bound.shape}`;
-      const statement = pageStatement(shape, () => preparePage(sort.field, sort.descending, after !== undefined, bound.where));
+      const statement = pageStatement(shape, () => preparePage(sort.field, sort.descending, after !== undefined, bound.where()));
       return statement.all({ ...bound.params, afterValue: after?.value, afterId: after?.id, limit: first + 1 });
     },
 
     async count(criteria) {
       const bound = bindCriteria(criteria);
-      const statement = countStatement(bound.shape, () => prepareCount(bound.where));
+      const statement = countStatement(bound.shape, () => prepareCount(bound.where()));
       return statement.get(bound.params)?.n ?? 0;
     },
 
