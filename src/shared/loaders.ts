@@ -38,6 +38,8 @@ export interface Loaders {
   replaceUser(user: UserRow): void;
   incidentById: DataLoader<number, IncidentRow | null>;
   logPage: DataLoader<LogPageKey, IncidentLogRow[], string>;
+  /** A timeline page this request has already loaded (a whole page of incidents loads them together), at once. */
+  loadedLogPage(key: LogPageKey): IncidentLogRow[] | undefined;
   logCount: DataLoader<number, number>;
   assignedPage: DataLoader<AssignedPageKey, IncidentRow[], string>;
   assignedCount: DataLoader<AssignedCountKey, number, string>;
@@ -66,12 +68,25 @@ async function batchByShape<K, V>(
   return keys.map((key) => pickers.get(shapeOf(key))!(key));
 }
 
-const logPageShape = (key: LogPageKey) => `${key.first}:${key.afterId ?? ""}:${key.columns?.join(",") ?? "*"}`;
+// Column lists come from memoized projections, so the same list is usually the same array: joined once.
+const columnKeys = new WeakMap<readonly LogColumn[], string>();
+const columnsKey = (columns: readonly LogColumn[] | undefined) => {
+  if (!columns) return "*";
+  let key = columnKeys.get(columns);
+  if (key === undefined) {
+    key = columns.join(",");
+    columnKeys.set(columns, key);
+  }
+  return key;
+};
+const logPageShape = (key: LogPageKey) => `${key.first}:${key.afterId ?? ""}:${columnsKey(key.columns)}`;
+const logPageKey = (key: LogPageKey) => `${key.incidentId}:${logPageShape(key)}`;
 
 const statusKey = (statuses: readonly string[] | undefined) => (statuses ? [...statuses].sort().join(",") : "*");
 
 export function createLoaders({ users, incidents }: LoaderSources): Loaders {
   const settledUsers = new Map<number, UserRow | null>();
+  const loadedLogPages = new Map<string, IncidentLogRow[]>();
   const userById = new DataLoader<number, UserRow | null>(async (ids) => {
     const rows = await users.findByIds(ids);
     const byId = new Map(rows.map((row) => [row.id, row]));
@@ -97,22 +112,23 @@ export function createLoaders({ users, incidents }: LoaderSources): Loaders {
 
     logPage: new DataLoader(
       (keys) =>
-        batchByShape(
-          keys,
-          logPageShape,
-          async (group) => {
-            const { first, afterId, columns } = group[0]!;
-            const pages = await incidents.logPages(
-              group.map((key) => key.incidentId),
-              first,
-              afterId,
-              columns,
-            );
-            return (key) => pages.get(key.incidentId) ?? [];
-          },
-        ),
-      { cacheKeyFn: (key) => `${key.incidentId}:${logPageShape(key)}` },
+        batchByShape(keys, logPageShape, async (group) => {
+          const { first, afterId, columns } = group[0]!;
+          const pages = await incidents.logPages(
+            group.map((key) => key.incidentId),
+            first,
+            afterId,
+            columns,
+          );
+          return (key) => {
+            const page = pages.get(key.incidentId) ?? [];
+            loadedLogPages.set(logPageKey(key), page);
+            return page;
+          };
+        }),
+      { cacheKeyFn: logPageKey },
     ),
+    loadedLogPage: (key) => loadedLogPages.get(logPageKey(key)),
 
     logCount: new DataLoader(async (ids) => {
       const counts = await incidents.logCounts(ids);

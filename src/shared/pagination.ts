@@ -11,8 +11,8 @@ export function checkFirst(first: number | null | undefined, fallback: number): 
 }
 
 export interface PageInfo {
-  hasNextPage: boolean;
-  hasPreviousPage: boolean;
+  readonly hasNextPage: boolean;
+  readonly hasPreviousPage: boolean;
   readonly startCursor: string | null;
   readonly endCursor: string | null;
 }
@@ -23,16 +23,73 @@ export interface Edge<T> {
 }
 
 export interface Connection<T> {
-  nodes: T[];
+  readonly nodes: T[];
   readonly edges: Edge<T>[];
-  pageInfo: PageInfo;
+  readonly pageInfo: PageInfo;
   readonly totalCount: number | Promise<number>;
 }
 
 /**
- * Builds a Relay connection from `first + 1` rows. Cursors and the total are computed only when a client
- * selects them (getters), so a page that asks for nodes alone signs nothing and counts nothing.
+ * A Relay connection over `first + 1` rows. Cursors and the total are computed only when a client selects them
+ * (getters), so a page that asks for nodes alone signs nothing and counts nothing. A class rather than an object
+ * literal with getters: a page of timelines builds one per row, and the getters then live once, on the prototype.
  */
+class PageConnection<T> implements Connection<T> {
+  readonly nodes: T[];
+  readonly pageInfo: PageInfo;
+  private total: number | Promise<number> | undefined;
+
+  constructor(
+    rows: readonly T[],
+    first: number,
+    hasPreviousPage: boolean,
+    private readonly cursorOf: (row: T) => string,
+    private readonly count: () => number | Promise<number>,
+  ) {
+    const hasNextPage = rows.length > first;
+    this.nodes = hasNextPage ? rows.slice(0, first) : (rows as T[]);
+    this.pageInfo = new PageCursors(this.nodes, hasNextPage, hasPreviousPage, cursorOf);
+  }
+
+  get edges(): Edge<T>[] {
+    return this.nodes.map((node) => new PageEdge(node, this.cursorOf));
+  }
+
+  get totalCount(): number | Promise<number> {
+    this.total ??= this.count();
+    return this.total;
+  }
+}
+
+class PageCursors<T> implements PageInfo {
+  constructor(
+    private readonly nodes: readonly T[],
+    readonly hasNextPage: boolean,
+    readonly hasPreviousPage: boolean,
+    private readonly cursorOf: (row: T) => string,
+  ) {}
+
+  get startCursor(): string | null {
+    return this.nodes.length > 0 ? this.cursorOf(this.nodes[0]!) : null;
+  }
+
+  get endCursor(): string | null {
+    return this.nodes.length > 0 ? this.cursorOf(this.nodes[this.nodes.length - 1]!) : null;
+  }
+}
+
+class PageEdge<T> implements Edge<T> {
+  constructor(
+    readonly node: T,
+    private readonly cursorOf: (row: T) => string,
+  ) {}
+
+  get cursor(): string {
+    return this.cursorOf(this.node);
+  }
+}
+
+/** Builds a connection from `first + 1` rows (the extra one only tells that a next page exists). */
 export function toConnection<T>(
   rows: readonly T[],
   first: number,
@@ -40,32 +97,5 @@ export function toConnection<T>(
   cursorOf: (row: T) => string,
   count: () => number | Promise<number>,
 ): Connection<T> {
-  const hasNextPage = rows.length > first;
-  const nodes = hasNextPage ? rows.slice(0, first) : [...rows];
-  let total: number | Promise<number> | undefined;
-  return {
-    nodes,
-    get edges() {
-      return nodes.map((node) => ({
-        node,
-        get cursor() {
-          return cursorOf(node);
-        },
-      }));
-    },
-    pageInfo: {
-      hasNextPage,
-      hasPreviousPage,
-      get startCursor() {
-        return nodes.length > 0 ? cursorOf(nodes[0]!) : null;
-      },
-      get endCursor() {
-        return nodes.length > 0 ? cursorOf(nodes[nodes.length - 1]!) : null;
-      },
-    },
-    get totalCount() {
-      total ??= count();
-      return total;
-    },
-  };
+  return new PageConnection(rows, first, hasPreviousPage, cursorOf, count);
 }

@@ -27,6 +27,11 @@ export interface IncidentPageQuery {
   first: number;
   /** The sort value (epoch ms or priority rank) and id of the last row already seen. */
   after?: { value: number; id: number };
+  /**
+   * The fields the caller will read; all of them when omitted. A repository may fetch only those (and always
+   * `id` and the sort column), leaving the others out of the rows.
+   */
+  columns?: readonly IncidentColumn[];
 }
 
 export interface AssignedPageQuery {
@@ -44,6 +49,7 @@ export interface NewIncident {
 }
 
 export type LogColumn = keyof IncidentLogRow;
+export type IncidentColumn = keyof IncidentRow;
 
 export interface IncidentUpdateResult {
   incident: IncidentRow;
@@ -149,6 +155,15 @@ function statementCache<T>(capacity = 256) {
   };
 }
 
+const allIncidentColumns = getTableColumns(incidents);
+const incidentColumnNames = Object.keys(allIncidentColumns) as IncidentColumn[];
+
+/** The columns a page fetches, in table order: what was asked for, plus the id and the sort column (cursors). */
+function incidentProjection(columns: readonly IncidentColumn[] | undefined, sortColumn: IncidentSortField): IncidentColumn[] {
+  if (!columns) return incidentColumnNames;
+  return incidentColumnNames.filter((column) => column === "id" || column === sortColumn || columns.includes(column));
+}
+
 const logColumnNames: Readonly<Record<LogColumn, string>> = {
   id: "id",
   incidentId: "incident_id",
@@ -166,21 +181,53 @@ function logProjection(columns: readonly LogColumn[]): LogColumn[] {
   return allLogColumns.filter((column) => column === "id" || column === "incidentId" || columns.includes(column));
 }
 
-function toLogRow(columns: readonly LogColumn[], raw: unknown[]): IncidentLogRow {
-  const row: Record<string, unknown> = {};
-  for (let i = 0; i < columns.length; i++) {
-    const column = columns[i]!;
-    row[column] = column === "createdAt" ? new Date(raw[i] as number) : raw[i];
+/**
+ * Reads rows holding `columns`, in that order, into timeline rows of one fixed shape (the executor then meets
+ * a single hidden class). Columns left out stay undefined and are never read: the GraphQL layer asked only for these.
+ */
+function logRowReader(columns: readonly LogColumn[]): (raw: unknown[]) => IncidentLogRow {
+  const [id, incidentId, kind, message, authorId, fromStatus, toStatus, createdAt] = allLogColumns.map((column) =>
+    columns.indexOf(column),
+  ) as [number, number, number, number, number, number, number, number];
+  const at = (raw: unknown[], index: number) => (index < 0 ? undefined : raw[index]);
+  return (raw) =>
+    ({
+      id: raw[id],
+      incidentId: raw[incidentId],
+      kind: at(raw, kind),
+      message: at(raw, message),
+      authorId: at(raw, authorId),
+      fromStatus: at(raw, fromStatus),
+      toStatus: at(raw, toStatus),
+      createdAt: createdAt < 0 ? undefined : new Date(raw[createdAt] as number),
+    }) as IncidentLogRow;
+}
+
+/** Groups by parent; the statement yields each parent's entries in id order, which is checked, not assumed. */
+function timelinesOf(rows: readonly IncidentLogRow[]): Map<number, IncidentLogRow[]> {
+  const groups = groupBy(rows, (row) => row.incidentId);
+  for (const entries of groups.values()) {
+    for (let i = 1; i < entries.length; i++) {
+      if (entries[i - 1]!.id > entries[i]!.id) {
+        entries.sort((a, b) => a.id - b.id);
+        break;
+      }
+    }
   }
-  // Columns left out are absent, never read: the GraphQL layer asked only for these.
-  return row as IncidentLogRow;
+  return groups;
 }
 
 export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRepository {
   const { db } = handle;
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare();
   const byIds = db.select().from(incidents).where(inJsonList(incidents.id, "ids")).prepare();
-  const preparePage = (field: IncidentSortField, descending: boolean, withAfter: boolean, where: SQL | undefined) => {
+  const preparePage = (
+    field: IncidentSortField,
+    descending: boolean,
+    withAfter: boolean,
+    where: SQL | undefined,
+    columns: readonly IncidentColumn[],
+  ) => {
     const column = incidents[field];
     const direction = descending ? desc : asc;
     const [afterValue, afterId] = [sql.placeholder("afterValue"), sql.placeholder("afterId")];
@@ -188,7 +235,7 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
       ? sql`(${column}, ${incidents.id}) < (${afterValue}, ${afterId})`
       : sql`(${column}, ${incidents.id}) > (${afterValue}, ${afterId})`;
     return db
-      .select()
+      .select(Object.fromEntries(columns.map((name) => [name, incidents[name]])) as typeof allIncidentColumns)
       .from(incidents)
       .where(and(where, withAfter ? keyset : undefined))
       .orderBy(direction(column), direction(incidents.id))
@@ -205,15 +252,17 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
   // Only the columns the query reads are fetched, as arrays, and mapped by hand: building row objects was
   // most of the statement's cost. One statement per column set, prepared on first use.
   const logPageStatements = statementCache<ReturnType<typeof prepareLogPage>>(64);
-  const prepareLogPage = (columns: readonly LogColumn[]) =>
-    handle.client
+  const prepareLogPage = (columns: readonly LogColumn[]) => ({
+    statement: handle.client
       .prepare<[string, number, number], unknown[]>(
         `SELECT ${columns.map((column) => `l.${logColumnNames[column]}`).join(", ")}
          FROM json_each(?) AS parent
          JOIN incident_logs AS l ON l.id IN (
            SELECT id FROM incident_logs WHERE incident_id = parent.value AND id > ? ORDER BY id LIMIT ?)`,
       )
-      .raw(true);
+      .raw(true),
+    read: logRowReader(columns),
+  });
   const logCounts = db
     .select({ incidentId: incidentLogs.incidentId, n: count() })
     .from(incidentLogs)
@@ -247,10 +296,13 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
       return byIds.all({ ids: JSON.stringify(ids) });
     },
 
-    async page({ criteria, sort, first, after }) {
+    async page({ criteria, sort, first, after, columns }) {
       const bound = bindCriteria(criteria);
-      const shape = `${sort.field}:${sort.descending}:${after ? 1 : 0}:${bound.shape}`;
-      const statement = pageStatement(shape, () => preparePage(sort.field, sort.descending, after !== undefined, bound.where()));
+      const wanted = incidentProjection(columns, sort.field);
+      const shape = `${sort.field}:${sort.descending}:${after ? 1 : 0}:${bound.shape}:${wanted.join(",")}`;
+      const statement = pageStatement(shape, () =>
+        preparePage(sort.field, sort.descending, after !== undefined, bound.where(), wanted),
+      );
       return statement.all({ ...bound.params, afterValue: after?.value, afterId: after?.id, limit: first + 1 });
     },
 
@@ -306,11 +358,8 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
     async logPages(incidentIds, first, afterId, columns = allLogColumns) {
       if (incidentIds.length === 0) return new Map();
       const wanted = logProjection(columns);
-      const statement = logPageStatements(wanted.join(","), () => prepareLogPage(wanted));
-      const rows = statement.all(JSON.stringify(incidentIds), afterId ?? 0, first + 1).map((raw) => toLogRow(wanted, raw));
-      // Oldest first within each incident; the join yields each parent's range in index order, but say so.
-      rows.sort((a, b) => a.incidentId - b.incidentId || a.id - b.id);
-      return groupBy(rows, (row) => row.incidentId);
+      const { statement, read } = logPageStatements(wanted.join(","), () => prepareLogPage(wanted));
+      return timelinesOf(statement.all(JSON.stringify(incidentIds), afterId ?? 0, first + 1).map(read));
     },
 
     async logCounts(incidentIds) {

@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
-import { logColumnsSelected } from "./log-projection.js";
+import { incidentPageReads, logColumnsSelected } from "./incident-projection.js";
 import type { GraphQLContext } from "../../shared/context.js";
 import type { DirectResolvers } from "../../schema/direct-resolvers.js";
 import { UserType } from "../users/user.type.js";
@@ -39,8 +39,9 @@ export class IncidentResolver {
     orderBy: IncidentOrderInput | null,
     @Arg("first", () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Info() info: GraphQLResolveInfo,
   ) {
-    return this.service.page(await ctx.viewer(), { filter, orderBy, first, after });
+    return this.service.page(await ctx.viewer(), { filter, orderBy, first, after }, ctx.loaders, incidentPageReads(info));
   }
 
   @Mutation(() => IncidentType)

@@ -8,7 +8,7 @@ import { Role } from "../users/user-role.js";
 import type { UserRow } from "../users/user.table.js";
 import type { IncidentLogRow } from "./incident-log.table.js";
 import { planIncidentUpdate, type IncidentPatch } from "./incident-update.js";
-import type { IncidentCriteria, IncidentRepository, IncidentSortField, LogColumn } from "./incident.repository.js";
+import type { IncidentColumn, IncidentCriteria, IncidentRepository, IncidentSortField, LogColumn } from "./incident.repository.js";
 import { checkDescription, normalizeNote, normalizeTitle, searchWords } from "./incident.rules.js";
 import type { IncidentStatus } from "./incident-status.js";
 import type { IncidentRow } from "./incident.table.js";
@@ -36,6 +36,26 @@ export interface IncidentEvents {
   deleted(incidentId: number, actor: UserRow): void;
 }
 
+/** Which timeline page each row of a page will read, and what of it. */
+export interface TimelineReads {
+  first: number | null;
+  after: string | null;
+  columns?: readonly LogColumn[];
+  /** Whether the entries' authors are read. */
+  authors: boolean;
+}
+
+/**
+ * What the caller will read of each incident on a page. With it, a page loads its rows' timelines and users
+ * together, in one statement each, before any row is resolved: no per-row load calls, no per-row promises.
+ */
+export interface IncidentPageReads {
+  columns?: readonly IncidentColumn[];
+  reporters?: boolean;
+  assignees?: boolean;
+  logs?: TimelineReads;
+}
+
 export interface IncidentServiceDeps {
   incidents: IncidentRepository;
   cursors: CursorCodec;
@@ -54,6 +74,8 @@ export class IncidentService {
   async page(
     actor: UserRow,
     args: { filter?: IncidentFilterInput | null; orderBy?: IncidentOrderInput | null; first?: number | null; after?: string | null },
+    loaders: Loaders,
+    reads: IncidentPageReads = {},
   ): Promise<Connection<IncidentRow>> {
     assertCan(actor, Permission.READ);
     const first = checkFirst(args.first, 20);
@@ -63,32 +85,81 @@ export class IncidentService {
     const after = args.after == null ? undefined : this.decodeKey(scope, args.after);
     const criteria = this.criteria(args.filter);
     if (criteria === "nothing") return toConnection([], first, after !== undefined, () => "", () => 0);
-    const rows = await this.deps.incidents.page({ criteria, sort: { field, descending }, first, after });
-    return toConnection(
+    const rows = await this.deps.incidents.page({ criteria, sort: { field, descending }, first, after, columns: reads.columns });
+    const page = toConnection(
       rows,
       first,
       after !== undefined,
       (row) => this.deps.cursors.encode(scope, [sortValue(row, field), row.id]),
       () => this.deps.incidents.count(criteria),
     );
+    await this.preload(page.nodes, reads, loaders);
+    return page;
   }
 
-  async logs(
+  /** The timelines, then the users (reporters, assignees, authors) of a whole page: one statement each. */
+  private async preload(rows: readonly IncidentRow[], reads: IncidentPageReads, loaders: Loaders): Promise<void> {
+    const userIds = new Set<number>();
+    for (const row of rows) {
+      if (reads.reporters) userIds.add(row.reporterId);
+      if (reads.assignees && row.assigneeId !== null) userIds.add(row.assigneeId);
+    }
+    const range = reads.logs && rows.length > 0 ? this.logRange(reads.logs) : undefined;
+    if (range) {
+      const columns = reads.logs!.columns;
+      const pages = await loaders.logPage.loadMany(rows.map((row) => ({ incidentId: row.id, ...range, columns })));
+      if (reads.logs!.authors) {
+        for (const page of pages) {
+          if (page instanceof Error) continue; // reported by the rows' own timeline fields
+          for (const entry of page) if (entry.authorId !== null) userIds.add(entry.authorId);
+        }
+      }
+    }
+    if (userIds.size > 0) await loaders.userById.loadMany([...userIds]);
+  }
+
+  /** The range a timeline selection asks for; undefined when its arguments are bad (the field reports that). */
+  private logRange(reads: TimelineReads): { first: number; afterId: number | undefined } | undefined {
+    try {
+      return this.logPageRange(reads);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private logPageRange(args: { first?: number | null; after?: string | null }) {
+    const first = checkFirst(args.first, 50);
+    const afterId = args.after == null ? undefined : this.decodeKey("logs", args.after).id;
+    return { first, afterId };
+  }
+
+  /** Synchronous when the page of incidents this one belongs to loaded its timeline already. */
+  logs(
     incident: IncidentRow,
     args: { first?: number | null; after?: string | null },
     loaders: Loaders,
     columns?: readonly LogColumn[],
-  ): Promise<Connection<IncidentLogRow>> {
-    const first = checkFirst(args.first, 50);
-    const afterId = args.after == null ? undefined : this.decodeKey("logs", args.after).id;
-    const rows = await loaders.logPage.load({ incidentId: incident.id, first, afterId, columns });
-    return toConnection(
-      rows,
-      first,
-      afterId !== undefined,
-      (row) => this.deps.cursors.encode("logs", [row.id, row.id]),
-      () => loaders.logCount.load(incident.id),
-    );
+  ): Connection<IncidentLogRow> | Promise<Connection<IncidentLogRow>> {
+    let range: { first: number; afterId: number | undefined };
+    try {
+      range = this.logPageRange(args);
+    } catch (error) {
+      // Rejected, not thrown: graphql-js abandons the pending siblings of a field that throws synchronously
+      // inside a list, and their own rejections would then go unhandled.
+      return Promise.reject(error);
+    }
+    const { first, afterId } = range;
+    const key = { incidentId: incident.id, first, afterId, columns };
+    const connect = (rows: IncidentLogRow[]) =>
+      toConnection(
+        rows,
+        first,
+        afterId !== undefined,
+        (row) => this.deps.cursors.encode("logs", [row.id, row.id]),
+        () => loaders.logCount.load(incident.id),
+      );
+    const loaded = loaders.loadedLogPage(key);
+    return loaded ? connect(loaded) : loaders.logPage.load(key).then(connect);
   }
 
   async assignedTo(
