@@ -140,7 +140,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
 
     let closing: Promise<void> | undefined;
     let draining = false;
-    const app = createHttpApp({
+    await createHttpApp({
       draining: () => draining,
       apollo,
       metrics,
@@ -157,8 +157,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
           viewer: viewerResolver(tokens, bearerToken(req.headers.authorization), loaders),
         };
       },
-    });
-    httpServer.on("request", app);
+    }, httpServer);
     await new Promise<void>((resolve, reject) => {
       httpServer.once("error", reject);
       httpServer.listen(config.port, config.host, () => resolve());

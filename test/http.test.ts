@@ -73,6 +73,32 @@ describe("the HTTP surface", () => {
     expect(response.status).toBe(405);
   });
 
+  it("answers CORS preflights on /graphql and on no other path", async () => {
+    const preflight = (path: string) =>
+      fetch(`${server.base}${path}`, {
+        method: "OPTIONS",
+        headers: { origin: "https://board.example.com", "access-control-request-method": "POST" },
+      });
+    const graphql = await preflight("/graphql");
+    expect(graphql.status).toBe(204);
+    expect(graphql.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+    const health = await preflight("/healthz");
+    expect(health.status).toBe(404);
+    expect(health.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("leaves a body that is not JSON unparsed, for Apollo's CSRF check to refuse", async () => {
+    const response = await fetch(server.url, { method: "POST", headers: { "content-type": "text/plain" }, body: `{"query":"{ __typename }"}` });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as any).errors[0].message).toMatch(/Cross-Site Request Forgery/);
+  });
+
+  it("lets Apollo answer the methods it does not serve", async () => {
+    const response = await fetch(server.url, { method: "DELETE", headers: { "apollo-require-preflight": "true" } });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toMatch(/GET, POST/);
+  });
+
   it("refuses batched bodies", async () => {
     const response = await post(JSON.stringify([{ query: "{ __typename }" }, { query: "{ __typename }" }]));
     expect(response.status).toBe(400);

@@ -1,7 +1,8 @@
 import type { ApolloServer } from "@apollo/server";
-import { expressMiddleware } from "@as-integrations/express5";
-import cors from "cors";
-import express, { type ErrorRequestHandler, type Express, type Request } from "express";
+import { fastifyApolloHandler } from "@as-integrations/fastify";
+import fastifyCors from "@fastify/cors";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
+import type { IncomingMessage, Server } from "node:http";
 import type { Logger } from "pino";
 import type { Metrics } from "../shared/metrics.js";
 import { requestIdFrom } from "./request-id.js";
@@ -15,95 +16,122 @@ export interface HttpDeps {
   draining(): boolean;
   /** Resolves when the database answers; rejects or resolves false otherwise. */
   ready(): Promise<boolean>;
-  context(req: Request, requestId: string, log: Logger): Promise<object>;
+  context(req: IncomingMessage, requestId: string, log: Logger): Promise<object>;
 }
 
-declare module "express-serve-static-core" {
-  interface Locals {
-    requestId: string;
-    log: Logger;
+declare module "fastify" {
+  interface FastifyRequest {
+    /** This request's logger: every line carries the request id. */
+    requestLog: Logger;
   }
 }
 
+const bodyLimit = 1024 * 1024;
 const knownRoutes = new Set(["/graphql", "/healthz", "/readyz", "/metrics"]);
 const jsonError = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
+const pathOf = (url: string) => {
+  const query = url.indexOf("?");
+  return query < 0 ? url : url.slice(0, query);
+};
 
-export function createHttpApp(deps: HttpDeps): Express {
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false);
+/**
+ * The HTTP layer: Fastify on the given Node server (which also carries the WebSocket upgrades), with Apollo
+ * mounted on /graphql. Request ids, access logs, metrics and JSON errors are the same on every route.
+ */
+export async function createHttpApp(deps: HttpDeps, server: Server): Promise<FastifyInstance> {
+  const app = Fastify({
+    serverFactory: (handler) => server.on("request", handler),
+    bodyLimit,
+    // Request ids are ours (sanitized, echoed in x-request-id); so are the access log lines.
+    genReqId: (req) => requestIdFrom(req.headers["x-request-id"]),
+    requestIdHeader: false,
+    disableRequestLogging: true,
+    // Parsed like JSON.parse: variables are coerced by the schema, never merged into objects.
+    onProtoPoisoning: "ignore",
+    onConstructorPoisoning: "ignore",
+    // Shutdown is main.ts's: Apollo drains the server, and `draining` turns kept-alive requests away.
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: false },
+  });
+  app.decorateRequest("requestLog", null as unknown as Logger);
 
-  app.use((req, res, next) => {
-    const requestId = requestIdFrom(req.headers["x-request-id"]);
-    const log = deps.logger.child({ requestId });
-    res.locals.requestId = requestId;
-    res.locals.log = log;
-    res.setHeader("x-request-id", requestId);
-    const started = process.hrtime.bigint();
-    res.on("finish", () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const path = req.originalUrl.split("?")[0] ?? "";
-      const route = knownRoutes.has(path) ? path : "other";
-      deps.metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
-      log.info({ method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, "request");
-    });
-    next();
+  app.addHook("onRequest", (request, reply, done) => {
+    request.requestLog = deps.logger.child({ requestId: request.id });
+    reply.header("x-request-id", request.id);
+    if (deps.draining() && pathOf(request.url) !== "/healthz") {
+      reply.header("connection", "close").code(503).send(jsonError("Server is shutting down", "SERVICE_UNAVAILABLE"));
+      return;
+    }
+    done();
   });
 
-  app.use((req, res, next) => {
-    if (!deps.draining() || req.path === "/healthz") return next();
-    res.setHeader("connection", "close");
-    res.status(503).json(jsonError("Server is shutting down", "SERVICE_UNAVAILABLE"));
+  app.addHook("onResponse", (request, reply, done) => {
+    const path = pathOf(request.url);
+    const route = knownRoutes.has(path) ? path : "other";
+    const status = reply.statusCode;
+    deps.metrics.httpDuration.observe({ method: request.method, route, status: String(status) }, reply.elapsedTime / 1000);
+    request.requestLog.info({ method: request.method, path, status, ms: Math.round(reply.elapsedTime * 10) / 10 }, "request");
+    done();
   });
 
-  app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
+  app.setNotFoundHandler((_request, reply) => {
+    reply.code(404).send(jsonError("Not found", "NOT_FOUND"));
   });
 
-  app.get("/readyz", async (_req, res) => {
+  // Set before the /graphql context is registered, which inherits it.
+  app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, reply, request.requestLog));
+
+  // JSON bodies only; any other body is read (within the limit) and left out, and Apollo answers for it.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    try {
+      done(null, (body as string).length === 0 ? undefined : JSON.parse(body as string));
+    } catch {
+      done(Object.assign(new Error("Request body is not valid JSON"), { statusCode: 400, code: "INVALID_JSON" }), undefined);
+    }
+  });
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, _body, done) => done(null, undefined));
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", async (_request, reply) => {
     const ready = await deps.ready().catch(() => false);
-    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable" });
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "unavailable" });
   });
 
-  app.get("/metrics", async (_req, res) => {
-    res.setHeader("content-type", deps.metrics.registry.contentType);
-    res.send(await deps.metrics.registry.metrics());
+  app.get("/metrics", async (_request, reply) => {
+    return reply.header("content-type", deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  app.use(
-    "/graphql",
-    cors({
+  // CORS applies to /graphql alone: the plugin's hooks stay inside this context.
+  await app.register(async (graphql) => {
+    await graphql.register(fastifyCors, {
       origin: deps.corsOrigins === "*" ? "*" : deps.corsOrigins,
       methods: ["GET", "POST", "OPTIONS"],
       allowedHeaders: ["content-type", "authorization", "x-request-id", "apollo-require-preflight", "x-apollo-operation-name"],
       exposedHeaders: ["x-request-id"],
       maxAge: 600,
-    }),
-    express.json({ limit: "1mb", strict: false }),
-    (req, _res, next) => {
-      // Apollo's integration insists that a body parser ran; GET and non-JSON requests have no body.
-      req.body ??= undefined;
-      next();
-    },
-    expressMiddleware(deps.apollo, {
-      context: ({ req, res }) => deps.context(req, res.locals.requestId, res.locals.log),
-    }),
-  );
+      strictPreflight: false,
+    });
+    // Every method reaches Apollo, which answers 405 to those it does not serve; OPTIONS is answered by CORS.
+    graphql.route({
+      method: ["GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"],
+      url: "/",
+      handler: fastifyApolloHandler(deps.apollo, {
+        context: async (request) => deps.context(request.raw, request.id, request.requestLog),
+      }),
+    });
+  }, { prefix: "/graphql" });
 
-  app.use((_req, res) => {
-    res.status(404).json(jsonError("Not found", "NOT_FOUND"));
-  });
-
-  const onError: ErrorRequestHandler = (error, _req, res, _next) => {
-    const status = typeof error?.status === "number" ? error.status : 500;
-    if (status === 413) return void res.status(413).json(jsonError("Request body is larger than 1 MB", "PAYLOAD_TOO_LARGE"));
-    if (error?.type === "entity.parse.failed") {
-      return void res.status(400).json(jsonError("Request body is not valid JSON", "BAD_REQUEST"));
-    }
-    if (status >= 400 && status < 500) return void res.status(status).json(jsonError("Bad request", "BAD_REQUEST"));
-    res.locals.log?.error({ err: error }, "unhandled HTTP error");
-    res.status(500).json(jsonError("Internal server error", "INTERNAL_SERVER_ERROR"));
-  };
-  app.use(onError);
+  await app.ready();
   return app;
+}
+
+function sendError(error: FastifyError, reply: FastifyReply, log: Logger | null) {
+  const status = typeof error?.statusCode === "number" ? error.statusCode : 500;
+  if (status === 413) return reply.code(413).send(jsonError("Request body is larger than 1 MB", "PAYLOAD_TOO_LARGE"));
+  if (error?.code === "INVALID_JSON") return reply.code(400).send(jsonError("Request body is not valid JSON", "BAD_REQUEST"));
+  if (status >= 400 && status < 500) return reply.code(status).send(jsonError("Bad request", "BAD_REQUEST"));
+  log?.error({ err: error }, "unhandled HTTP error");
+  return reply.code(500).send(jsonError("Internal server error", "INTERNAL_SERVER_ERROR"));
 }

@@ -164,6 +164,43 @@ function incidentProjection(columns: readonly IncidentColumn[] | undefined, sort
   return incidentColumnNames.filter((column) => column === "id" || column === sortColumn || columns.includes(column));
 }
 
+/**
+ * Reads a page's rows, arrays of `columns` in that order, into incident rows of one fixed shape (what drizzle's
+ * per-row mapping did, without its per-column dispatch). Columns left out stay undefined and are never read.
+ */
+function incidentRowReader(columns: readonly IncidentColumn[]): (raw: unknown[]) => IncidentRow {
+  const indexOf = (column: IncidentColumn) => columns.indexOf(column);
+  const [id, title, description, status, priority, priorityRank, reporterId, assigneeId, version] = (
+    ["id", "title", "description", "status", "priority", "priorityRank", "reporterId", "assigneeId", "version"] as const
+  ).map(indexOf) as number[];
+  const [createdAt, updatedAt, acknowledgedAt, resolvedAt, closedAt] = (
+    ["createdAt", "updatedAt", "acknowledgedAt", "resolvedAt", "closedAt"] as const
+  ).map(indexOf) as number[];
+  const at = (raw: unknown[], index: number) => (index < 0 ? undefined : raw[index]);
+  const time = (raw: unknown[], index: number) => {
+    const value = at(raw, index);
+    return value === undefined || value === null ? value : new Date(value as number);
+  };
+  return (raw) =>
+    ({
+      id: raw[id!],
+      title: at(raw, title!),
+      description: at(raw, description!),
+      status: at(raw, status!),
+      priority: at(raw, priority!),
+      priorityRank: at(raw, priorityRank!),
+      reporterId: at(raw, reporterId!),
+      assigneeId: at(raw, assigneeId!),
+      version: at(raw, version!),
+      createdAt: time(raw, createdAt!),
+      updatedAt: time(raw, updatedAt!),
+      acknowledgedAt: time(raw, acknowledgedAt!),
+      resolvedAt: time(raw, resolvedAt!),
+      closedAt: time(raw, closedAt!),
+      // Every column, no other key: a column added to the table must be read here too.
+    }) satisfies Record<IncidentColumn, unknown> as IncidentRow;
+}
+
 const logColumnNames: Readonly<Record<LogColumn, string>> = {
   id: "id",
   incidentId: "incident_id",
@@ -200,7 +237,7 @@ function logRowReader(columns: readonly LogColumn[]): (raw: unknown[]) => Incide
       fromStatus: at(raw, fromStatus),
       toStatus: at(raw, toStatus),
       createdAt: createdAt < 0 ? undefined : new Date(raw[createdAt] as number),
-    }) as IncidentLogRow;
+    }) satisfies Record<LogColumn, unknown> as IncidentLogRow;
 }
 
 /** Groups by parent; the statement yields each parent's entries in id order, which is checked, not assumed. */
@@ -243,7 +280,8 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
       .prepare();
   };
   const prepareCount = (where: SQL | undefined) => db.select({ n: count() }).from(incidents).where(where).prepare();
-  const pageStatement = statementCache<ReturnType<typeof preparePage>>();
+  // Rows come back as arrays (drizzle's `values`) and are read by hand: see incidentRowReader.
+  const pageStatement = statementCache<{ statement: ReturnType<typeof preparePage>; read: (raw: unknown[]) => IncidentRow }>();
   const countStatement = statementCache<ReturnType<typeof prepareCount>>();
 
   // The hot nested read: the timelines of a whole page of incidents in one statement. Each parent's entries are
@@ -300,10 +338,12 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
       const bound = bindCriteria(criteria);
       const wanted = incidentProjection(columns, sort.field);
       const shape = `${sort.field}:${sort.descending}:${after ? 1 : 0}:${bound.shape}:${wanted.join(",")}`;
-      const statement = pageStatement(shape, () =>
-        preparePage(sort.field, sort.descending, after !== undefined, bound.where(), wanted),
-      );
-      return statement.all({ ...bound.params, afterValue: after?.value, afterId: after?.id, limit: first + 1 });
+      const { statement, read } = pageStatement(shape, () => ({
+        statement: preparePage(sort.field, sort.descending, after !== undefined, bound.where(), wanted),
+        read: incidentRowReader(wanted),
+      }));
+      const params = { ...bound.params, afterValue: after?.value, afterId: after?.id, limit: first + 1 };
+      return (statement.values(params) as unknown[][]).map(read);
     },
 
     async count(criteria) {
