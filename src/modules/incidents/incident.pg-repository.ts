@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { groupBy } from "../../shared/group-by.js";
-import { and, asc, count, desc, eq, getTableColumns, gt, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { PostgresHandle } from "../../db/postgres.js";
 import { integerBound, matchesNoText, timestampBound } from "../../db/pg-values.js";
 import { serialByKey } from "../../db/serial-by-key.js";
@@ -8,11 +8,19 @@ import { ConflictError } from "../../shared/errors.js";
 import { timelineRow } from "./incident-update.js";
 import { incidentLogs } from "./incident-log.pg-table.js";
 import { incidents } from "./incident.pg-table.js";
-import type { IncidentCriteria, IncidentRepository, IncidentSortField } from "./incident.repository.js";
+import type { IncidentColumn, IncidentCriteria, IncidentRepository, IncidentSortField, LogColumn } from "./incident.repository.js";
+import type { IncidentLogRow } from "./incident-log.table.js";
+import { allLogColumns, incidentProjection, logColumnNames, logProjection, logRowReader, timelinesOf, type ValueDecoders } from "./incident-rows.js";
 
-// The PostgreSQL twin of incident.repository.ts, with the same semantics: keyset pages, one window-function
-// statement per batch of timelines or assigned pages, ids bound as one array parameter (`= any($1)`), and a
-// version-guarded UPDATE in a transaction that first locks the row with SELECT ... FOR UPDATE.
+/** node-postgres hands bigint ids over as decimal strings (every id the API stores is a safe integer) and timestamptz as Dates. */
+const pgValues: ValueDecoders = {
+  id: (value) => Number(value),
+  time: (value) => value as Date,
+};
+
+// The PostgreSQL twin of incident.repository.ts, with the same semantics: keyset pages, one statement per batch of
+// timelines (a LATERAL LIMIT per parent) or of assigned pages (a window function), ids bound as one array parameter
+// (`= any($1)`), and a version-guarded UPDATE in a transaction that first locks the row with SELECT ... FOR UPDATE.
 
 interface BoundCriteria {
   /** Which conditions are present: statements are prepared once per shape and reused. */
@@ -83,7 +91,14 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
     .where(sql`${incidents.id} = any(${sql.placeholder("ids")})`)
     .prepare("incidents_by_ids");
 
-  const preparePage = (name: string, field: IncidentSortField, descending: boolean, withAfter: boolean, where: SQL | undefined) => {
+  const preparePage = (
+    name: string,
+    field: IncidentSortField,
+    descending: boolean,
+    withAfter: boolean,
+    where: SQL | undefined,
+    columns: readonly IncidentColumn[],
+  ) => {
     const column = incidents[field];
     const direction = descending ? desc : asc;
     const afterValue = field === "priorityRank" ? sql`${sql.placeholder("afterValue")}::int` : sql`${sql.placeholder("afterValue")}::timestamptz`;
@@ -92,7 +107,7 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
       ? sql`(${column}, ${incidents.id}) < (${afterValue}, ${afterId})`
       : sql`(${column}, ${incidents.id}) > (${afterValue}, ${afterId})`;
     return db
-      .select()
+      .select(Object.fromEntries(columns.map((column) => [column, incidents[column]])) as ReturnType<typeof getTableColumns<typeof incidents>>)
       .from(incidents)
       .where(and(where, withAfter ? keyset : undefined))
       .orderBy(direction(column), direction(incidents.id))
@@ -103,21 +118,29 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
   const pageStatement = statementCache<ReturnType<typeof preparePage>>();
   const countStatement = statementCache<ReturnType<typeof prepareCount>>();
 
-  // The hot nested read: one statement for the timelines of a whole page of incidents.
-  const rankedLogs = db
-    .select({
-      ...getTableColumns(incidentLogs),
-      rank: sql<number>`(row_number() over (partition by ${incidentLogs.incidentId} order by ${incidentLogs.id}))::int`.as("rank"),
-    })
-    .from(incidentLogs)
-    .where(and(sql`${incidentLogs.incidentId} = any(${sql.placeholder("ids")})`, gt(incidentLogs.id, sql.placeholder("afterId"))))
-    .as("ranked");
-  const logPage = db
-    .select()
-    .from(rankedLogs)
-    .where(lte(rankedLogs.rank, sql.placeholder("limit")))
-    .orderBy(asc(rankedLogs.incidentId), asc(rankedLogs.id))
-    .prepare("incident_log_pages");
+  // The hot nested read: the timelines of a whole page of incidents in one statement, each parent's entries a
+  // LIMITed range of incident_logs_incident_idx (a LATERAL subquery), so the cost follows `first`, not the length of
+  // the timelines. Only the selected columns are fetched, as arrays, and read by hand (see incident-rows.ts):
+  // drizzle's mapping of these rows was the largest cost of the read. One named statement per column set.
+  const logPageQueries = new Map<string, { name: string; text: string; read: (raw: unknown[]) => IncidentLogRow }>();
+  const logPageQuery = (columns: readonly LogColumn[]) => {
+    const key = columns.join(",");
+    let query = logPageQueries.get(key);
+    if (!query) {
+      const names = columns.map((column) => logColumnNames[column]);
+      query = {
+        name: `incident_log_pages_${createHash("sha1").update(key).digest("hex").slice(0, 12)}`,
+        text: `SELECT ${names.map((name) => `l.${name}`).join(", ")}
+               FROM unnest($1::bigint[]) AS parent(id)
+               CROSS JOIN LATERAL (
+                 SELECT ${names.join(", ")} FROM incident_logs
+                 WHERE incident_id = parent.id AND id > $2 ORDER BY id LIMIT $3) AS l`,
+        read: logRowReader(columns, pgValues),
+      };
+      logPageQueries.set(key, query);
+    }
+    return query;
+  };
   const logCounts = db
     .select({ incidentId: incidentLogs.incidentId, n: count() })
     .from(incidentLogs)
@@ -181,11 +204,14 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
       return byIds.execute({ ids: [...ids] });
     },
 
-    async page({ criteria, sort, first, after }) {
+    async page({ criteria, sort, first, after, columns }) {
       const bound = bindCriteria(criteria, icu);
       if (bound === "nothing") return [];
-      const shape = `page:${sort.field}:${sort.descending}:${after ? 1 : 0}:${bound.shape}`;
-      const statement = pageStatement(shape, (name) => preparePage(name, sort.field, sort.descending, after !== undefined, bound.where()));
+      const wanted = incidentProjection(columns, sort.field);
+      const shape = `page:${sort.field}:${sort.descending}:${after ? 1 : 0}:${bound.shape}:${wanted.join(",")}`;
+      const statement = pageStatement(shape, (name) =>
+        preparePage(name, sort.field, sort.descending, after !== undefined, bound.where(), wanted),
+      );
       // A rank is 1 to 4, so any cursor value clamps into int range without changing the comparison.
       const rank = (value: number) => Math.min(5, Math.max(0, integerBound(value)));
       const afterValue = after === undefined ? undefined : sort.field === "priorityRank" ? rank(after.value) : timestampBound(after.value);
@@ -267,10 +293,12 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
       });
     },
 
-    async logPages(incidentIds, first, afterId) {
+    async logPages(incidentIds, first, afterId, columns = allLogColumns) {
       if (incidentIds.length === 0) return new Map();
-      const rows = await logPage.execute({ ids: [...incidentIds], afterId: integerBound(afterId ?? 0), limit: first + 1 });
-      return groupBy(rows, (row) => row.incidentId);
+      const { name, text, read } = logPageQuery(logProjection(columns));
+      const values = [incidentIds, integerBound(afterId ?? 0), first + 1];
+      const result = await handle.pool.query<unknown[]>({ name, text, values, rowMode: "array" });
+      return timelinesOf(result.rows.map(read));
     },
 
     async logCounts(incidentIds) {

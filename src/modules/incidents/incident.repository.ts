@@ -6,6 +6,16 @@ import { timelineRow, type IncidentUpdatePlan, type TimelineEntry } from "./inci
 import type { Priority } from "./incident-priority.js";
 import type { IncidentStatus } from "./incident-status.js";
 import { incidentLogs, type IncidentLogRow } from "./incident-log.table.js";
+import {
+  allLogColumns,
+  incidentProjection,
+  incidentRowReader,
+  logColumnNames,
+  logProjection,
+  logRowReader,
+  timelinesOf,
+  type ValueDecoders,
+} from "./incident-rows.js";
 import { incidents, type IncidentRow } from "./incident.table.js";
 
 export type IncidentSortField = "createdAt" | "updatedAt" | "priorityRank";
@@ -155,104 +165,11 @@ function statementCache<T>(capacity = 256) {
   };
 }
 
-const allIncidentColumns = getTableColumns(incidents);
-const incidentColumnNames = Object.keys(allIncidentColumns) as IncidentColumn[];
-
-/** The columns a page fetches, in table order: what was asked for, plus the id and the sort column (cursors). */
-function incidentProjection(columns: readonly IncidentColumn[] | undefined, sortColumn: IncidentSortField): IncidentColumn[] {
-  if (!columns) return incidentColumnNames;
-  return incidentColumnNames.filter((column) => column === "id" || column === sortColumn || columns.includes(column));
-}
-
-/**
- * Reads a page's rows, arrays of `columns` in that order, into incident rows of one fixed shape (what drizzle's
- * per-row mapping did, without its per-column dispatch). Columns left out stay undefined and are never read.
- */
-function incidentRowReader(columns: readonly IncidentColumn[]): (raw: unknown[]) => IncidentRow {
-  const indexOf = (column: IncidentColumn) => columns.indexOf(column);
-  const [id, title, description, status, priority, priorityRank, reporterId, assigneeId, version] = (
-    ["id", "title", "description", "status", "priority", "priorityRank", "reporterId", "assigneeId", "version"] as const
-  ).map(indexOf) as number[];
-  const [createdAt, updatedAt, acknowledgedAt, resolvedAt, closedAt] = (
-    ["createdAt", "updatedAt", "acknowledgedAt", "resolvedAt", "closedAt"] as const
-  ).map(indexOf) as number[];
-  const at = (raw: unknown[], index: number) => (index < 0 ? undefined : raw[index]);
-  const time = (raw: unknown[], index: number) => {
-    const value = at(raw, index);
-    return value === undefined || value === null ? value : new Date(value as number);
-  };
-  return (raw) =>
-    ({
-      id: raw[id!],
-      title: at(raw, title!),
-      description: at(raw, description!),
-      status: at(raw, status!),
-      priority: at(raw, priority!),
-      priorityRank: at(raw, priorityRank!),
-      reporterId: at(raw, reporterId!),
-      assigneeId: at(raw, assigneeId!),
-      version: at(raw, version!),
-      createdAt: time(raw, createdAt!),
-      updatedAt: time(raw, updatedAt!),
-      acknowledgedAt: time(raw, acknowledgedAt!),
-      resolvedAt: time(raw, resolvedAt!),
-      closedAt: time(raw, closedAt!),
-      // Every column, no other key: a column added to the table must be read here too.
-    }) satisfies Record<IncidentColumn, unknown> as IncidentRow;
-}
-
-const logColumnNames: Readonly<Record<LogColumn, string>> = {
-  id: "id",
-  incidentId: "incident_id",
-  kind: "kind",
-  message: "message",
-  authorId: "author_id",
-  fromStatus: "from_status",
-  toStatus: "to_status",
-  createdAt: "created_at",
+/** better-sqlite3 hands ids over as numbers and timestamps as the stored epoch milliseconds. */
+const sqliteValues: ValueDecoders = {
+  id: (value) => value as number,
+  time: (value) => new Date(value as number),
 };
-const allLogColumns = Object.keys(logColumnNames) as LogColumn[];
-
-/** The columns to fetch, in table order: what was asked for, plus the id and the parent that every row needs. */
-function logProjection(columns: readonly LogColumn[]): LogColumn[] {
-  return allLogColumns.filter((column) => column === "id" || column === "incidentId" || columns.includes(column));
-}
-
-/**
- * Reads rows holding `columns`, in that order, into timeline rows of one fixed shape (the executor then meets
- * a single hidden class). Columns left out stay undefined and are never read: the GraphQL layer asked only for these.
- */
-function logRowReader(columns: readonly LogColumn[]): (raw: unknown[]) => IncidentLogRow {
-  const [id, incidentId, kind, message, authorId, fromStatus, toStatus, createdAt] = allLogColumns.map((column) =>
-    columns.indexOf(column),
-  ) as [number, number, number, number, number, number, number, number];
-  const at = (raw: unknown[], index: number) => (index < 0 ? undefined : raw[index]);
-  return (raw) =>
-    ({
-      id: raw[id],
-      incidentId: raw[incidentId],
-      kind: at(raw, kind),
-      message: at(raw, message),
-      authorId: at(raw, authorId),
-      fromStatus: at(raw, fromStatus),
-      toStatus: at(raw, toStatus),
-      createdAt: createdAt < 0 ? undefined : new Date(raw[createdAt] as number),
-    }) satisfies Record<LogColumn, unknown> as IncidentLogRow;
-}
-
-/** Groups by parent; the statement yields each parent's entries in id order, which is checked, not assumed. */
-function timelinesOf(rows: readonly IncidentLogRow[]): Map<number, IncidentLogRow[]> {
-  const groups = groupBy(rows, (row) => row.incidentId);
-  for (const entries of groups.values()) {
-    for (let i = 1; i < entries.length; i++) {
-      if (entries[i - 1]!.id > entries[i]!.id) {
-        entries.sort((a, b) => a.id - b.id);
-        break;
-      }
-    }
-  }
-  return groups;
-}
 
 export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRepository {
   const { db } = handle;
@@ -272,7 +189,7 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
       ? sql`(${column}, ${incidents.id}) < (${afterValue}, ${afterId})`
       : sql`(${column}, ${incidents.id}) > (${afterValue}, ${afterId})`;
     return db
-      .select(Object.fromEntries(columns.map((name) => [name, incidents[name]])) as typeof allIncidentColumns)
+      .select(Object.fromEntries(columns.map((name) => [name, incidents[name]])) as ReturnType<typeof getTableColumns<typeof incidents>>)
       .from(incidents)
       .where(and(where, withAfter ? keyset : undefined))
       .orderBy(direction(column), direction(incidents.id))
@@ -299,7 +216,7 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
            SELECT id FROM incident_logs WHERE incident_id = parent.value AND id > ? ORDER BY id LIMIT ?)`,
       )
       .raw(true),
-    read: logRowReader(columns),
+    read: logRowReader(columns, sqliteValues),
   });
   const logCounts = db
     .select({ incidentId: incidentLogs.incidentId, n: count() })
@@ -340,7 +257,7 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
       const shape = `${sort.field}:${sort.descending}:${after ? 1 : 0}:${bound.shape}:${wanted.join(",")}`;
       const { statement, read } = pageStatement(shape, () => ({
         statement: preparePage(sort.field, sort.descending, after !== undefined, bound.where(), wanted),
-        read: incidentRowReader(wanted),
+        read: incidentRowReader(wanted, sqliteValues),
       }));
       const params = { ...bound.params, afterValue: after?.value, afterId: after?.id, limit: first + 1 };
       return (statement.values(params) as unknown[][]).map(read);
