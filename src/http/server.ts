@@ -42,10 +42,9 @@ export async function createHttpApp(deps: HttpDeps, server: Server): Promise<Fas
   const app = Fastify({
     serverFactory: (handler) => server.on("request", handler),
     bodyLimit,
-    // Request ids are ours (sanitized, echoed in x-request-id); so are the access log lines.
+    // Request ids are ours (sanitized, echoed in x-request-id); so are the logs (Fastify is given no logger).
     genReqId: (req) => requestIdFrom(req.headers["x-request-id"]),
     requestIdHeader: false,
-    disableRequestLogging: true,
     // Parsed like JSON.parse: variables are coerced by the schema, never merged into objects.
     onProtoPoisoning: "ignore",
     onConstructorPoisoning: "ignore",
