@@ -93,6 +93,47 @@ describe("the HTTP surface", () => {
     expect(((await response.json()) as any).errors[0].message).toMatch(/Cross-Site Request Forgery/);
   });
 
+  it("serves a request without a Host header (HTTP/1.0) or with a malformed one", async () => {
+    const { request } = await import("node:net").then(({ connect }) => ({
+      request: (raw: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(Number(new URL(server.base).port), "127.0.0.1", () => socket.end(raw));
+          let answer = "";
+          socket.on("data", (chunk) => (answer += chunk));
+          socket.on("close", () => resolve(answer));
+          socket.on("error", reject);
+        }),
+    }));
+    const query = "GET /graphql?query=%7B__typename%7D";
+    for (const raw of [
+      `${query} HTTP/1.0\r\napollo-require-preflight: 1\r\n\r\n`,
+      `${query} HTTP/1.1\r\nHost: a b\r\napollo-require-preflight: 1\r\nConnection: close\r\n\r\n`,
+    ]) {
+      const answer = await request(raw);
+      expect(answer.split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
+      expect(answer).toContain(`{"data":{"__typename":"Query"}}`);
+    }
+  });
+
+  it("answers a path that cannot be decoded with a JSON 400 and a request id", async () => {
+    const response = await fetch(`${server.base}/graphql/%zz`);
+    expect(response.status).toBe(400);
+    expect(response.headers.get("x-request-id")).toBeTruthy();
+    expect(((await response.json()) as any).errors[0].extensions.code).toBe("BAD_REQUEST");
+  });
+
+  it("routes paths as before: a trailing slash and any case reach the same route", async () => {
+    expect((await fetch(`${server.base}/healthz/`)).status).toBe(200);
+    expect((await fetch(`${server.base}/HEALTHZ`)).status).toBe(200);
+  });
+
+  it("refuses a body in another charset or a compressed body with 415, rather than misreading it", async () => {
+    const body = JSON.stringify({ query: "{ __typename }" });
+    expect((await post(body, { "content-type": "application/json; charset=utf-16" })).status).toBe(415);
+    expect((await post(body, { "content-encoding": "gzip" })).status).toBe(415);
+    expect((await post(body, { "content-type": "application/json; charset=UTF-8" })).status).toBe(200);
+  });
+
   it("lets Apollo answer the methods it does not serve", async () => {
     const response = await fetch(server.url, { method: "DELETE", headers: { "apollo-require-preflight": "true" } });
     expect(response.status).toBe(405);

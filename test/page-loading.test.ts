@@ -96,12 +96,26 @@ describe("a page of incidents with timelines and users", () => {
     expect(next.data.incidents.nodes[0].logs.nodes.map((entry: any) => entry.message)).toEqual([`${title}: looking`, `${title}: mitigated`]);
   });
 
-  it("leaves out a timeline skipped by @include(if: false)", async () => {
-    const { data, errors } = await read(`query($with: Boolean!) { incidents(first: 2) { nodes { title logs @include(if: $with) { nodes { message } } } } }`, {
-      with: false,
-    });
+  it("leaves out, and does not load, a timeline or users skipped by @include(if: false) or @skip(if: true)", async () => {
+    const skipped = await read(
+      `query($with: Boolean!) { incidents(first: 2) { nodes { title reporter @skip(if: true) { name } logs @include(if: $with) { nodes { message } } } } }`,
+      { with: false },
+    );
+    expect(skipped.errors).toBeUndefined();
+    expect(skipped.data.incidents.nodes[0]).toEqual({ title: expect.any(String) });
+    expect(skipped.statements).toBe(2);
+  });
+
+  it("loads a range once for aliases that read different fields of it", async () => {
+    const { data, errors, statements } = await read(`query { incidents(first: 3) { nodes { title
+      ids: logs(first: 1) { nodes { id } }
+      messages: logs(first: 1) { edges { node { message } } } } } }`);
     expect(errors).toBeUndefined();
-    expect(data.incidents.nodes[0]).toEqual({ title: expect.any(String) });
+    expect(statements).toBe(3);
+    for (const node of data.incidents.nodes) {
+      expect(node.ids.nodes).toEqual([{ id: expect.any(String) }]);
+      expect(node.messages.edges).toEqual([{ node: { message: `${node.title}: paged` } }]);
+    }
   });
 
   it("reports a timeline range out of bounds at each row's own field", async () => {

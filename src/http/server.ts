@@ -1,7 +1,7 @@
-import type { ApolloServer } from "@apollo/server";
-import { fastifyApolloHandler } from "@as-integrations/fastify";
+import { HeaderMap, type ApolloServer } from "@apollo/server";
 import fastifyCors from "@fastify/cors";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { Readable } from "node:stream";
 import type { IncomingMessage, Server } from "node:http";
 import type { Logger } from "pino";
 import type { Metrics } from "../shared/metrics.js";
@@ -33,6 +33,10 @@ const pathOf = (url: string) => {
   const query = url.indexOf("?");
   return query < 0 ? url : url.slice(0, query);
 };
+const searchOf = (url: string) => {
+  const query = url.indexOf("?");
+  return query < 0 ? "" : url.slice(query);
+};
 
 /**
  * The HTTP layer: Fastify on the given Node server (which also carries the WebSocket upgrades), with Apollo
@@ -50,7 +54,13 @@ export async function createHttpApp(deps: HttpDeps, server: Server): Promise<Fas
     onConstructorPoisoning: "ignore",
     // Shutdown is main.ts's: Apollo drains the server, and `draining` turns kept-alive requests away.
     return503OnClosing: false,
-    routerOptions: { ignoreTrailingSlash: false },
+    // As Express routed: `/healthz/` and `/HEALTHZ` are /healthz (probes are configured by hand).
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false },
+    // Errors met before any hook runs (a path that cannot be decoded): the same JSON errors and request id.
+    frameworkErrors: (error, request, reply) => {
+      reply.header("x-request-id", request.id);
+      sendError(error, reply, deps.logger.child({ requestId: request.id }));
+    },
   });
   app.decorateRequest("requestLog", null as unknown as Logger);
 
@@ -82,7 +92,12 @@ export async function createHttpApp(deps: HttpDeps, server: Server): Promise<Fas
 
   // JSON bodies only; any other body is read (within the limit) and left out, and Apollo answers for it.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const unsupported = unsupportedEncoding(request);
+    if (unsupported) {
+      done(Object.assign(new Error(unsupported), { statusCode: 415 }), undefined);
+      return;
+    }
     try {
       done(null, (body as string).length === 0 ? undefined : JSON.parse(body as string));
     } catch {
@@ -116,14 +131,40 @@ export async function createHttpApp(deps: HttpDeps, server: Server): Promise<Fas
     graphql.route({
       method: ["GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"],
       url: "/",
-      handler: fastifyApolloHandler(deps.apollo, {
-        context: async (request) => deps.context(request.raw, request.id, request.requestLog),
-      }),
+      handler: (request, reply) => executeGraphQL(deps, request, reply),
     });
   }, { prefix: "/graphql" });
 
   await app.ready();
   return app;
+}
+
+/** Bodies are read as UTF-8 JSON, not inflated: anything else is refused rather than misread. */
+function unsupportedEncoding(request: FastifyRequest): string | undefined {
+  const charset = /;\s*charset=("?)([^";]+)\1/i.exec(request.headers["content-type"] ?? "")?.[2]?.toLowerCase();
+  if (charset && charset !== "utf-8" && charset !== "utf8") return `Unsupported charset: ${charset}`;
+  const encoding = request.headers["content-encoding"]?.toLowerCase();
+  if (encoding && encoding !== "identity") return `Unsupported content encoding: ${encoding}`;
+  return undefined;
+}
+
+/**
+ * Hands the request to Apollo and its answer back to Fastify. This is Apollo's Fastify integration, except that the
+ * query string is taken from the request line alone: the integration builds a URL from the Host header, and a
+ * missing or malformed Host made that throw (a 500 for a client's mistake).
+ */
+async function executeGraphQL(deps: HttpDeps, request: FastifyRequest, reply: FastifyReply) {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  const response = await deps.apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: request.method.toUpperCase(), headers, search: searchOf(request.url), body: request.body },
+    context: () => deps.context(request.raw, request.id, request.requestLog),
+  });
+  for (const [name, value] of response.headers) reply.header(name, value);
+  reply.code(response.status ?? 200);
+  return response.body.kind === "complete" ? response.body.string : reply.send(Readable.from(response.body.asyncIterator));
 }
 
 function sendError(error: FastifyError, reply: FastifyReply, log: Logger | null) {

@@ -81,12 +81,22 @@ const columnsKey = (columns: readonly LogColumn[] | undefined) => {
 };
 const logPageShape = (key: LogPageKey) => `${key.first}:${key.afterId ?? ""}:${columnsKey(key.columns)}`;
 const logPageKey = (key: LogPageKey) => `${key.incidentId}:${logPageShape(key)}`;
+const logRangeKey = (key: LogPageKey) => `${key.incidentId}:${key.first}:${key.afterId ?? ""}`;
+
+/** Rows fetched with `loaded` columns serve a caller that reads `wanted` (undefined: every column). */
+const covers = (loaded: readonly LogColumn[] | undefined, wanted: readonly LogColumn[] | undefined) =>
+  loaded === undefined || (wanted !== undefined && wanted.every((column) => loaded.includes(column)));
+
+interface LoadedLogPage {
+  columns: readonly LogColumn[] | undefined;
+  rows: IncidentLogRow[];
+}
 
 const statusKey = (statuses: readonly string[] | undefined) => (statuses ? [...statuses].sort().join(",") : "*");
 
 export function createLoaders({ users, incidents }: LoaderSources): Loaders {
   const settledUsers = new Map<number, UserRow | null>();
-  const loadedLogPages = new Map<string, IncidentLogRow[]>();
+  const loadedLogPages = new Map<string, LoadedLogPage[]>();
   const userById = new DataLoader<number, UserRow | null>(async (ids) => {
     const rows = await users.findByIds(ids);
     const byId = new Map(rows.map((row) => [row.id, row]));
@@ -122,13 +132,18 @@ export function createLoaders({ users, incidents }: LoaderSources): Loaders {
           );
           return (key) => {
             const page = pages.get(key.incidentId) ?? [];
-            loadedLogPages.set(logPageKey(key), page);
+            const range = logRangeKey(key);
+            const loaded = loadedLogPages.get(range);
+            if (loaded) loaded.push({ columns: key.columns, rows: page });
+            else loadedLogPages.set(range, [{ columns: key.columns, rows: page }]);
             return page;
           };
         }),
       { cacheKeyFn: logPageKey },
     ),
-    loadedLogPage: (key) => loadedLogPages.get(logPageKey(key)),
+    // Any page of the same range whose columns include the ones asked for will do: aliases, or `nodes` and
+    // `edges { node }`, may read different fields of the same timeline that the page loaded once, for all of them.
+    loadedLogPage: (key) => loadedLogPages.get(logRangeKey(key))?.find((loaded) => covers(loaded.columns, key.columns))?.rows,
 
     logCount: new DataLoader(async (ids) => {
       const counts = await incidents.logCounts(ids);

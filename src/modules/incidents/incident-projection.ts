@@ -1,4 +1,12 @@
-import { getArgumentValues, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from "graphql";
+import {
+  getArgumentValues,
+  getDirectiveValues,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  type FieldNode,
+  type GraphQLObjectType,
+  type GraphQLResolveInfo,
+} from "graphql";
 import { nodeFieldsSelected, projection } from "../../graphql/selected-fields.js";
 import type { IncidentColumn, LogColumn } from "./incident.repository.js";
 import type { IncidentPageReads, TimelineReads } from "./incident.service.js";
@@ -46,16 +54,36 @@ export function incidentPageReads(info: GraphQLResolveInfo): IncidentPageReads {
   const fields = nodeFieldsSelected(info);
   const columns = incidentColumnsSelected(info);
   if (!fields) return { columns };
+  // The same array while nothing is skipped: selections are memoized per array.
+  const included = (name: string) => {
+    const nodes = fields.get(name) ?? [];
+    const kept = (node: FieldNode) => isIncluded(node, info.variableValues);
+    return nodes.every(kept) ? nodes : nodes.filter(kept);
+  };
   return {
     columns,
-    reporters: fields.has("reporter"),
-    assignees: fields.has("assignee"),
-    logs: timelineReads(info, fields.get("logs")),
+    reporters: included("reporter").length > 0,
+    assignees: included("assignee").length > 0,
+    logs: timelineReads(info, included("logs")),
   };
 }
 
-function timelineReads(info: GraphQLResolveInfo, logsNodes: readonly FieldNode[] | undefined): TimelineReads | undefined {
-  if (!logsNodes) return undefined;
+/**
+ * False when the field's own @skip or @include leaves it out for these variables, so that the page does not load
+ * for it. Directives on enclosing fragments are not looked at: loading for a field left out that way only wastes.
+ */
+function isIncluded(node: FieldNode, variables: GraphQLResolveInfo["variableValues"]): boolean {
+  try {
+    const skip = getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true;
+    const include = getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
+    return !skip && include;
+  } catch {
+    return true;
+  }
+}
+
+function timelineReads(info: GraphQLResolveInfo, logsNodes: readonly FieldNode[]): TimelineReads | undefined {
+  if (logsNodes.length === 0) return undefined;
   const definition = (info.schema.getType("Incident") as GraphQLObjectType).getFields().logs!;
   let args: { first?: number | null; after?: string | null } | undefined;
   try {
