@@ -1,6 +1,6 @@
 import { hash } from "@node-rs/argon2";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -293,7 +293,10 @@ describe.skipIf(!postgresAnswers && !onPostgres)("db:copy from SQLite into Postg
     const old = openSqlite({ path: behind, busyTimeoutMs: 5_000 });
     old.client.exec(`CREATE TABLE "__drizzle_migrations" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`);
     old.close();
-    await expect(copySqliteToPostgres({ sqlitePath: behind, postgresUrl: empty })).rejects.toThrow(/lacks 1 migration.*db:migrate/);
+    const committed = JSON.parse(readFileSync(join(migrationsFolder("sqlite"), "meta", "_journal.json"), "utf8")).entries.length;
+    await expect(copySqliteToPostgres({ sqlitePath: behind, postgresUrl: empty })).rejects.toThrow(
+      new RegExp(`lacks ${committed} migration.*db:migrate`),
+    );
 
     await expect(copySqliteToPostgres({ sqlitePath: join(dir, "missing.db"), postgresUrl: empty })).rejects.toThrow(/no SQLite database/);
     expect(existsSync(join(dir, "missing.db"))).toBe(false);

@@ -90,6 +90,7 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "incident_logs_incident_idx",
       "incidents_assignee_created_idx",
       "incidents_created_idx",
+      "incidents_priority_created_idx",
       "incidents_priority_idx",
       "incidents_reporter_created_idx",
       "incidents_status_created_idx",

@@ -130,6 +130,13 @@ describe.skipIf(onPostgres)("query plans of the hot reads (SQLite: EXPLAIN QUERY
     expect(page!.plan.join("\n")).toMatch(/SEARCH incidents USING INDEX incidents_status_created_idx \(status=\?\)/);
   });
 
+  it("a page filtered by priority searches the (priority, created_at, id) index, one priority at a time", async () => {
+    const [page] = await expectIndexedOnly(() => incidents.page(firstPage({ criteria: { priorities: ["CRITICAL", "HIGH"] } })), 1, {
+      sorted: true,
+    });
+    expect(page!.plan.join("\n")).toMatch(/SEARCH incidents USING INDEX incidents_priority_created_idx \(priority=\?\)/);
+  });
+
   it("a page filtered by assignee or reporter searches that column's index", async () => {
     const [assigned] = await expectIndexedOnly(() => incidents.page(firstPage({ criteria: { assigneeId: 2 } })), 1);
     expect(assigned!.plan.join("\n")).toMatch(/incidents_assignee_created_idx/);

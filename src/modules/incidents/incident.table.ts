@@ -36,6 +36,8 @@ export const incidents = sqliteTable(
     index("incidents_updated_idx").on(table.updatedAt, table.id),
     index("incidents_priority_idx").on(table.priorityRank, table.id),
     index("incidents_status_created_idx").on(table.status, table.createdAt, table.id),
+    // Filtering by priority, newest first: a rare priority would otherwise walk the whole created_at index.
+    index("incidents_priority_created_idx").on(table.priority, table.createdAt, table.id),
     index("incidents_assignee_created_idx").on(table.assigneeId, table.createdAt, table.id),
     index("incidents_reporter_created_idx").on(table.reporterId, table.createdAt, table.id),
     check("incidents_status_valid", sql`"status" in ('OPEN', 'INVESTIGATING', 'RESOLVED', 'CLOSED')`),

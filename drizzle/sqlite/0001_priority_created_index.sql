@@ -1,0 +1,1 @@
+CREATE INDEX `incidents_priority_created_idx` ON `incidents` (`priority`,`created_at`,`id`);
