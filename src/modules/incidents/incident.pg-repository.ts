@@ -3,6 +3,7 @@ import { groupBy } from "../../shared/group-by.js";
 import { and, asc, count, desc, eq, getTableColumns, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { PostgresHandle } from "../../db/postgres.js";
 import { integerBound, matchesNoText, timestampBound } from "../../db/pg-values.js";
+import { pickColumns } from "../../db/pick-columns.js";
 import { serialByKey } from "../../db/serial-by-key.js";
 import { ConflictError } from "../../shared/errors.js";
 import { timelineRow } from "./incident-update.js";
@@ -107,7 +108,7 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
       ? sql`(${column}, ${incidents.id}) < (${afterValue}, ${afterId})`
       : sql`(${column}, ${incidents.id}) > (${afterValue}, ${afterId})`;
     return db
-      .select(Object.fromEntries(columns.map((column) => [column, incidents[column]])) as ReturnType<typeof getTableColumns<typeof incidents>>)
+      .select(pickColumns(incidents, columns))
       .from(incidents)
       .where(and(where, withAfter ? keyset : undefined))
       .orderBy(direction(column), direction(incidents.id))
@@ -122,25 +123,20 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
   // LIMITed range of incident_logs_incident_idx (a LATERAL subquery), so the cost follows `first`, not the length of
   // the timelines. Only the selected columns are fetched, as arrays, and read by hand (see incident-rows.ts):
   // drizzle's mapping of these rows was the largest cost of the read. One named statement per column set.
-  const logPageQueries = new Map<string, { name: string; text: string; read: (raw: unknown[]) => IncidentLogRow }>();
-  const logPageQuery = (columns: readonly LogColumn[]) => {
-    const key = columns.join(",");
-    let query = logPageQueries.get(key);
-    if (!query) {
+  const logPageQueries = statementCache<{ name: string; text: string; read: (raw: unknown[]) => IncidentLogRow }>(64);
+  const logPageQuery = (columns: readonly LogColumn[]) =>
+    logPageQueries(`logs:${columns.join(",")}`, (name) => {
       const names = columns.map((column) => logColumnNames[column]);
-      query = {
-        name: `incident_log_pages_${createHash("sha1").update(key).digest("hex").slice(0, 12)}`,
-        text: `SELECT ${names.map((name) => `l.${name}`).join(", ")}
+      return {
+        name,
+        text: `SELECT ${names.map((column) => `l.${column}`).join(", ")}
                FROM unnest($1::bigint[]) AS parent(id)
                CROSS JOIN LATERAL (
                  SELECT ${names.join(", ")} FROM incident_logs
                  WHERE incident_id = parent.id AND id > $2 ORDER BY id LIMIT $3) AS l`,
         read: logRowReader(columns, pgValues),
       };
-      logPageQueries.set(key, query);
-    }
-    return query;
-  };
+    });
   const logCounts = db
     .select({ incidentId: incidentLogs.incidentId, n: count() })
     .from(incidentLogs)

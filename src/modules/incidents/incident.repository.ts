@@ -1,5 +1,6 @@
 import { and, asc, count, desc, eq, getTableColumns, inArray, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { groupBy } from "../../shared/group-by.js";
+import { pickColumns } from "../../db/pick-columns.js";
 import type { SqliteHandle } from "../../db/sqlite.js";
 import { ConflictError } from "../../shared/errors.js";
 import { timelineRow, type IncidentUpdatePlan, type TimelineEntry } from "./incident-update.js";
@@ -189,7 +190,7 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
       ? sql`(${column}, ${incidents.id}) < (${afterValue}, ${afterId})`
       : sql`(${column}, ${incidents.id}) > (${afterValue}, ${afterId})`;
     return db
-      .select(Object.fromEntries(columns.map((name) => [name, incidents[name]])) as ReturnType<typeof getTableColumns<typeof incidents>>)
+      .select(pickColumns(incidents, columns))
       .from(incidents)
       .where(and(where, withAfter ? keyset : undefined))
       .orderBy(direction(column), direction(incidents.id))
