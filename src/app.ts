@@ -7,16 +7,18 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createLoginThrottle } from "./auth/login-throttle.js";
-import { createRedisLoginThrottle } from "./auth/redis-login-throttle.js";
 import { createPasswordHasher } from "./auth/password.js";
 import { createTokenService } from "./auth/tokens.js";
 import { viewerResolver } from "./auth/viewer.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/open-database.js";
 import { bearerToken } from "./http/bearer.js";
-import { documentLimitRules, nodeLimitPlugin } from "./graphql/document-limits.js";
-import { jitGateway } from "./graphql/jit-executor.js";
+import { documentLimitRules } from "./graphql/document-limits.js";
+import { createDocumentCache, documentStore } from "./graphql/document-store.js";
+import { createCompiledQueryCache, jitGateway } from "./graphql/jit-executor.js";
+import { queryCostPlugin } from "./graphql/query-cost.js";
 import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
+import { createClientGate } from "./http/client-gate.js";
 import { createHttpApp } from "./http/server.js";
 import { IncidentService } from "./modules/incidents/incident.service.js";
 import { UserService } from "./modules/users/user.service.js";
@@ -31,6 +33,8 @@ import { classifyError, formatError } from "./shared/error-format.js";
 import { createLoaders } from "./shared/loaders.js";
 import { createLogger } from "./shared/logger.js";
 import { createMetrics, type Metrics } from "./shared/metrics.js";
+import { createRedisWindowCounter } from "./shared/redis-window-counter.js";
+import { createMemoryWindowCounter, type WindowCounter } from "./shared/window-counter.js";
 
 export interface RunningApp {
   url: string;
@@ -65,20 +69,26 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const metrics = createMetrics();
   // SQLite or PostgreSQL, from DATABASE_URL; nothing below knows which.
   const database = await openDatabase(config, metrics, logger);
-  // REDIS_URL: events and login failures are shared by every instance through it; otherwise both stay in memory.
+  // REDIS_URL: events, login failures and spent points are shared by every instance through it; otherwise all
+  // stay in this process.
   const redis = config.redisUrl ? connectRedis({ url: config.redisUrl, prefix: config.redisPrefix, logger }) : undefined;
+  const windowCounter = (name: string, windowSeconds: number): WindowCounter => {
+    if (redis) return createRedisWindowCounter({ redis: redis.commands, keyPrefix: `${redis.prefix}${name}:`, windowMs: windowSeconds * 1000 });
+    const counter = createMemoryWindowCounter({ windowMs: windowSeconds * 1000, maxBytes: config.caches.throttleBytes });
+    metrics.watchCache(name, counter.cache);
+    return counter;
+  };
   const loginThrottle = (kind: "email" | "address", maxFailures: number) =>
-    redis
-      ? createRedisLoginThrottle({
-          redis: redis.commands,
-          keyPrefix: `${redis.prefix}login:${kind}:`,
-          maxFailures,
-          windowMs: config.limits.loginWindowSeconds * 1000,
-        })
-      : createLoginThrottle({ maxFailures, windowMs: config.limits.loginWindowSeconds * 1000 });
+    createLoginThrottle({ failures: windowCounter(`login:${kind}`, config.limits.loginWindowSeconds), maxFailures });
   try {
     const secret = config.jwtSecret ?? database.developmentJwtSecret();
-    const tokens = createTokenService(secret, config.jwtTtlSeconds);
+    const tokens = createTokenService(secret, config.jwtTtlSeconds, config.caches.tokenBytes);
+    metrics.watchCache("tokens", tokens.cache);
+    const { compiledQueryBytes, documentBytes, recurrenceWindowMs } = config.caches;
+    const compiledQueries = createCompiledQueryCache({ maxBytes: compiledQueryBytes, recurrenceWindowMs });
+    const documents = createDocumentCache(documentBytes, recurrenceWindowMs);
+    metrics.watchCache("compiled_queries", compiledQueries);
+    metrics.watchCache("documents", documents);
     const cursors = createCursorCodec(secret);
     const { users, incidents } = database;
     const userService = new UserService({
@@ -108,8 +118,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       production: config.production,
     });
     const apollo = new ApolloServer<GraphQLContext>({
-      // The schema, executed by graphql-jit (compiled once per document).
-      gateway: jitGateway(schema),
+      // The schema, executed by graphql-jit for documents that recur, by graphql-js for the others.
+      gateway: jitGateway(schema, compiledQueries),
+      documentStore: documentStore(documents),
       introspection: !config.production,
       includeStacktraceInErrorResponses: false,
       // main.ts owns the signals: it stops everything in order, database last.
@@ -131,7 +142,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         config.production
           ? ApolloServerPluginLandingPageDisabled()
           : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
-        nodeLimitPlugin(config.limits.nodes),
+        queryCostPlugin(
+          config.limits.nodes,
+          config.rateLimit && { spent: windowCounter("points", config.rateLimit.windowSeconds), points: config.rateLimit.points },
+        ),
         subscriptionsOverHttpPlugin(),
         observabilityPlugin(metrics),
       ],
@@ -146,6 +160,12 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       metrics,
       logger,
       corsOrigins: config.corsOrigins,
+      gate: createClientGate(config.fairness.concurrent, config.fairness.queued),
+      clientOf: async (req) => {
+        const token = bearerToken(req.headers.authorization);
+        const claims = token ? await tokens.verify(token) : undefined;
+        return claims ? `user:${claims.userId}` : `address:${req.socket.remoteAddress ?? "unknown"}`;
+      },
       ready: async () => (await database.ready()) && (redis ? await redis.ready() : true),
       context: async (req, requestId, log): Promise<GraphQLContext> => {
         const loaders = createLoaders({ users, incidents });

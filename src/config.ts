@@ -11,6 +11,31 @@ export function parseDurationSeconds(text: string): number | undefined {
   return seconds > 0 ? seconds : undefined;
 }
 
+const sizePattern = /^(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?$/i;
+const unitBytes: Record<string, number> = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** Parses "65536", "512KB", "64MB" or "1GiB" into bytes (units are powers of 1024). */
+export function parseByteSize(text: string): number | undefined {
+  const match = sizePattern.exec(text.trim());
+  if (!match) return undefined;
+  const bytes = Number(match[1]) * unitBytes[(match[2] ?? "b").toLowerCase()]!;
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+const byteSize = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((value) => parseByteSize(value) !== undefined, "must be a size such as 65536, 512KB, 64MB or 1GB")
+    .transform((value) => parseByteSize(value)!);
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((value) => parseDurationSeconds(value) !== undefined, "must be a duration such as 900, 15m, 1h or 7d")
+    .transform((value) => parseDurationSeconds(value)!);
+
 const booleanText = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
   .transform((value) => value === "true" || value === "1" || value === "yes");
@@ -56,6 +81,20 @@ const envSchema = z.object({
     .string()
     .default("15m")
     .refine((value) => parseDurationSeconds(value) !== undefined, "must be a duration such as 900, 15m or 1h"),
+  RATE_LIMIT_POINTS: z.coerce
+    .number({ message: "must be a whole number of points (0 turns the budget off)" })
+    .int("must be a whole number of points (0 turns the budget off)")
+    .min(0, "must be a whole number of points (0 turns the budget off)")
+    .optional(),
+  RATE_LIMIT_WINDOW: duration("1h"),
+  MAX_CONCURRENT_REQUESTS_PER_CLIENT: positiveInt(2),
+  MAX_QUEUED_REQUESTS_PER_CLIENT: positiveInt(64),
+  COMPILED_QUERY_CACHE_BYTES: byteSize("48MB"),
+  DOCUMENT_CACHE_BYTES: byteSize("24MB"),
+  QUERY_RECURRENCE_WINDOW: duration("10m"),
+  TOKEN_CACHE_BYTES: byteSize("4MB"),
+  THROTTLE_CACHE_BYTES: byteSize("8MB"),
+  STATEMENT_CACHE_BYTES: byteSize("8MB"),
   REDIS_URL: z
     .string()
     .refine(
@@ -91,6 +130,22 @@ export interface Config {
   redisUrl: string | undefined;
   /** Prepended to every Redis key and channel, so that several deployments (or test runs) can share one Redis. */
   redisPrefix: string;
+  /** Per-client cost budget (GitHub's model); undefined: no budget. */
+  rateLimit: { points: number; windowSeconds: number } | undefined;
+  /** Fair share of the event loop: requests of one client executing at once, and waiting behind those. */
+  fairness: { concurrent: number; queued: number };
+  /** Every in-process cache, bounded by an estimate of the heap (or native memory) it holds. */
+  caches: {
+    compiledQueryBytes: number;
+    documentBytes: number;
+    /** A document is compiled (and kept parsed) only once it is seen again within this window. */
+    recurrenceWindowMs: number;
+    tokenBytes: number;
+    /** Each throttle's map (failed logins by email, by address; rate-limit budgets) within this. */
+    throttleBytes: number;
+    /** Prepared statements of each repository. */
+    statementBytes: number;
+  };
   limits: {
     depth: number;
     aliases: number;
@@ -141,6 +196,8 @@ function parseCorsOrigins(raw: string | undefined, production: boolean): "*" | s
   return origins.map((origin) => origin.replace(/\/$/, ""));
 }
 
+const rateLimitOf = (points: number, windowSeconds: number) => (points > 0 ? { points, windowSeconds } : undefined);
+
 /** Parses the environment once; every other module receives the result. Throws ConfigError naming the variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
@@ -172,6 +229,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dbPoolSize: values.DB_POOL_SIZE,
     redisUrl: values.REDIS_URL,
     redisPrefix: values.REDIS_PREFIX,
+    // GitHub's default budget in production, none in development unless asked for: benchmarks and local tools run free.
+    rateLimit: rateLimitOf(values.RATE_LIMIT_POINTS ?? (production ? 5000 : 0), values.RATE_LIMIT_WINDOW),
+    fairness: { concurrent: values.MAX_CONCURRENT_REQUESTS_PER_CLIENT, queued: values.MAX_QUEUED_REQUESTS_PER_CLIENT },
+    caches: {
+      compiledQueryBytes: values.COMPILED_QUERY_CACHE_BYTES,
+      documentBytes: values.DOCUMENT_CACHE_BYTES,
+      recurrenceWindowMs: values.QUERY_RECURRENCE_WINDOW * 1000,
+      tokenBytes: values.TOKEN_CACHE_BYTES,
+      throttleBytes: values.THROTTLE_CACHE_BYTES,
+      statementBytes: values.STATEMENT_CACHE_BYTES,
+    },
     limits: {
       depth: values.MAX_QUERY_DEPTH,
       aliases: values.MAX_ALIASES,

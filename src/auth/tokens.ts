@@ -1,4 +1,6 @@
 import { SignJWT, jwtVerify } from "jose";
+import { createByteBudgetCache } from "../shared/byte-budget-cache.js";
+import type { CacheGauge } from "../shared/metrics.js";
 
 const issuer = "incident-intelligence-api";
 const audience = "incident-intelligence-api";
@@ -17,21 +19,25 @@ export interface TokenService {
   issue(claims: TokenClaims): Promise<IssuedToken>;
   /** Resolves to undefined for any token that is not ours, well-formed, current and unexpired. */
   verify(token: string): Promise<TokenClaims | undefined>;
+  /** The verified tokens remembered, for /metrics. */
+  readonly cache: CacheGauge;
 }
 
-/** How many verified tokens are remembered: a client sends the same token with every request. */
-const verifiedCapacity = 10_000;
+/** What one remembered verification holds besides its key (the token's text): the claims object and the entry. */
+const verifiedEntryBytes = 96;
 
-export function createTokenService(secret: string, ttlSeconds: number): TokenService {
+/** `cacheBytes` bounds the verified tokens remembered: a client sends the same token with every request. */
+export function createTokenService(secret: string, ttlSeconds: number, cacheBytes = 4 * 1024 * 1024): TokenService {
   const key = new TextEncoder().encode(secret);
   // Exact token text -> what its verification proved. The signature cannot change for the same text, so only
   // the expiry needs checking again; revocation and roles are checked against the database on every request.
-  const verified = new Map<string, TokenClaims & { expiresAt: number }>();
+  // Only tokens this server signed get in, so a key is a few hundred bytes at most.
+  const verified = createByteBudgetCache<TokenClaims & { expiresAt: number }>({ maxBytes: cacheBytes });
   const remember = (token: string, claims: TokenClaims, expiresAt: number) => {
-    if (verified.size >= verifiedCapacity) verified.delete(verified.keys().next().value!);
-    verified.set(token, { ...claims, expiresAt });
+    verified.set(token, { ...claims, expiresAt }, verifiedEntryBytes);
   };
   return {
+    cache: verified,
     async issue({ userId, tokenVersion }) {
       const issuedAt = Math.floor(Date.now() / 1000);
       const expiresAt = issuedAt + ttlSeconds;

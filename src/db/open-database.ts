@@ -38,7 +38,7 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
       return {
         kind: "sqlite",
         users: createSqliteUserRepository(handle),
-        incidents: createSqliteIncidentRepository(handle),
+        incidents: createSqliteIncidentRepository(handle, config.caches.statementBytes),
         developmentJwtSecret: () => developmentJwtSecret(target.path),
         ready: async () => handle.client.prepare("SELECT 1").get() !== undefined,
         close: async () => handle.close(),
@@ -63,7 +63,7 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
     return {
       kind: "postgres",
       users: createPgUserRepository(handle),
-      incidents: createPgIncidentRepository(handle),
+      incidents: createPgIncidentRepository(handle, config.caches.statementBytes),
       developmentJwtSecret() {
         // There is no file beside a PostgreSQL database to keep one in: a fresh secret per process.
         if (!secret) {

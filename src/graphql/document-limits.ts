@@ -1,9 +1,7 @@
-import type { ApolloServerPlugin } from "@apollo/server";
 import {
   GraphQLError,
   Kind,
   getNamedType,
-  getVariableValues,
   isInterfaceType,
   isObjectType,
   valueFromAST,
@@ -145,30 +143,4 @@ export function nodeCount(
   };
   walk(selectionSet, rootType, 1);
   return total;
-}
-
-export function nodeLimitPlugin(limit: number): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ schema, operation, document, request }) {
-          if (!operation) return;
-          const rootType = schema.getRootType(operation.operation);
-          if (!rootType) return;
-          const fragments = new Map(
-            document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
-          );
-          // Coerced as execution will see them: a variable left out takes its declared default.
-          const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});
-          const variables = coerced.coerced ?? request.variables ?? {};
-          const nodes = nodeCount(schema, operation.selectionSet, rootType, fragments, variables, limit);
-          if (nodes > limit) {
-            const error = new QueryTooComplexError("node");
-            // Like the validation-stage limits, a 400: the request itself is at fault.
-            throw new GraphQLError(error.message, { originalError: error, extensions: { http: { status: 400 } } });
-          }
-        },
-      };
-    },
-  };
 }

@@ -1,28 +1,96 @@
 import type { GatewayInterface } from "@apollo/server-gateway-interface";
-import { execute, printSchema, type ExecutionResult, type GraphQLSchema } from "graphql";
+import { Kind, execute, printSchema, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
+import { createByteBudgetCache, type ByteBudgetCache } from "../shared/byte-budget-cache.js";
 
-type Compiled = CompiledQuery | ExecutionResult | undefined;
+export interface CompiledQueryBudget {
+  /** What the compiled queries may hold together on the heap. */
+  maxBytes: number;
+  /** A document is compiled when it is seen again within this window; until then it runs interpreted. */
+  recurrenceWindowMs: number;
+}
 
 /**
- * Executes queries with graphql-jit: each document (by hash and operation name) is compiled once into a
- * function, which skips most of graphql-js's per-field interpretation on every later request. Plugged in
- * through Apollo's gateway interface, so parsing, validation, limits, plugins and error formatting stay Apollo's.
+ * Heap held by a compiled query, measured (test/memory-estimates.test.ts): graphql-jit writes a function of about
+ * 1 KB of source for every field it resolves, which V8 keeps with its closures at about 3 bytes a character, and
+ * the compiled query keeps the document's syntax tree alive (about 100 bytes a character of the query's text).
  */
-export function jitGateway(schema: GraphQLSchema, capacity = 1000): GatewayInterface {
-  const compiled = new Map<string, Compiled>();
+const bytesPerGeneratedChar = 3;
+const bytesPerSourceChar = 100;
+/** Before compiling, the function's size is predicted from the fields it will resolve. */
+const predictedBytesPerField = 4096;
+const baseBytes = 16 * 1024;
+/** Past this many fields (fragments expanded) the count stops: such a document is far over any entry's share. */
+const fieldCountCap = 100_000;
 
-  const compile = (key: string, build: () => Compiled): Compiled => {
-    if (compiled.has(key)) {
-      const query = compiled.get(key);
-      // Re-inserted, so that the map's order is least recently used first.
-      compiled.delete(key);
-      compiled.set(key, query);
-      return query;
+/** The fields an operation resolves with every fragment spread expanded, as graphql-jit compiles them. */
+export function expandedFieldCount(document: DocumentNode, operation: OperationDefinitionNode): number {
+  const fragments = new Map<string, SelectionSetNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition.selectionSet);
+  }
+  let count = 0;
+  const walk = (set: SelectionSetNode, depth: number): void => {
+    for (const selection of set.selections) {
+      if (count > fieldCountCap || depth > 64) {
+        count = Number.POSITIVE_INFINITY;
+        return;
+      }
+      if (selection.kind === Kind.FIELD) {
+        count += 1;
+        if (selection.selectionSet) walk(selection.selectionSet, depth + 1);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        walk(selection.selectionSet, depth + 1);
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) walk(fragment, depth + 1);
+      }
     }
-    if (compiled.size >= capacity) compiled.delete(compiled.keys().next().value!);
-    const query = build();
-    compiled.set(key, query);
+  };
+  walk(operation.selectionSet, 0);
+  return count;
+}
+
+/** Compiled queries by document hash and operation name; null for a document graphql-jit cannot compile. */
+export type CompiledQueryCache = ByteBudgetCache<CompiledQuery | null>;
+
+export function createCompiledQueryCache(budget: CompiledQueryBudget): CompiledQueryCache {
+  return createByteBudgetCache<CompiledQuery | null>({
+    maxBytes: budget.maxBytes,
+    // A sixteenth each: one document cannot take the room of the few that a client sends all day.
+    maxEntryBytes: budget.maxBytes / 16,
+    admitOnRecurrence: { windowMs: budget.recurrenceWindowMs },
+  });
+}
+
+type Compiled = CompiledQuery & { __DO_NOT_USE_THIS_OR_YOU_WILL_BE_FIRED_compilation?: string };
+
+/**
+ * Executes queries with graphql-jit, which turns a document into a function and skips most of graphql-js's
+ * per-field interpretation on later requests. Compiling costs time (about 50 µs a field, with the event loop
+ * blocked) and heap (about 4 KB a field), so a document is compiled only when it recurs within the window and its
+ * predicted size fits an entry's share of the budget; until then, and for one-off documents, graphql-js
+ * interprets it. Plugged in through Apollo's gateway interface, so parsing, validation, limits, plugins and error
+ * formatting stay Apollo's.
+ */
+export function jitGateway(schema: GraphQLSchema, compiled: CompiledQueryCache): GatewayInterface {
+  const compile = (key: string, document: DocumentNode, operation: OperationDefinitionNode, source: string, operationName: string | undefined) => {
+    const cached = compiled.get(key);
+    if (cached !== undefined) return cached;
+    const predicted = baseBytes + expandedFieldCount(document, operation) * predictedBytesPerField + source.length * bytesPerSourceChar;
+    if (!compiled.admits(key, predicted)) return null;
+    let query: Compiled | null = null;
+    try {
+      // `debug` hands back the generated source, whose length weighs the entry; the reference is dropped below.
+      const result = compileQuery(schema, document, operationName, { disablingCapturingStackErrors: true, debug: true } as never);
+      if (isCompiledQuery(result)) query = result as Compiled;
+    } catch {
+      query = null;
+    }
+    const generated = query?.__DO_NOT_USE_THIS_OR_YOU_WILL_BE_FIRED_compilation?.length ?? 0;
+    if (query) delete query.__DO_NOT_USE_THIS_OR_YOU_WILL_BE_FIRED_compilation;
+    // A document graphql-jit cannot compile is remembered as such (null), so it is not tried again.
+    compiled.set(key, query, baseBytes + generated * bytesPerGeneratedChar + source.length * bytesPerSourceChar);
     return query;
   };
 
@@ -30,7 +98,7 @@ export function jitGateway(schema: GraphQLSchema, capacity = 1000): GatewayInter
     async load() {
       return {
         executor: async (requestContext) => {
-          const { document, queryHash, request, context, operation } = requestContext;
+          const { document, queryHash, request, context, operation, source } = requestContext;
           const operationName = operation?.name?.value ?? request.operationName ?? undefined;
           const interpreted = () =>
             execute({ schema, document, operationName, variableValues: request.variables, contextValue: context });
@@ -39,14 +107,8 @@ export function jitGateway(schema: GraphQLSchema, capacity = 1000): GatewayInter
             // the field is absent; partial updates depend on that difference, so mutations run on graphql-js.
             return interpreted();
           }
-          const query = compile(`${queryHash}:${operationName ?? ""}`, () => {
-            try {
-              return compileQuery(schema, document, operationName, { disablingCapturingStackErrors: true });
-            } catch {
-              return undefined;
-            }
-          });
-          if (!query || !isCompiledQuery(query)) return interpreted();
+          const query = compile(`${queryHash}:${operationName ?? ""}`, document, operation, source ?? "", operationName);
+          if (!query) return interpreted();
           const result = await query.query(undefined, context, request.variables ?? {});
           // Errors are where graphql-jit and graphql-js part ways (variable coercion, argument checks, messages):
           // a query has no side effects, so a failed one runs again on graphql-js for the standard answer.

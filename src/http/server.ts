@@ -4,7 +4,9 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { Readable } from "node:stream";
 import type { IncomingMessage, Server } from "node:http";
 import type { Logger } from "pino";
+import { RateLimitedError } from "../shared/errors.js";
 import type { Metrics } from "../shared/metrics.js";
+import type { ClientGate } from "./client-gate.js";
 import { requestIdFrom } from "./request-id.js";
 
 export interface HttpDeps {
@@ -17,6 +19,9 @@ export interface HttpDeps {
   /** Resolves when the database answers; rejects or resolves false otherwise. */
   ready(): Promise<boolean>;
   context(req: IncomingMessage, requestId: string, log: Logger): Promise<object>;
+  /** Who sent the request, for its fair share: the token's user, else the network address. */
+  clientOf(req: IncomingMessage): Promise<string>;
+  gate: ClientGate;
 }
 
 declare module "fastify" {
@@ -131,7 +136,17 @@ export async function createHttpApp(deps: HttpDeps, server: Server): Promise<Fas
     graphql.route({
       method: ["GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"],
       url: "/",
-      handler: (request, reply) => executeGraphQL(deps, request, reply),
+      handler: async (request, reply) => {
+        try {
+          return await deps.gate.run(await deps.clientOf(request.raw), () => executeGraphQL(deps, request, reply));
+        } catch (error) {
+          if (!(error instanceof RateLimitedError)) throw error;
+          return reply
+            .code(429)
+            .header("retry-after", String(error.retryAfterSeconds))
+            .send({ errors: [{ message: error.message, extensions: { code: error.kind, retryAfter: error.retryAfterSeconds } }] });
+        }
+      },
     });
   }, { prefix: "/graphql" });
 

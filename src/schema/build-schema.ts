@@ -10,6 +10,7 @@ import {
 } from "../modules/incidents/incident.resolver.js";
 import { installDirectResolvers, type DirectResolvers } from "./direct-resolvers.js";
 import type { IncidentService } from "../modules/incidents/incident.service.js";
+import { RateLimitResolver } from "../modules/rate-limit/rate-limit.resolver.js";
 import { UserResolver } from "../modules/users/user.resolver.js";
 import type { UserService } from "../modules/users/user.service.js";
 import type { IncidentEventBus } from "../realtime/event-bus.js";
@@ -22,7 +23,7 @@ export interface SchemaServices {
   events?: IncidentEventBus;
 }
 
-const resolvers = [UserResolver, IncidentResolver, IncidentLogResolver, UserIncidentsResolver, IncidentEventResolver] as const;
+const resolvers = [UserResolver, IncidentResolver, IncidentLogResolver, UserIncidentsResolver, IncidentEventResolver, RateLimitResolver] as const;
 
 /** Builds the executable schema, with resolvers bound to this server's services (no DI framework). */
 export async function buildAppSchema(services: SchemaServices): Promise<GraphQLSchema> {
@@ -32,6 +33,7 @@ export async function buildAppSchema(services: SchemaServices): Promise<GraphQLS
     [IncidentLogResolver, new IncidentLogResolver()],
     [UserIncidentsResolver, new UserIncidentsResolver(services.incidents)],
     [IncidentEventResolver, new IncidentEventResolver()],
+    [RateLimitResolver, new RateLimitResolver()],
   ]);
   const schema = await buildSchema({
     resolvers,

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { UserRow } from "../modules/users/user.table.js";
+import type { RateLimitState } from "../graphql/query-cost.js";
 import type { Loaders } from "./loaders.js";
 
 /** What every resolver receives: built once per request (or per subscription event). */
@@ -11,4 +12,6 @@ export interface GraphQLContext {
   clientAddress?: string;
   /** The authenticated caller, read from the database; throws UNAUTHENTICATED when there is none. */
   viewer(): Promise<UserRow>;
+  /** Set before execution when a cost budget applies: what this request cost and what the client has left. */
+  rateLimit?: RateLimitState;
 }

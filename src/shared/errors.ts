@@ -64,8 +64,11 @@ export class ConflictError extends DomainErrorBase {
 
 export class RateLimitedError extends DomainErrorBase {
   readonly kind = "RATE_LIMITED";
-  constructor(readonly retryAfterSeconds: number) {
-    super("Too many attempts; try again later");
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = "Too many attempts; try again later",
+  ) {
+    super(message);
   }
 }
 

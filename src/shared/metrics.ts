@@ -1,17 +1,39 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** What a bounded cache reports: the heap its entries are estimated to hold, and how many there are. */
+export interface CacheGauge {
+  readonly bytes: number;
+  readonly size: number;
+}
 
 export interface Metrics {
   registry: Registry;
   graphqlOperations: Counter<"operation" | "outcome">;
   httpDuration: Histogram<"method" | "route" | "status">;
   dbQueries: Counter;
+  /** Reports `cache` as `cache_bytes{cache="<name>"}` and `cache_entries{cache="<name>"}`. */
+  watchCache(name: string, cache: CacheGauge): void;
 }
 
 /** One registry per server, so that tests running several servers in one process do not share counts. */
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const caches = new Map<string, CacheGauge>();
+  const cacheGauge = (name: string, help: string, read: (cache: CacheGauge) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["cache"],
+      registers: [registry],
+      collect() {
+        for (const [cache, gauge] of caches) this.set({ cache }, read(gauge));
+      },
+    });
+  cacheGauge("cache_bytes", "Heap (or native memory) held by each bounded in-process cache, estimated, in bytes", (cache) => cache.bytes);
+  cacheGauge("cache_entries", "Entries in each bounded in-process cache", (cache) => cache.size);
   return {
+    watchCache: (name, cache) => void caches.set(name, cache),
     registry,
     graphqlOperations: new Counter({
       name: "graphql_operations_total",

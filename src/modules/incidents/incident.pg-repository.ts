@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { groupBy } from "../../shared/group-by.js";
 import { and, asc, count, desc, eq, getTableColumns, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { PostgresHandle } from "../../db/postgres.js";
@@ -12,6 +11,7 @@ import { incidents } from "./incident.pg-table.js";
 import type { IncidentColumn, IncidentCriteria, IncidentRepository, IncidentSortField, LogColumn } from "./incident.repository.js";
 import type { IncidentLogRow } from "./incident-log.table.js";
 import { allLogColumns, incidentProjection, logColumnNames, logProjection, logRowReader, timelinesOf, type ValueDecoders } from "./incident-rows.js";
+import { defaultStatementCacheBytes, statementCache } from "../../db/statement-cache.js";
 
 /** node-postgres hands bigint ids over as decimal strings (every id the API stores is a safe integer) and timestamptz as Dates. */
 const pgValues: ValueDecoders = {
@@ -68,22 +68,7 @@ function bindCriteria(criteria: IncidentCriteria, icu: boolean): BoundCriteria |
   return { shape, params, where: () => and(...conditions.map((condition) => condition())) };
 }
 
-/** Prepared statements keyed by query shape; the number of shapes is bounded by the filters, the map by `capacity`. */
-function statementCache<T>(capacity = 256) {
-  const cache = new Map<string, T>();
-  return (shape: string, build: (name: string) => T): T => {
-    let statement = cache.get(shape);
-    if (!statement) {
-      if (cache.size >= capacity) cache.delete(cache.keys().next().value!);
-      // A server-side statement name per shape (the same shape always has the same text).
-      statement = build(`q_${createHash("sha1").update(shape).digest("hex").slice(0, 20)}`);
-      cache.set(shape, statement);
-    }
-    return statement;
-  };
-}
-
-export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepository {
+export function createPgIncidentRepository(handle: PostgresHandle, statementCacheBytes = defaultStatementCacheBytes): IncidentRepository {
   const { db, icu } = handle;
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare("incidents_by_id");
   const byIds = db
@@ -116,14 +101,14 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
       .prepare(name);
   };
   const prepareCount = (name: string, where: SQL | undefined) => db.select({ n: count() }).from(incidents).where(where).prepare(name);
-  const pageStatement = statementCache<ReturnType<typeof preparePage>>();
-  const countStatement = statementCache<ReturnType<typeof prepareCount>>();
+  const pageStatement = statementCache<ReturnType<typeof preparePage>>(statementCacheBytes);
+  const countStatement = statementCache<ReturnType<typeof prepareCount>>(statementCacheBytes);
 
   // The hot nested read: the timelines of a whole page of incidents in one statement, each parent's entries a
   // LIMITed range of incident_logs_incident_idx (a LATERAL subquery), so the cost follows `first`, not the length of
   // the timelines. Only the selected columns are fetched, as arrays, and read by hand (see incident-rows.ts):
   // drizzle's mapping of these rows was the largest cost of the read. One named statement per column set.
-  const logPageQueries = statementCache<{ name: string; text: string; read: (raw: unknown[]) => IncidentLogRow }>(64);
+  const logPageQueries = statementCache<{ name: string; text: string; read: (raw: unknown[]) => IncidentLogRow }>(statementCacheBytes);
   const logPageQuery = (columns: readonly LogColumn[]) =>
     logPageQueries(`logs:${columns.join(",")}`, (name) => {
       const names = columns.map((column) => logColumnNames[column]);
@@ -182,8 +167,8 @@ export function createPgIncidentRepository(handle: PostgresHandle): IncidentRepo
       )
       .groupBy(incidents.assigneeId)
       .prepare(name);
-  const assignedStatement = statementCache<ReturnType<typeof prepareAssigned>>();
-  const assignedCountStatement = statementCache<ReturnType<typeof prepareAssignedCounts>>();
+  const assignedStatement = statementCache<ReturnType<typeof prepareAssigned>>(statementCacheBytes);
+  const assignedCountStatement = statementCache<ReturnType<typeof prepareAssignedCounts>>(statementCacheBytes);
 
   // Writes of one incident take turns in this process too (see serial-by-key.ts): events in commit order.
   const oneAtATime = serialByKey<number>();

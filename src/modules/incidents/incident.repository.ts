@@ -18,6 +18,7 @@ import {
   type ValueDecoders,
 } from "./incident-rows.js";
 import { incidents, type IncidentRow } from "./incident.table.js";
+import { defaultStatementCacheBytes, statementCache } from "../../db/statement-cache.js";
 
 export type IncidentSortField = "createdAt" | "updatedAt" | "priorityRank";
 
@@ -152,27 +153,13 @@ function bindCriteria(criteria: IncidentCriteria): BoundCriteria {
   return { shape, params, where: () => and(...conditions.map((condition) => condition())) };
 }
 
-/** Prepared statements keyed by query shape; the number of shapes is bounded by the filters, the map by `capacity`. */
-function statementCache<T>(capacity = 256) {
-  const cache = new Map<string, T>();
-  return (shape: string, build: () => T): T => {
-    let statement = cache.get(shape);
-    if (!statement) {
-      if (cache.size >= capacity) cache.delete(cache.keys().next().value!);
-      statement = build();
-      cache.set(shape, statement);
-    }
-    return statement;
-  };
-}
-
 /** better-sqlite3 hands ids over as numbers and timestamps as the stored epoch milliseconds. */
 const sqliteValues: ValueDecoders = {
   id: (value) => value as number,
   time: (value) => new Date(value as number),
 };
 
-export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRepository {
+export function createSqliteIncidentRepository(handle: SqliteHandle, statementCacheBytes = defaultStatementCacheBytes): IncidentRepository {
   const { db } = handle;
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare();
   const byIds = db.select().from(incidents).where(inJsonList(incidents.id, "ids")).prepare();
@@ -199,15 +186,15 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
   };
   const prepareCount = (where: SQL | undefined) => db.select({ n: count() }).from(incidents).where(where).prepare();
   // Rows come back as arrays (drizzle's `values`) and are read by hand: see incidentRowReader.
-  const pageStatement = statementCache<{ statement: ReturnType<typeof preparePage>; read: (raw: unknown[]) => IncidentRow }>();
-  const countStatement = statementCache<ReturnType<typeof prepareCount>>();
+  const pageStatement = statementCache<{ statement: ReturnType<typeof preparePage>; read: (raw: unknown[]) => IncidentRow }>(statementCacheBytes);
+  const countStatement = statementCache<ReturnType<typeof prepareCount>>(statementCacheBytes);
 
   // The hot nested read: the timelines of a whole page of incidents in one statement. Each parent's entries are
   // a LIMITed range scan of incident_logs_incident_idx (a correlated subquery), so the cost follows `first`,
   // not the length of the timelines, as a row_number() window over every entry would (6x slower at 200 each).
   // Only the columns the query reads are fetched, as arrays, and mapped by hand: building row objects was
   // most of the statement's cost. One statement per column set, prepared on first use.
-  const logPageStatements = statementCache<ReturnType<typeof prepareLogPage>>(64);
+  const logPageStatements = statementCache<ReturnType<typeof prepareLogPage>>(statementCacheBytes);
   const prepareLogPage = (columns: readonly LogColumn[]) => ({
     statement: handle.client
       .prepare<[string, number, number], unknown[]>(
