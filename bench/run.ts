@@ -12,6 +12,8 @@
 //   --quick              1 s rounds, 1 round, short warm-up, growth at 1k only
 //   --cpu-prof           run the API server under --cpu-prof and summarise where its time goes
 //   --json FILE          also write every figure as JSON              --keep          keep the temporary directory
+//   --flood              a second user's latency while one user floods distinct documents (bench/flood.ts):
+//                        --flood-connections N (16), --flood-seconds S (15), --heap MB (the API's heap cap)
 //   --pg, --backend postgres   the same on PostgreSQL: a temporary database (created on --postgres-url's server,
 //                        postgres://postgres@127.0.0.1:5432/test by default; dropped at the end, on errors and on
 //                        SIGINT too), seeded with bench/seed-pg.ts, against bench/raw-floor-pg.ts; no growth matrix
@@ -24,6 +26,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { summariseCpuProfile } from "./cpu-profile.js";
+import { runFlood } from "./flood.js";
 import { seedIncidents, type SeedResult } from "./seed.js";
 import { seedPostgres } from "./seed-pg.js";
 import pg from "pg";
@@ -214,6 +217,8 @@ async function startApi(dir: string, databaseUrl: string, profileDir?: string): 
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? dir,
         NODE_ENV: "production",
+        // Production's cost budget (5,000 points an hour) would throttle the load generator within seconds.
+        RATE_LIMIT_POINTS: "0",
         JWT_SECRET,
         LOG_LEVEL: "warn",
         HOST: "127.0.0.1",
@@ -750,6 +755,10 @@ async function postgresVersion(url: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  if (flag("flood")) {
+    const heap = option("heap");
+    return runFlood({ connections: num("flood-connections", 16), seconds: num("flood-seconds", 15), heapMb: heap ? Number(heap) : undefined, incidents: opts.incidents });
+  }
   const startedAt = Date.now();
   process.stderr.write(`machine: ${machine()}\n`);
   process.stderr.write(`options: ${JSON.stringify(opts)}\n`);

@@ -167,13 +167,14 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         return claims ? `user:${claims.userId}` : `address:${req.socket.remoteAddress ?? "unknown"}`;
       },
       ready: async () => (await database.ready()) && (redis ? await redis.ready() : true),
-      context: async (req, requestId, log): Promise<GraphQLContext> => {
+      context: async (req, requestId, log, client): Promise<GraphQLContext> => {
         const loaders = createLoaders({ users, incidents });
         return {
           requestId,
           log,
           loaders,
           clientAddress: req.socket.remoteAddress,
+          client,
           viewer: viewerResolver(tokens, bearerToken(req.headers.authorization), loaders),
         };
       },

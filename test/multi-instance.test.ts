@@ -92,7 +92,7 @@ describe("two instances on one PostgreSQL database and one Redis (needs PostgreS
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
     await redis.connect();
     database = await tempDatabase("incident-api-multi-", "postgres");
-    const env = { REDIS_URL, REDIS_PREFIX: PREFIX, DB_POOL_SIZE: "5" };
+    const env = { REDIS_URL, REDIS_PREFIX: PREFIX, DB_POOL_SIZE: "5", RATE_LIMIT_POINTS: "1000" };
     // One after the other: each applies pending migrations at start-up.
     a = await startChildServer({ dbPath: database.dbPath, env });
     b = await startChildServer({ dbPath: database.dbPath, env });
@@ -253,6 +253,19 @@ describe("two instances on one PostgreSQL database and one Redis (needs PostgreS
     // Another email is not affected.
     const other = await gql(a!, LOGIN, { email: "admin@multi.test", password: "correct horse battery" });
     expect(other.errors, describeResponse(other)).toBeUndefined();
+  });
+
+  it("a user's cost budget is the deployment's: points spent on A count on B", async () => {
+    const user = await gql(a!, SIGN_UP, { input: { email: "budget@multi.test", name: "Budget", password: "correct horse battery" } });
+    const token = user.data.signUp.token;
+    for (let i = 0; i < 3; i++) {
+      const page = await gql(a!, `{ incidents(first: 50) { nodes { id logs(first: 10) { nodes { id } } } } }`, {}, token); // 6 points
+      expect(page.errors, describeResponse(page)).toBeUndefined();
+    }
+    const onB = await gql(b!, `{ rateLimit { limit cost used remaining } }`, {}, token);
+    expect(onB.data.rateLimit).toEqual({ limit: 1000, cost: 1, used: 19, remaining: 981 });
+    expect(onB.headers.get("x-ratelimit-remaining")).toBe("981");
+    expect(await redis.get(`${PREFIX}points:user:${user.data.signUp.user.id}`)).toBe("19");
   });
 
   it("both instances shut down cleanly, closing their Redis connections", async () => {

@@ -9,7 +9,7 @@ import { createByteBudgetCache, type ByteBudgetCache } from "../shared/byte-budg
 export const documentBytesPerChar = 100;
 
 /** The bytes a document holds, from its text when the parser kept it, else from the tree's JSON. */
-function documentBytes(document: DocumentNode): number {
+export function documentBytes(document: DocumentNode): number {
   const length = document.loc?.source.body.length ?? JSON.stringify(document).length;
   return 1024 + length * documentBytesPerChar;
 }

@@ -65,6 +65,26 @@ export function createCompiledQueryCache(budget: CompiledQueryBudget): CompiledQ
 
 type Compiled = CompiledQuery & { __DO_NOT_USE_THIS_OR_YOU_WILL_BE_FIRED_compilation?: string };
 
+/** What compiling `operation` would add to the heap, predicted from the fields it resolves, before compiling it. */
+export function predictedCompiledBytes(document: DocumentNode, operation: OperationDefinitionNode, source: string): number {
+  return baseBytes + expandedFieldCount(document, operation) * predictedBytesPerField + source.length * bytesPerSourceChar;
+}
+
+/** Compiles a document and weighs the result by the code graphql-jit generated for it; null if it cannot compile. */
+export function compileWeighed(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, source: string) {
+  let query: Compiled | null = null;
+  try {
+    // `debug` hands back the generated source, whose length weighs the entry; the reference is dropped below.
+    const result = compileQuery(schema, document, operationName, { disablingCapturingStackErrors: true, debug: true } as never);
+    if (isCompiledQuery(result)) query = result as Compiled;
+  } catch {
+    query = null;
+  }
+  const generated = query?.__DO_NOT_USE_THIS_OR_YOU_WILL_BE_FIRED_compilation?.length ?? 0;
+  if (query) delete query.__DO_NOT_USE_THIS_OR_YOU_WILL_BE_FIRED_compilation;
+  return { query: query as CompiledQuery | null, bytes: baseBytes + generated * bytesPerGeneratedChar + source.length * bytesPerSourceChar };
+}
+
 /**
  * Executes queries with graphql-jit, which turns a document into a function and skips most of graphql-js's
  * per-field interpretation on later requests. Compiling costs time (about 50 µs a field, with the event loop
@@ -77,20 +97,10 @@ export function jitGateway(schema: GraphQLSchema, compiled: CompiledQueryCache):
   const compile = (key: string, document: DocumentNode, operation: OperationDefinitionNode, source: string, operationName: string | undefined) => {
     const cached = compiled.get(key);
     if (cached !== undefined) return cached;
-    const predicted = baseBytes + expandedFieldCount(document, operation) * predictedBytesPerField + source.length * bytesPerSourceChar;
-    if (!compiled.admits(key, predicted)) return null;
-    let query: Compiled | null = null;
-    try {
-      // `debug` hands back the generated source, whose length weighs the entry; the reference is dropped below.
-      const result = compileQuery(schema, document, operationName, { disablingCapturingStackErrors: true, debug: true } as never);
-      if (isCompiledQuery(result)) query = result as Compiled;
-    } catch {
-      query = null;
-    }
-    const generated = query?.__DO_NOT_USE_THIS_OR_YOU_WILL_BE_FIRED_compilation?.length ?? 0;
-    if (query) delete query.__DO_NOT_USE_THIS_OR_YOU_WILL_BE_FIRED_compilation;
+    if (!compiled.admits(key, predictedCompiledBytes(document, operation, source))) return null;
+    const { query, bytes } = compileWeighed(schema, document, operationName, source);
     // A document graphql-jit cannot compile is remembered as such (null), so it is not tried again.
-    compiled.set(key, query, baseBytes + generated * bytesPerGeneratedChar + source.length * bytesPerSourceChar);
+    compiled.set(key, query, bytes);
     return query;
   };
 

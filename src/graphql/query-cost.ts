@@ -23,15 +23,6 @@ export interface CostBudget {
 /** GitHub's cost: the worst-case node count over 100, rounded, and at least one point. */
 export const requestCost = (nodes: number) => Math.max(1, Math.round(nodes / 100));
 
-/** The client a budget belongs to: the authenticated user, else the network address. */
-async function clientKey(context: GraphQLContext): Promise<string> {
-  try {
-    return `user:${(await context.viewer()).id}`;
-  } catch {
-    return `address:${context.clientAddress ?? "unknown"}`;
-  }
-}
-
 const refusal = (error: Error, status: number, headers?: HeaderMap) =>
   new GraphQLError(error.message, { originalError: error, extensions: { http: { status, ...(headers ? { headers } : {}) } } });
 
@@ -68,7 +59,7 @@ export function queryCostPlugin(nodeLimit: number, budget: CostBudget | undefine
           if (nodes > nodeLimit) throw refusal(new QueryTooComplexError("node"), 400);
           if (!budget) return;
           const cost = requestCost(nodes);
-          const spent = await budget.spent.add(await clientKey(contextValue), cost);
+          const spent = await budget.spent.add(contextValue.client ?? "unknown", cost);
           state = {
             limit: budget.points,
             cost,
@@ -83,8 +74,16 @@ export function queryCostPlugin(nodeLimit: number, budget: CostBudget | undefine
             throw refusal(new RateLimitedError(retryAfter, "Rate limit exceeded: this request costs more points than are left in the window"), 429, headers);
           }
         },
-        async willSendResponse({ response }) {
-          if (state) for (const [name, value] of rateLimitHeaders(state)) response.http.headers.set(name, value);
+        async willSendResponse({ response, contextValue }) {
+          if (!budget) return;
+          // A request refused before it was priced (a syntax error, say) costs nothing, but still says where its
+          // client stands.
+          if (!state) {
+            const spent = await budget.spent.peek(contextValue.client ?? "unknown");
+            const used = Math.min(spent.count, budget.points);
+            state = { limit: budget.points, cost: 0, used, remaining: budget.points - used, resetAt: new Date(spent.resetAt) };
+          }
+          for (const [name, value] of rateLimitHeaders(state)) response.http.headers.set(name, value);
         },
       };
     },

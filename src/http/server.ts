@@ -18,7 +18,7 @@ export interface HttpDeps {
   draining(): boolean;
   /** Resolves when the database answers; rejects or resolves false otherwise. */
   ready(): Promise<boolean>;
-  context(req: IncomingMessage, requestId: string, log: Logger): Promise<object>;
+  context(req: IncomingMessage, requestId: string, log: Logger, client: string): Promise<object>;
   /** Who sent the request, for its fair share: the token's user, else the network address. */
   clientOf(req: IncomingMessage): Promise<string>;
   gate: ClientGate;
@@ -138,7 +138,8 @@ export async function createHttpApp(deps: HttpDeps, server: Server): Promise<Fas
       url: "/",
       handler: async (request, reply) => {
         try {
-          return await deps.gate.run(await deps.clientOf(request.raw), () => executeGraphQL(deps, request, reply));
+          const client = await deps.clientOf(request.raw);
+          return await deps.gate.run(client, () => executeGraphQL(deps, request, reply, client));
         } catch (error) {
           if (!(error instanceof RateLimitedError)) throw error;
           return reply
@@ -168,14 +169,14 @@ function unsupportedEncoding(request: FastifyRequest): string | undefined {
  * query string is taken from the request line alone: the integration builds a URL from the Host header, and a
  * missing or malformed Host made that throw (a 500 for a client's mistake).
  */
-async function executeGraphQL(deps: HttpDeps, request: FastifyRequest, reply: FastifyReply) {
+async function executeGraphQL(deps: HttpDeps, request: FastifyRequest, reply: FastifyReply, client: string) {
   const headers = new HeaderMap();
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
   }
   const response = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: request.method.toUpperCase(), headers, search: searchOf(request.url), body: request.body },
-    context: () => deps.context(request.raw, request.id, request.requestLog),
+    context: () => deps.context(request.raw, request.id, request.requestLog, client),
   });
   for (const [name, value] of response.headers) reply.header(name, value);
   reply.code(response.status ?? 200);

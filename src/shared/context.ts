@@ -10,6 +10,8 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** The client's network address, for per-address throttling; absent outside HTTP. */
   clientAddress?: string;
+  /** Who a request's fair share and cost budget belong to: `user:<id>` from its token, else `address:<ip>`. */
+  client?: string;
   /** The authenticated caller, read from the database; throws UNAUTHENTICATED when there is none. */
   viewer(): Promise<UserRow>;
   /** Set before execution when a cost budget applies: what this request cost and what the client has left. */

@@ -35,6 +35,8 @@ export interface ChildServerOptions {
   readyTimeoutMs?: number;
   /** Working directory of the child; a directory without a `.env` file by default (the temp dir of the db). */
   cwd?: string;
+  /** Options for Node itself, such as `--max-old-space-size=256`. */
+  nodeArgs?: string[];
 }
 
 const running = new Set<ChildServer>();
@@ -55,7 +57,7 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
     JWT_SECRET: SHARED_JWT_SECRET,
     ...options.env,
   });
-  const child = spawn(process.execPath, [MAIN_JS], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN_JS], {
     cwd: options.cwd ?? join(options.dbPath, ".."),
     env,
     stdio: ["ignore", "pipe", "pipe"],

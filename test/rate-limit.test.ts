@@ -1,0 +1,121 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onlyError, startTestServer, type TestServer } from "./support/server.js";
+
+// A page of 50 incidents with 10 entries each: 50 + 500 = 550 worst-case nodes, so 6 points (GitHub rounds).
+const run = promisify(execFile);
+
+const nestedPage = `{ incidents(first: 50) { nodes { id logs(first: 10) { nodes { id } } } } }`;
+const rateLimitQuery = `{ rateLimit { limit cost used remaining resetAt } }`;
+
+describe("the per-client cost budget (RATE_LIMIT_POINTS=20)", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ RATE_LIMIT_POINTS: "20", RATE_LIMIT_WINDOW: "1h" });
+  });
+  afterAll(() => server.close());
+
+  it("charges a request its worst-case nodes / 100, at least 1, and reports it in the headers and Query.rateLimit", async () => {
+    const user = await server.signUp("Budget");
+    const started = Date.now();
+    const page = await server.gql(nestedPage, {}, user.token);
+    expect(page.errors).toBeUndefined();
+    expect(page.headers.get("x-ratelimit-limit")).toBe("20");
+    expect(page.headers.get("x-ratelimit-remaining")).toBe("14");
+    const reset = Number(page.headers.get("x-ratelimit-reset"));
+    expect(reset * 1000).toBeGreaterThanOrEqual(started + 3600_000 - 1000);
+    expect(reset * 1000).toBeLessThanOrEqual(Date.now() + 3600_000 + 1000);
+
+    const own = await server.gql(rateLimitQuery, {}, user.token);
+    expect(own.data.rateLimit).toMatchObject({ limit: 20, cost: 1, used: 7, remaining: 13 });
+    expect(Math.abs(Date.parse(own.data.rateLimit.resetAt) / 1000 - reset)).toBeLessThan(1);
+    expect(own.headers.get("x-ratelimit-remaining")).toBe("13");
+  });
+
+  it("refuses a request over the budget with RATE_LIMITED, retryAfter and HTTP 429, before any SQL", async () => {
+    const user = await server.signUp("Spender");
+    for (let i = 0; i < 3; i++) expect((await server.gql(nestedPage, {}, user.token)).errors).toBeUndefined(); // 18 points
+    const before = await server.metric("db_queries_total");
+    const refused = await server.gql(nestedPage, {}, user.token);
+    expect(await server.metric("db_queries_total")).toBe(before);
+    expect(refused.status).toBe(429);
+    const error = onlyError(refused);
+    expect(error.extensions?.code).toBe("RATE_LIMITED");
+    expect(error.extensions?.retryAfter).toBeGreaterThan(3500);
+    expect(Number(refused.headers.get("retry-after"))).toBe(error.extensions?.retryAfter);
+    expect(refused.headers.get("x-ratelimit-remaining")).toBe("0");
+  });
+
+  it("keeps one user's budget apart from another's", async () => {
+    const first = await server.signUp("First");
+    const second = await server.signUp("Second");
+    for (let i = 0; i < 4; i++) await server.gql(nestedPage, {}, first.token);
+    expect((await server.gql(nestedPage, {}, first.token)).status).toBe(429);
+    const other = await server.gql(nestedPage, {}, second.token);
+    expect(other.errors).toBeUndefined();
+    expect(other.headers.get("x-ratelimit-remaining")).toBe("14");
+  });
+
+  it("reports the budget, uncharged, on an answer refused before it was priced", async () => {
+    const user = await server.signUp("Typo");
+    await server.gql(`{ me { id } }`, {}, user.token);
+    const broken = await server.gql(`{ me { id `, {}, user.token);
+    expect(onlyError(broken).extensions?.code).toBe("GRAPHQL_PARSE_FAILED");
+    expect(broken.headers.get("x-ratelimit-remaining")).toBe("19");
+  });
+
+  it("charges anonymous requests to the client's address", async () => {
+    const response = await server.gql(`{ me { id } }`);
+    expect(onlyError(response).extensions?.code).toBe("UNAUTHENTICATED");
+    expect(response.headers.get("x-ratelimit-limit")).toBe("20");
+  });
+});
+
+describe("without a budget (development, RATE_LIMIT_POINTS unset)", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ NODE_ENV: "development" });
+  });
+  afterAll(() => server.close());
+
+  it("sends no x-ratelimit headers and answers rateLimit with null", async () => {
+    const response = await server.gql(rateLimitQuery, {}, server.admin.token);
+    expect(response.errors).toBeUndefined();
+    expect(response.data.rateLimit).toBeNull();
+    expect(response.headers.get("x-ratelimit-limit")).toBeNull();
+  });
+});
+
+describe("the per-client concurrency gate", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ MAX_CONCURRENT_REQUESTS_PER_CLIENT: "1", MAX_QUEUED_REQUESTS_PER_CLIENT: "2" });
+  });
+  afterAll(() => server.close());
+
+  it("queues a client's requests beyond its slots, refuses those beyond its queue with 429, and serves others", async () => {
+    const flooder = await server.signUp("Flooder");
+    for (let i = 0; i < 20; i++) {
+      await server.gql(`mutation { createIncident(input: { title: "Incident ${i}" }) { id } }`, {}, server.admin.token);
+    }
+    await server.gql(`{ me { id } }`, {}, flooder.token); // its token verified once, as a client's usually is
+    const answers = await burst(server.url, nestedPage, flooder.token, 20);
+    expect(answers.filter((answer) => answer.status === 200).length).toBeGreaterThanOrEqual(3);
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const answer of refused) {
+      expect(answer.head).toMatch(/^retry-after: 1$/m);
+      expect(JSON.parse(answer.body).errors[0].extensions).toMatchObject({ code: "RATE_LIMITED", retryAfter: 1 });
+    }
+    expect((await server.gql(`{ me { name } }`, {}, server.admin.token)).data.me.name).toBe("Admin");
+  });
+});
+
+/** `count` requests that reach the server in one pass of its event loop (test/support/burst-client.mjs). */
+async function burst(url: string, query: string, token: string, count: number): Promise<Array<{ status: number; head: string; body: string }>> {
+  const script = fileURLToPath(new URL("./support/burst-client.mjs", import.meta.url));
+  const { stdout } = await run(process.execPath, [script, url, token, String(count), query]);
+  return JSON.parse(stdout);
+}
