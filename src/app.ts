@@ -31,6 +31,7 @@ import type { GraphQLContext } from "./shared/context.js";
 import { createCursorCodec } from "./shared/cursor.js";
 import { classifyError, formatError } from "./shared/error-format.js";
 import { createLoaders } from "./shared/loaders.js";
+import { createTimeSlicer } from "./shared/time-slicer.js";
 import { createLogger } from "./shared/logger.js";
 import { createMetrics, type Metrics } from "./shared/metrics.js";
 import { createRedisWindowCounter } from "./shared/redis-window-counter.js";
@@ -152,6 +153,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     });
     await apollo.start();
 
+    const slicer = createTimeSlicer();
     let closing: Promise<void> | undefined;
     let draining = false;
     await createHttpApp({
@@ -168,8 +170,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       },
       ready: async () => (await database.ready()) && (redis ? await redis.ready() : true),
       context: async (req, requestId, log, client): Promise<GraphQLContext> => {
-        const loaders = createLoaders({ users, incidents });
+        const pause = slicer.forRequest(client);
+        const loaders = createLoaders({ users, incidents, pause });
         return {
+          pause,
           requestId,
           log,
           loaders,

@@ -5,7 +5,6 @@ import {
   isInterfaceType,
   isObjectType,
   valueFromAST,
-  visit,
   type ASTVisitor,
   type FragmentDefinitionNode,
   type GraphQLField,
@@ -75,23 +74,27 @@ export function documentLimitRules(limits: DocumentLimits): ValidationRule[] {
     };
   };
 
+  // Counted within graphql-js's one walk of the document (its rules run in parallel), not by walks of their own.
   const countRule =
-    (limit: string, max: number, counts: (node: { kind: Kind; alias?: unknown }) => boolean): ValidationRule =>
+    (limit: string, max: number, kind: Kind.FIELD | Kind.DIRECTIVE, counts: (node: { alias?: unknown }) => boolean = () => true): ValidationRule =>
     (context) => {
       let seen = 0;
-      visit(context.getDocument(), {
-        enter(node) {
-          if (counts(node as { kind: Kind; alias?: unknown })) seen += 1;
+      return {
+        [kind]: (node: { alias?: unknown }) => {
+          if (counts(node)) seen += 1;
         },
-      });
-      if (seen > max) tooComplex(context, limit);
-      return {};
+        Document: {
+          leave() {
+            if (seen > max) tooComplex(context, limit);
+          },
+        },
+      };
     };
 
   return [
     depthRule,
-    countRule("alias", limits.aliases, (node) => node.kind === Kind.FIELD && node.alias !== undefined),
-    countRule("directive", limits.directives, (node) => node.kind === Kind.DIRECTIVE),
+    countRule("alias", limits.aliases, Kind.FIELD, (field) => field.alias !== undefined),
+    countRule("directive", limits.directives, Kind.DIRECTIVE),
   ];
 }
 

@@ -20,11 +20,11 @@ const bytesPerSourceChar = 100;
 /** Before compiling, the function's size is predicted from the fields it will resolve. */
 const predictedBytesPerField = 4096;
 const baseBytes = 16 * 1024;
-/** Past this many fields (fragments expanded) the count stops: such a document is far over any entry's share. */
-const fieldCountCap = 100_000;
-
-/** The fields an operation resolves with every fragment spread expanded, as graphql-jit compiles them. */
-export function expandedFieldCount(document: DocumentNode, operation: OperationDefinitionNode): number {
+/**
+ * The fields an operation resolves with every fragment spread expanded, as graphql-jit compiles them; past `cap`
+ * the count stops (at infinity): the caller needs to know whether the document fits, not by how much it does not.
+ */
+export function expandedFieldCount(document: DocumentNode, operation: OperationDefinitionNode, cap = 100_000): number {
   const fragments = new Map<string, SelectionSetNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition.selectionSet);
@@ -32,7 +32,7 @@ export function expandedFieldCount(document: DocumentNode, operation: OperationD
   let count = 0;
   const walk = (set: SelectionSetNode, depth: number): void => {
     for (const selection of set.selections) {
-      if (count > fieldCountCap || depth > 64) {
+      if (count > cap || depth > 64) {
         count = Number.POSITIVE_INFINITY;
         return;
       }
@@ -65,9 +65,14 @@ export function createCompiledQueryCache(budget: CompiledQueryBudget): CompiledQ
 
 type Compiled = CompiledQuery & { __DO_NOT_USE_THIS_OR_YOU_WILL_BE_FIRED_compilation?: string };
 
-/** What compiling `operation` would add to the heap, predicted from the fields it resolves, before compiling it. */
-export function predictedCompiledBytes(document: DocumentNode, operation: OperationDefinitionNode, source: string): number {
-  return baseBytes + expandedFieldCount(document, operation) * predictedBytesPerField + source.length * bytesPerSourceChar;
+/**
+ * What compiling `operation` would add to the heap, predicted from the fields it resolves, before compiling it.
+ * Counting stops once the prediction passes `atMost` (the result is then infinite).
+ */
+export function predictedCompiledBytes(document: DocumentNode, operation: OperationDefinitionNode, source: string, atMost = Number.POSITIVE_INFINITY): number {
+  const fixed = baseBytes + source.length * bytesPerSourceChar;
+  const fields = expandedFieldCount(document, operation, Math.min(100_000, Math.max(0, (atMost - fixed) / predictedBytesPerField)));
+  return fixed + fields * predictedBytesPerField;
 }
 
 /** Compiles a document and weighs the result by the code graphql-jit generated for it; null if it cannot compile. */
@@ -97,7 +102,7 @@ export function jitGateway(schema: GraphQLSchema, compiled: CompiledQueryCache):
   const compile = (key: string, document: DocumentNode, operation: OperationDefinitionNode, source: string, operationName: string | undefined) => {
     const cached = compiled.get(key);
     if (cached !== undefined) return cached;
-    if (!compiled.admits(key, predictedCompiledBytes(document, operation, source))) return null;
+    if (!compiled.admits(key, predictedCompiledBytes(document, operation, source, compiled.maxEntryBytes))) return null;
     const { query, bytes } = compileWeighed(schema, document, operationName, source);
     // A document graphql-jit cannot compile is remembered as such (null), so it is not tried again.
     compiled.set(key, query, bytes);

@@ -28,6 +28,7 @@ export interface ByteBudgetCache<V> {
   readonly bytes: number;
   readonly size: number;
   readonly maxBytes: number;
+  readonly maxEntryBytes: number;
 }
 
 /** What a string key costs on the heap: two bytes a character (the worst case) and the entry's own overhead. */
@@ -120,5 +121,6 @@ export function createByteBudgetCache<V>(options: ByteBudgetCacheOptions): ByteB
       return entries.size;
     },
     maxBytes: options.maxBytes,
+    maxEntryBytes,
   };
 }

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { UserRow } from "../modules/users/user.table.js";
 import type { RateLimitState } from "../graphql/query-cost.js";
 import type { Loaders } from "./loaders.js";
+import type { Pause } from "./time-slicer.js";
 
 /** What every resolver receives: built once per request (or per subscription event). */
 export interface GraphQLContext {
@@ -12,6 +13,8 @@ export interface GraphQLContext {
   clientAddress?: string;
   /** Who a request's fair share and cost budget belong to: `user:<id>` from its token, else `address:<ip>`. */
   client?: string;
+  /** Before a page loads: a request past its time slice waits here for a turn of its own (time-slicer.ts). */
+  pause?: Pause;
   /** The authenticated caller, read from the database; throws UNAUTHENTICATED when there is none. */
   viewer(): Promise<UserRow>;
   /** Set before execution when a cost budget applies: what this request cost and what the client has left. */

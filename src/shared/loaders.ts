@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import type { Pause } from "./time-slicer.js";
 import type { IncidentRepository, LogColumn } from "../modules/incidents/incident.repository.js";
 import type { IncidentStatus } from "../modules/incidents/incident-status.js";
 import type { IncidentLogRow } from "../modules/incidents/incident-log.table.js";
@@ -48,6 +49,8 @@ export interface Loaders {
 export interface LoaderSources {
   users: UserRepository;
   incidents: IncidentRepository;
+  /** Called before each batch loads: a request past its time slice waits there for its turn (time-slicer.ts). */
+  pause?: Pause;
 }
 
 /** Groups keys that share the part of the query other than the parent id; each group is one statement. */
@@ -94,10 +97,11 @@ interface LoadedLogPage {
 
 const statusKey = (statuses: readonly string[] | undefined) => (statuses ? [...statuses].sort().join(",") : "*");
 
-export function createLoaders({ users, incidents }: LoaderSources): Loaders {
+export function createLoaders({ users, incidents, pause = () => undefined }: LoaderSources): Loaders {
   const settledUsers = new Map<number, UserRow | null>();
   const loadedLogPages = new Map<string, LoadedLogPage[]>();
   const userById = new DataLoader<number, UserRow | null>(async (ids) => {
+    await pause();
     const rows = await users.findByIds(ids);
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id) => {
@@ -115,6 +119,7 @@ export function createLoaders({ users, incidents }: LoaderSources): Loaders {
     },
 
     incidentById: new DataLoader(async (ids) => {
+      await pause();
       const rows = await incidents.findByIds(ids);
       const byId = new Map(rows.map((row) => [row.id, row]));
       return ids.map((id) => byId.get(id) ?? null);
@@ -123,6 +128,7 @@ export function createLoaders({ users, incidents }: LoaderSources): Loaders {
     logPage: new DataLoader(
       (keys) =>
         batchByShape(keys, logPageShape, async (group) => {
+          await pause();
           const { first, afterId, columns } = group[0]!;
           const pages = await incidents.logPages(
             group.map((key) => key.incidentId),
@@ -146,6 +152,7 @@ export function createLoaders({ users, incidents }: LoaderSources): Loaders {
     loadedLogPage: (key) => loadedLogPages.get(logRangeKey(key))?.find((loaded) => covers(loaded.columns, key.columns))?.rows,
 
     logCount: new DataLoader(async (ids) => {
+      await pause();
       const counts = await incidents.logCounts(ids);
       return ids.map((id) => counts.get(id) ?? 0);
     }),
@@ -156,6 +163,7 @@ export function createLoaders({ users, incidents }: LoaderSources): Loaders {
           keys,
           (key) => `${key.first}:${statusKey(key.statuses)}:${key.after?.createdAt ?? ""}:${key.after?.id ?? ""}`,
           async (group) => {
+            await pause();
             const { first, statuses, after } = group[0]!;
             const pages = await incidents.assignedPages(
               group.map((key) => key.userId),
@@ -176,6 +184,7 @@ export function createLoaders({ users, incidents }: LoaderSources): Loaders {
           keys,
           (key) => statusKey(key.statuses),
           async (group) => {
+            await pause();
             const counts = await incidents.assignedCounts(
               group.map((key) => key.userId),
               group[0]!.statuses,

@@ -41,7 +41,9 @@ export class IncidentResolver {
     @Arg("after", () => String, { nullable: true }) after: string | null,
     @Info() info: GraphQLResolveInfo,
   ) {
-    return this.service.page(await ctx.viewer(), { filter, orderBy, first, after }, ctx.loaders, incidentPageReads(info));
+    const viewer = await ctx.viewer();
+    await ctx.pause?.();
+    return this.service.page(viewer, { filter, orderBy, first, after }, ctx.loaders, incidentPageReads(info));
   }
 
   @Mutation(() => IncidentType)
