@@ -15,6 +15,7 @@ import type { Config } from "./config.js";
 import { openDatabase } from "./db/open-database.js";
 import { bearerToken } from "./http/bearer.js";
 import { documentLimitRules, nodeLimitPlugin } from "./graphql/document-limits.js";
+import { firstErrorOnlyPlugin } from "./graphql/first-error-only.js";
 import { jitGateway } from "./graphql/jit-executor.js";
 import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
 import { createHttpApp } from "./http/server.js";
@@ -132,6 +133,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
           ? ApolloServerPluginLandingPageDisabled()
           : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
         nodeLimitPlugin(config.limits.nodes),
+        ...(config.production ? [firstErrorOnlyPlugin()] : []),
         subscriptionsOverHttpPlugin(),
         observabilityPlugin(metrics),
       ],
