@@ -78,7 +78,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         })
       : createLoginThrottle({ maxFailures, windowMs: config.limits.loginWindowSeconds * 1000 });
   try {
-    const secret = config.jwtSecret ?? database.developmentJwtSecret();
+    const secret = config.jwtSecret ?? (await database.developmentJwtSecret());
     const tokens = createTokenService(secret, config.jwtTtlSeconds);
     const cursors = createCursorCodec(secret);
     const { users, incidents } = database;

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { developmentJwtSecret } from "../auth/jwt-secret.js";
+import { developmentJwtSecret, developmentJwtSecretInPostgres } from "../auth/jwt-secret.js";
 import type { Config } from "../config.js";
 import { createPgIncidentRepository } from "../modules/incidents/incident.pg-repository.js";
 import { createSqliteIncidentRepository, type IncidentRepository } from "../modules/incidents/incident.repository.js";
@@ -18,7 +17,7 @@ export interface AppDatabase {
   users: UserRepository;
   incidents: IncidentRepository;
   /** The JWT secret to use when JWT_SECRET is not set (never in production, which requires it). */
-  developmentJwtSecret(): string;
+  developmentJwtSecret(): Promise<string>;
   /** Whether the database answers. */
   ready(): Promise<boolean>;
   /** Idempotent. */
@@ -39,7 +38,7 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
         kind: "sqlite",
         users: createSqliteUserRepository(handle),
         incidents: createSqliteIncidentRepository(handle),
-        developmentJwtSecret: () => developmentJwtSecret(target.path),
+        developmentJwtSecret: async () => developmentJwtSecret(target.path),
         ready: async () => handle.client.prepare("SELECT 1").get() !== undefined,
         close: async () => handle.close(),
       };
@@ -59,21 +58,11 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
     const applied = await applyPostgresMigrations(handle, migrationsFolder("postgres"));
     if (applied > 0) logger.info({ applied }, "migrations applied");
     if (!(await detectIcu(handle))) logger.warn("no ICU collation on the database server: case-insensitive search of non-ASCII text follows its lc_ctype");
-    let secret: string | undefined;
     return {
       kind: "postgres",
       users: createPgUserRepository(handle),
       incidents: createPgIncidentRepository(handle),
-      developmentJwtSecret() {
-        // There is no file beside a PostgreSQL database to keep one in: a fresh secret per process.
-        if (!secret) {
-          secret = randomBytes(48).toString("base64url");
-          logger.warn(
-            "JWT_SECRET is not set: using a random secret for this process only; tokens stop working on restart and are not accepted by other instances",
-          );
-        }
-        return secret;
-      },
+      developmentJwtSecret: () => developmentJwtSecretInPostgres(handle.db),
       ready: () => handle.ready(),
       close: () => handle.close(),
     };
