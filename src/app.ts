@@ -1,6 +1,5 @@
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
-import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { createServer, type Server } from "node:http";
@@ -18,6 +17,7 @@ import { documentLimitRules, nodeLimitPlugin } from "./graphql/document-limits.j
 import { firstErrorOnlyPlugin } from "./graphql/first-error-only.js";
 import { jitGateway } from "./graphql/jit-executor.js";
 import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
+import { httpDrainPlugin } from "./http/drain.js";
 import { createHttpApp } from "./http/server.js";
 import { IncidentService } from "./modules/incidents/incident.service.js";
 import { UserService } from "./modules/users/user.service.js";
@@ -126,7 +126,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       formatError,
       plugins: [
         ApolloServerPluginCacheControlDisabled(),
-        ApolloServerPluginDrainHttpServer({ httpServer }),
+        httpDrainPlugin(httpServer),
         // Closes the WebSocket connections while Apollo drains HTTP, before close() closes the database.
         subscriptions.plugin,
         config.production
