@@ -18,6 +18,7 @@ import { firstErrorOnlyPlugin } from "./graphql/first-error-only.js";
 import { jitGateway } from "./graphql/jit-executor.js";
 import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
 import { httpDrainPlugin } from "./http/drain.js";
+import { withExplorerLink } from "./http/explorer/landing-page-link.js";
 import { createHttpApp } from "./http/server.js";
 import { IncidentService } from "./modules/incidents/incident.service.js";
 import { UserService } from "./modules/users/user.service.js";
@@ -131,7 +132,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         subscriptions.plugin,
         config.production
           ? ApolloServerPluginLandingPageDisabled()
-          : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+          : withExplorerLink(ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })),
         nodeLimitPlugin(config.limits.nodes),
         ...(config.production ? [firstErrorOnlyPlugin()] : []),
         subscriptionsOverHttpPlugin(),
@@ -148,6 +149,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       metrics,
       logger,
       corsOrigins: config.corsOrigins,
+      explorer: !config.production,
       ready: async () => (await database.ready()) && (redis ? await redis.ready() : true),
       context: async (req, requestId, log): Promise<GraphQLContext> => {
         const loaders = createLoaders({ users, incidents });

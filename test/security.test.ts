@@ -140,6 +140,12 @@ describe("production posture", () => {
     expect(await response.text()).not.toMatch(/sandbox|<html/i);
   });
 
+  it("serves no explorer", async () => {
+    for (const path of ["/explorer", "/explorer/assets/graphiql.js", "/explorer/assets/explorer.js"]) {
+      expect((await fetch(`${server.base}${path}`)).status, path).toBe(404);
+    }
+  });
+
   it("sends no stack traces", async () => {
     const response = await server.gql(`mutation { updateIncident(id: "1", input: {}) { id } }`, {}, server.admin.token);
     expect(JSON.stringify(response.body)).not.toMatch(/stacktrace|\.ts:\d+|\.js:\d+/);

@@ -5,6 +5,7 @@ import { Readable } from "node:stream";
 import type { IncomingMessage, Server } from "node:http";
 import type { Logger } from "pino";
 import type { Metrics } from "../shared/metrics.js";
+import { registerExplorer } from "./explorer/explorer-routes.js";
 import { requestIdFrom } from "./request-id.js";
 
 export interface HttpDeps {
@@ -12,6 +13,8 @@ export interface HttpDeps {
   metrics: Metrics;
   logger: Logger;
   corsOrigins: "*" | string[];
+  /** Serve the self-hosted GraphiQL at /explorer (development only). */
+  explorer: boolean;
   /** True once shutdown began: readiness fails and requests on kept-alive connections are turned away. */
   draining(): boolean;
   /** Resolves when the database answers; rejects or resolves false otherwise. */
@@ -107,6 +110,8 @@ export async function createHttpApp(deps: HttpDeps, server: Server): Promise<Fas
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, _body, done) => done(null, undefined));
 
   app.get("/healthz", async () => ({ status: "ok" }));
+
+  if (deps.explorer) registerExplorer(app);
 
   app.get("/readyz", async (_request, reply) => {
     const ready = await deps.ready().catch(() => false);
