@@ -5,8 +5,9 @@
 // As fast as a person could write each read by hand: the fewest statements, rows as arrays, no per-row work the
 // answer does not need. A nested page is three statements whatever its size (the page; every entry of every
 // incident on it, each parent's a LIMITed range of incident_logs_incident_idx; the names of every user it names),
-// incident by id one (the incident joined with its two users). Measured in process against the earlier floor (one
-// timeline statement per incident and one per user): 0.85-1.0 ms against 1.15-1.3 ms for the 50x10 page.
+// incident by id one (the incident joined with its two users). In process, against the earlier floor (one timeline
+// statement per incident and one per user), the 50x10 page took 1.19 and 0.85 ms against 1.72 and 1.15 ms (two runs
+// on a shared machine, minimum of 7 rounds of 500 each).
 //
 // Its read responses are byte-identical to the API's for the benchmark's documents (test/bench-floor.test.ts):
 //   query { incidents(first: F[, filter: {status: [..]}]) { nodes { id reporter { name } assignee { name }
