@@ -24,7 +24,6 @@ import { IncidentService } from "./modules/incidents/incident.service.js";
 import { UserService } from "./modules/users/user.service.js";
 import { createEventBus } from "./realtime/event-bus.js";
 import { incidentEventPublisher } from "./realtime/incident-event-publisher.js";
-import { connectRedis } from "./realtime/redis.js";
 import { startSubscriptionServer } from "./realtime/ws-server.js";
 import { buildAppSchema } from "./schema/build-schema.js";
 import type { GraphQLContext } from "./shared/context.js";
@@ -68,7 +67,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   // SQLite or PostgreSQL, from DATABASE_URL; nothing below knows which.
   const database = await openDatabase(config, metrics, logger);
   // REDIS_URL: events and login failures are shared by every instance through it; otherwise both stay in memory.
-  const redis = config.redisUrl ? connectRedis({ url: config.redisUrl, prefix: config.redisPrefix, logger }) : undefined;
+  // Loaded only when configured: without REDIS_URL the server does not carry ioredis.
+  const redis = config.redisUrl
+    ? (await import("./realtime/redis.js")).connectRedis({ url: config.redisUrl, prefix: config.redisPrefix, logger })
+    : undefined;
   const loginThrottle = (kind: "email" | "address", maxFailures: number) =>
     redis
       ? createRedisLoginThrottle({

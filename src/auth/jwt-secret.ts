@@ -1,11 +1,8 @@
-import { eq } from "drizzle-orm";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { PgDb } from "../db/postgres.js";
-import { generatedSecrets } from "./secret.pg-table.js";
 
-const newSecret = () => randomBytes(48).toString("base64url");
+export const newSecret = () => randomBytes(48).toString("base64url");
 
 /**
  * In development the secret is generated on first start and kept beside the database file, readable only by
@@ -24,16 +21,4 @@ export function developmentJwtSecret(databasePath: string): string {
   const secret = readFileSync(file, "utf8").trim();
   if (Buffer.byteLength(secret) < 32) throw new Error(`${file} holds a secret shorter than 32 bytes; delete it to regenerate`);
   return secret;
-}
-
-/**
- * On PostgreSQL the development secret lives in the database, so that every instance on it signs and accepts the
- * same tokens. Instances starting together each offer a secret; the first insert wins and all read the winner.
- */
-export async function developmentJwtSecretInPostgres(db: PgDb): Promise<string> {
-  const name = "development-jwt";
-  await db.insert(generatedSecrets).values({ name, value: newSecret() }).onConflictDoNothing();
-  const [row] = await db.select({ value: generatedSecrets.value }).from(generatedSecrets).where(eq(generatedSecrets.name, name));
-  if (!row) throw new Error("the development JWT secret vanished from generated_secrets");
-  return row.value;
 }

@@ -1,14 +1,11 @@
 import type { Logger } from "pino";
-import { developmentJwtSecret, developmentJwtSecretInPostgres } from "../auth/jwt-secret.js";
+import { developmentJwtSecret } from "../auth/jwt-secret.js";
 import type { Config } from "../config.js";
-import { createPgIncidentRepository } from "../modules/incidents/incident.pg-repository.js";
 import { createSqliteIncidentRepository, type IncidentRepository } from "../modules/incidents/incident.repository.js";
-import { createPgUserRepository } from "../modules/users/user.pg-repository.js";
 import { createSqliteUserRepository, type UserRepository } from "../modules/users/user.repository.js";
 import type { Metrics } from "../shared/metrics.js";
 import { applyMigrations } from "./migrate.js";
 import { migrationsFolder } from "./migrations-folder.js";
-import { applyPostgresMigrations, detectIcu, openPostgres } from "./postgres.js";
 import { openSqlite } from "./sqlite.js";
 
 /** What the rest of the application sees of the database, whichever backend DATABASE_URL chose. */
@@ -48,27 +45,7 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
     }
   }
 
-  const handle = openPostgres({
-    url: target.url,
-    poolSize: config.dbPoolSize,
-    onStatement,
-    onConnectionError: (error) => logger.warn({ err: error }, "database connection lost"),
-  });
-  try {
-    const applied = await applyPostgresMigrations(handle, migrationsFolder("postgres"));
-    if (applied > 0) logger.info({ applied }, "migrations applied");
-    if (!(await detectIcu(handle))) logger.warn("no ICU collation on the database server: case-insensitive search of non-ASCII text follows its lc_ctype");
-    return {
-      kind: "postgres",
-      users: createPgUserRepository(handle),
-      incidents: createPgIncidentRepository(handle),
-      developmentJwtSecret: () => developmentJwtSecretInPostgres(handle.db),
-      ready: () => handle.ready(),
-      close: () => handle.close(),
-    };
-  } catch (error) {
-    await handle.close();
-    // Wrapped: a network error's own code (ENOTFOUND, ECONNREFUSED) would read as one about HOST or PORT.
-    throw new Error(`PostgreSQL at DATABASE_URL: ${(error as Error).message}`, { cause: error });
-  }
+  // Loaded only for PostgreSQL: a SQLite server does not carry the pg driver and its schema (about 13 MB of RSS).
+  const { openPostgresDatabase } = await import("./open-postgres-database.js");
+  return openPostgresDatabase(config, target.url, onStatement, logger);
 }
