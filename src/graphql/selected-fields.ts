@@ -5,6 +5,7 @@ type Fragments = GraphQLResolveInfo["fragments"];
 // Per field-node list: an executor hands the same list to every call of a field in one document (graphql-jit
 // compiles it in; graphql-js memoizes sub-selections per list), so a page of rows walks the selection once.
 const cache = new WeakMap<readonly FieldNode[], SelectedFields | null>();
+const directCache = new WeakMap<readonly FieldNode[], SelectedFields | null>();
 
 /** Field name -> every node selecting it (aliases and fragments included), in document order. */
 export type SelectedFields = ReadonlyMap<string, readonly FieldNode[]>;
@@ -20,13 +21,23 @@ export type Selection = Pick<GraphQLResolveInfo, "fieldNodes" | "fragments">;
 export function nodeFieldsSelected(info: Selection): SelectedFields | undefined {
   let fields = cache.get(info.fieldNodes);
   if (fields === undefined) {
-    fields = collectNodeFields(info.fieldNodes, info.fragments);
+    fields = collectFields(info.fieldNodes, info.fragments, "connection rows");
     cache.set(info.fieldNodes, fields);
   }
   return fields ?? undefined;
 }
 
-function collectNodeFields(fieldNodes: readonly FieldNode[], fragments: Fragments): SelectedFields | null {
+/** The fields selected directly on an object field's value, fragments included; as `nodeFieldsSelected`. */
+export function fieldsSelected(info: Selection): SelectedFields | undefined {
+  let fields = directCache.get(info.fieldNodes);
+  if (fields === undefined) {
+    fields = collectFields(info.fieldNodes, info.fragments, "object");
+    directCache.set(info.fieldNodes, fields);
+  }
+  return fields ?? undefined;
+}
+
+function collectFields(fieldNodes: readonly FieldNode[], fragments: Fragments, of: "connection rows" | "object"): SelectedFields | null {
   const fields = new Map<string, FieldNode[]>();
   let readable = true;
   const inFragment = new Set<string>();
@@ -56,6 +67,10 @@ function collectNodeFields(fieldNodes: readonly FieldNode[], fragments: Fragment
   };
 
   for (const node of fieldNodes) {
+    if (of === "object") {
+      eachField(node.selectionSet, add);
+      continue;
+    }
     eachField(node.selectionSet, (field) => {
       if (field.name.value === "nodes") eachField(field.selectionSet, add);
       if (field.name.value === "edges") {
