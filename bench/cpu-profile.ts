@@ -123,8 +123,13 @@ export function summariseCpuProfile(path: string, top = 30): string {
   const pct = (t: number) => `${((100 * t) / busy).toFixed(1).padStart(5)}%`;
   const lines: string[] = [];
   lines.push(`  busy ${(busy / 1e6).toFixed(1)} s of ${(total / 1e6).toFixed(1)} s sampled; self time as a share of busy time`);
-  lines.push("  by layer (each sample charged once, to the most specific layer on its stack):");
-  for (const [layer, time] of [...layers].sort((a, b) => b[1] - a[1])) lines.push(`    ${pct(time)}  ${layer}`);
+  // Shares of the time spent on requests: module loading at start-up is shown apart, not counted in them.
+  const startUp = layers.get(layerOrder[0]) ?? 0;
+  const serving = busy - startUp;
+  const share = (t: number) => `${((100 * t) / serving).toFixed(1).padStart(5)}%`;
+  lines.push(`  by layer, as a share of the ${(serving / 1e6).toFixed(1)} s spent serving (start-up's ${(startUp / 1e6).toFixed(1)} s apart;`);
+  lines.push("  each sample charged once, to the most specific layer on its stack):");
+  for (const [layer, time] of [...layers].sort((a, b) => b[1] - a[1])) if (layer !== layerOrder[0]) lines.push(`    ${share(time)}  ${layer}`);
   lines.push("  self time by area:");
   for (const [area, time] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`    ${pct(time)}  ${area}`);
   lines.push("  inclusive by area (time with the area anywhere on the stack):");
