@@ -11,6 +11,9 @@ import { startTestServer, type TestServer } from "./support/server.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
+// The page's own global, in the functions that run inside the browser (the tests compile without the DOM library).
+declare const document: { querySelector(selector: string): { textContent: string | null; getAttribute(name: string): string | null } | null };
+
 describe("the explorer page", () => {
   let server: TestServer;
   beforeAll(async () => {
