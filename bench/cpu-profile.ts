@@ -32,6 +32,43 @@ export function areaOf(url: string, functionName: string): string {
   return url;
 }
 
+/** The layers of a request, most specific first: a sample is charged to the first one found on its stack. */
+export const layerOrder = [
+  "start-up (module loading)",
+  "serialization",
+  "token and user",
+  "execution",
+  "metrics and request logs",
+  "Apollo request pipeline",
+  "HTTP",
+  "garbage collection",
+] as const;
+type Layer = (typeof layerOrder)[number];
+
+/**
+ * The layer of the request a frame belongs to, or undefined when the frame says nothing by itself (V8 builtins,
+ * Node's event loop). JSON.stringify called by Apollo is serialization; the SQL that reads the caller's row (through
+ * the user repository) is token and user, the SQL of the query's own fields is execution.
+ */
+export function layerOf(url: string, functionName: string): Layer | undefined {
+  if (!url) {
+    if (functionName === "(garbage collector)") return "garbage collection";
+    if (functionName === "stringify") return "serialization";
+    return undefined;
+  }
+  if (/^node:internal\/modules\//.test(url)) return "start-up (module loading)";
+  if (functionName === "prettyJSONStringify" || functionName === "stringifyResult") return "serialization";
+  if (/\/dist\/src\/(auth|modules\/users)\/|node_modules\/jose\//.test(url)) return "token and user";
+  if (/node_modules\/(graphql-jit|better-sqlite3|pg|pg-protocol|drizzle-orm|dataloader)\/|\/dist\/src\/(modules|schema|db|graphql\/(jit-executor|selected-fields)|shared\/(loaders|cursor|pagination))/.test(url))
+    return "execution";
+  if (/node_modules\/(prom-client|pino|sonic-boom)\/|\/dist\/src\/shared\/(metrics|logger)/.test(url)) return "metrics and request logs";
+  if (/node_modules\/(@apollo|graphql|negotiator|@graphql-tools|@whatwg-node)\/|\/dist\/src\/(graphql|shared\/(error-format|context|errors))/.test(url))
+    return "Apollo request pipeline";
+  if (/node_modules\/(fastify|@fastify|find-my-way|light-my-request|avvio|fast-json-stringify|fast-querystring|fastq)\/|\/dist\/src\/(http|app)|^node:(_http|net|events|internal\/(http|stream|streams|net|url|timers|stream_base_commons))/.test(url))
+    return "HTTP";
+  return undefined;
+}
+
 export function summariseCpuProfile(path: string, top = 30): string {
   const profile = JSON.parse(readFileSync(path, "utf8")) as Profile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -70,9 +107,29 @@ export function summariseCpuProfile(path: string, top = 30): string {
       }
     }
   }
+  // By layer: each sample charged once, to the most specific layer named anywhere on its stack.
+  const layers = new Map<string, number>();
+  for (const [id, time] of self) {
+    if (byId.get(id)!.callFrame.functionName === "(idle)") continue;
+    let rank: number = layerOrder.length;
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const f = byId.get(at)!.callFrame;
+      const found = layerOf(f.url, f.functionName);
+      if (found !== undefined) rank = Math.min(rank, layerOrder.indexOf(found));
+    }
+    const layer: string = (layerOrder as readonly string[])[rank] ?? "other (event loop, V8, unattributed)";
+    layers.set(layer, (layers.get(layer) ?? 0) + time);
+  }
   const pct = (t: number) => `${((100 * t) / busy).toFixed(1).padStart(5)}%`;
   const lines: string[] = [];
   lines.push(`  busy ${(busy / 1e6).toFixed(1)} s of ${(total / 1e6).toFixed(1)} s sampled; self time as a share of busy time`);
+  // Shares of the time spent on requests: module loading at start-up is shown apart, not counted in them.
+  const startUp = layers.get(layerOrder[0]) ?? 0;
+  const serving = busy - startUp;
+  const share = (t: number) => `${((100 * t) / serving).toFixed(1).padStart(5)}%`;
+  lines.push(`  by layer, as a share of the ${(serving / 1e6).toFixed(1)} s spent serving (start-up's ${(startUp / 1e6).toFixed(1)} s apart;`);
+  lines.push("  each sample charged once, to the most specific layer on its stack):");
+  for (const [layer, time] of [...layers].sort((a, b) => b[1] - a[1])) if (layer !== layerOrder[0]) lines.push(`    ${share(time)}  ${layer}`);
   lines.push("  self time by area:");
   for (const [area, time] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`    ${pct(time)}  ${area}`);
   lines.push("  inclusive by area (time with the area anywhere on the stack):");

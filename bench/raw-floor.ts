@@ -2,6 +2,13 @@
 // prepared statements (prepared once, reused), and JSON.stringify. No GraphQL, no auth, no framework.
 // Benchmark-only: the server never imports this file.
 //
+// As fast as a person could write each read by hand: the fewest statements, rows as arrays, no per-row work the
+// answer does not need. A nested page is three statements whatever its size (the page; every entry of every
+// incident on it, each parent's a LIMITed range of incident_logs_incident_idx; the names of every user it names),
+// incident by id one (the incident joined with its two users). In process, against the earlier floor (one timeline
+// statement per incident and one per user), the 50x10 page took 1.19 and 0.85 ms against 1.72 and 1.15 ms (two runs
+// on a shared machine, minimum of 7 rounds of 500 each).
+//
 // Its read responses are byte-identical to the API's for the benchmark's documents (test/bench-floor.test.ts):
 //   query { incidents(first: F[, filter: {status: [..]}]) { nodes { id reporter { name } assignee { name }
 //           logs(first: L) { nodes { message author { name } } } } } }
@@ -19,10 +26,6 @@ import Database from "better-sqlite3";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
-
-interface UserName {
-  name: string;
-}
 
 export interface NestedArgs {
   first: number;
@@ -52,26 +55,44 @@ export function openFloor(dbPath: string): Floor {
   db.pragma("busy_timeout = 5000");
   let statements = 0;
 
-  const page = db.prepare<[number], { id: number; reporter_id: number; assignee_id: number | null }>(
-    "SELECT id, reporter_id, assignee_id FROM incidents ORDER BY created_at DESC, id DESC LIMIT ?",
-  );
-  const filteredPages = new Map<number, Database.Statement<unknown[], { id: number; reporter_id: number; assignee_id: number | null }>>();
+  // Rows as arrays: no object per row. Page rows are [id, reporter_id, assignee_id].
+  type PageRow = [number, number, number | null];
+  const page = db
+    .prepare<[number], PageRow>("SELECT id, reporter_id, assignee_id FROM incidents ORDER BY created_at DESC, id DESC LIMIT ?")
+    .raw();
+  const filteredPages = new Map<number, Database.Statement<unknown[], PageRow>>();
   const filteredPage = (count: number) => {
     let statement = filteredPages.get(count);
     if (!statement) {
-      statement = db.prepare(
-        `SELECT id, reporter_id, assignee_id FROM incidents WHERE status IN (${Array(count).fill("?").join(", ")})
-         ORDER BY created_at DESC, id DESC LIMIT ?`,
-      );
+      statement = db
+        .prepare<unknown[], PageRow>(
+          `SELECT id, reporter_id, assignee_id FROM incidents WHERE status IN (${Array(count).fill("?").join(", ")})
+           ORDER BY created_at DESC, id DESC LIMIT ?`,
+        )
+        .raw();
       filteredPages.set(count, statement);
     }
     return statement;
   };
-  // Rows as arrays ([message, author_id]): no object per row.
+  // [incident_id, message, author_id] for the first `?` entries of every incident of the JSON array, in the array's
+  // order and then by id: a LIMITed covering-index range per parent, then the row by rowid.
   const logs = db
-    .prepare<[number, number], [string, number | null]>("SELECT message, author_id FROM incident_logs WHERE incident_id = ? ORDER BY id LIMIT ?")
+    .prepare<[string, number], [number, string, number | null]>(
+      `SELECT l.incident_id, l.message, l.author_id FROM json_each(?) AS parent
+       JOIN incident_logs AS l ON l.id IN (SELECT id FROM incident_logs WHERE incident_id = parent.value ORDER BY id LIMIT ?)`,
+    )
     .raw();
-  const userName = db.prepare<[number], string>("SELECT name FROM users WHERE id = ?").pluck();
+  const userNames = db
+    .prepare<[string], [number, string]>("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?))")
+    .raw();
+  // [id, title, status, priority, reporter name, assignee_id, assignee name]
+  const incidentWithUsers = db
+    .prepare<[number], [number, string, string, string, string, number | null, string | null]>(
+      `SELECT i.id, i.title, i.status, i.priority, r.name, i.assignee_id, a.name
+       FROM incidents AS i JOIN users AS r ON r.id = i.reporter_id LEFT JOIN users AS a ON a.id = i.assignee_id
+       WHERE i.id = ?`,
+    )
+    .raw();
   const incidentById = db.prepare<
     [number],
     { id: number; title: string; status: string; priority: string; version: number; reporter_id: number; assignee_id: number | null }
@@ -89,22 +110,6 @@ export function openFloor(dbPath: string): Floor {
   const begin = db.prepare("BEGIN IMMEDIATE");
   const commit = db.prepare("COMMIT");
   const rollback = db.prepare("ROLLBACK");
-
-  /** Per request: each distinct user is read once. */
-  const userCache = () => {
-    const names = new Map<number, UserName | null>();
-    return (id: number | null): UserName | null => {
-      if (id === null) return null;
-      let user = names.get(id);
-      if (user === undefined) {
-        statements++;
-        const name = userName.get(id);
-        user = name === undefined ? null : { name };
-        names.set(id, user);
-      }
-      return user;
-    };
-  };
 
   const write = <T>(work: () => T): T => {
     statements++;
@@ -125,19 +130,30 @@ export function openFloor(dbPath: string): Floor {
 
   return {
     nested({ first, logs: logsFirst, status }) {
-      const user = userCache();
       statements++;
       const rows = status ? filteredPage(status.length).all(...status, first) : page.all(first);
-      const nodes = rows.map((row) => {
-        statements++;
-        const entries = logs.all(row.id, logsFirst);
-        return {
-          id: String(row.id),
-          reporter: user(row.reporter_id),
-          assignee: user(row.assignee_id),
-          logs: { nodes: entries.map((entry) => ({ message: entry[0], author: user(entry[1]) })) },
-        };
-      });
+      if (rows.length === 0) return JSON.stringify({ data: { incidents: { nodes: [] } } }) + "\n";
+      const timelines = new Map<number, Array<{ message: string; author: { name: string } | null }>>();
+      const userIds = new Set<number>();
+      for (const row of rows) {
+        timelines.set(row[0], []);
+        userIds.add(row[1]);
+        if (row[2] !== null) userIds.add(row[2]);
+      }
+      statements++;
+      const entries = logs.all(JSON.stringify(rows.map((row) => row[0])), logsFirst);
+      for (const entry of entries) if (entry[2] !== null) userIds.add(entry[2]);
+      statements++;
+      const names = new Map<number, { name: string }>();
+      for (const [id, name] of userNames.all(JSON.stringify([...userIds]))) names.set(id, { name });
+      const user = (id: number | null) => (id === null ? null : (names.get(id) ?? null));
+      for (const entry of entries) timelines.get(entry[0])!.push({ message: entry[1], author: user(entry[2]) });
+      const nodes = rows.map((row) => ({
+        id: String(row[0]),
+        reporter: user(row[1]),
+        assignee: user(row[2]),
+        logs: { nodes: timelines.get(row[0])! },
+      }));
       // Apollo Server ends its JSON with a newline (prettyJSONStringify).
       return JSON.stringify({ data: { incidents: { nodes } } }) + "\n";
     },
@@ -146,19 +162,18 @@ export function openFloor(dbPath: string): Floor {
       const id = parseId(rawId);
       if (id === undefined) return JSON.stringify({ data: { incident: null } }) + "\n";
       statements++;
-      const row = incidentById.get(id);
+      const row = incidentWithUsers.get(id);
       if (!row) return JSON.stringify({ data: { incident: null } }) + "\n";
-      const user = userCache();
       return (
         JSON.stringify({
           data: {
             incident: {
-              id: String(row.id),
-              title: row.title,
-              status: row.status,
-              priority: row.priority,
-              reporter: user(row.reporter_id),
-              assignee: user(row.assignee_id),
+              id: String(row[0]),
+              title: row[1],
+              status: row[2],
+              priority: row[3],
+              reporter: { name: row[4] },
+              assignee: row[5] === null ? null : { name: row[6] },
             },
           },
         }) + "\n"

@@ -14,6 +14,7 @@
 //   --json FILE          also write every figure as JSON              --keep          keep the temporary directory
 //   --flood              a second user's latency while one user floods distinct documents (bench/flood.ts):
 //                        --flood-connections N (16), --flood-seconds S (15), --heap MB (the API's heap cap)
+//   --api-node-args "..." node flags for the API server alone (e.g. "--max-semi-space-size=32"), to measure V8 settings
 //   --pg, --backend postgres   the same on PostgreSQL: a temporary database (created on --postgres-url's server,
 //                        postgres://postgres@127.0.0.1:5432/test by default; dropped at the end, on errors and on
 //                        SIGINT too), seeded with bench/seed-pg.ts, against bench/raw-floor-pg.ts; no growth matrix
@@ -68,6 +69,8 @@ const opts = {
   pageSizes: list("page-sizes", [10, 50, 100]),
   only: option("only")?.split(","),
   cpuProf: flag("cpu-prof"),
+  /** Extra node flags for the API server only, space-separated: for measuring V8 settings as levers. */
+  apiNodeArgs: (option("api-node-args") ?? "").split(" ").filter(Boolean),
   json: option("json"),
   keep: flag("keep"),
   pg: flag("pg") || option("backend") === "postgres" || option("backend") === "pg",
@@ -209,7 +212,7 @@ interface Api {
 
 async function startApi(dir: string, databaseUrl: string, profileDir?: string): Promise<Api> {
   const port = await freePort();
-  const nodeArgs = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
+  const nodeArgs = [...opts.apiNodeArgs, ...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [])];
   const child = track(
     spawn(process.execPath, [...nodeArgs, MAIN_JS], {
       cwd: dir, // no .env there

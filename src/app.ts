@@ -1,6 +1,5 @@
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
-import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { createServer, type Server } from "node:http";
@@ -15,16 +14,18 @@ import { openDatabase } from "./db/open-database.js";
 import { bearerToken } from "./http/bearer.js";
 import { documentLimitRules } from "./graphql/document-limits.js";
 import { createDocumentCache, documentStore } from "./graphql/document-store.js";
+import { firstErrorOnlyPlugin } from "./graphql/first-error-only.js";
 import { createCompiledQueryCache, jitGateway } from "./graphql/jit-executor.js";
 import { queryCostPlugin } from "./graphql/query-cost.js";
 import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
 import { createClientGate } from "./http/client-gate.js";
+import { httpDrainPlugin } from "./http/drain.js";
+import { withExplorerLink } from "./http/explorer/landing-page-link.js";
 import { createHttpApp } from "./http/server.js";
 import { IncidentService } from "./modules/incidents/incident.service.js";
 import { UserService } from "./modules/users/user.service.js";
 import { createEventBus } from "./realtime/event-bus.js";
 import { incidentEventPublisher } from "./realtime/incident-event-publisher.js";
-import { connectRedis } from "./realtime/redis.js";
 import { startSubscriptionServer } from "./realtime/ws-server.js";
 import { buildAppSchema } from "./schema/build-schema.js";
 import type { GraphQLContext } from "./shared/context.js";
@@ -71,8 +72,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   // SQLite or PostgreSQL, from DATABASE_URL; nothing below knows which.
   const database = await openDatabase(config, metrics, logger);
   // REDIS_URL: events, login failures and spent points are shared by every instance through it; otherwise all
-  // stay in this process.
-  const redis = config.redisUrl ? connectRedis({ url: config.redisUrl, prefix: config.redisPrefix, logger }) : undefined;
+  // stay in this process. Loaded only when configured: without REDIS_URL the server does not carry ioredis.
+  const redis = config.redisUrl
+    ? (await import("./realtime/redis.js")).connectRedis({ url: config.redisUrl, prefix: config.redisPrefix, logger })
+    : undefined;
   const windowCounter = (name: string, windowSeconds: number): WindowCounter => {
     if (redis) return createRedisWindowCounter({ redis: redis.commands, keyPrefix: `${redis.prefix}${name}:`, windowMs: windowSeconds * 1000 });
     const counter = createMemoryWindowCounter({ windowMs: windowSeconds * 1000, maxBytes: config.caches.throttleBytes });
@@ -82,7 +85,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const loginThrottle = (kind: "email" | "address", maxFailures: number) =>
     createLoginThrottle({ failures: windowCounter(`login:${kind}`, config.limits.loginWindowSeconds), maxFailures });
   try {
-    const secret = config.jwtSecret ?? database.developmentJwtSecret();
+    const secret = config.jwtSecret ?? (await database.developmentJwtSecret());
     const tokens = createTokenService(secret, config.jwtTtlSeconds, config.caches.tokenBytes);
     metrics.watchCache("tokens", tokens.cache);
     const { compiledQueryBytes, documentBytes, recurrenceWindowMs } = config.caches;
@@ -137,16 +140,17 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       formatError,
       plugins: [
         ApolloServerPluginCacheControlDisabled(),
-        ApolloServerPluginDrainHttpServer({ httpServer }),
+        httpDrainPlugin(httpServer),
         // Closes the WebSocket connections while Apollo drains HTTP, before close() closes the database.
         subscriptions.plugin,
         config.production
           ? ApolloServerPluginLandingPageDisabled()
-          : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+          : withExplorerLink(ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })),
         queryCostPlugin(
           config.limits.nodes,
           config.rateLimit && { spent: windowCounter("points", config.rateLimit.windowSeconds), points: config.rateLimit.points },
         ),
+        ...(config.production ? [firstErrorOnlyPlugin()] : []),
         subscriptionsOverHttpPlugin(),
         observabilityPlugin(metrics),
       ],
@@ -168,6 +172,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         const claims = token ? await tokens.verify(token) : undefined;
         return claims ? `user:${claims.userId}` : `address:${req.socket.remoteAddress ?? "unknown"}`;
       },
+      explorer: !config.production,
       ready: async () => (await database.ready()) && (redis ? await redis.ready() : true),
       context: async (req, requestId, log, client): Promise<GraphQLContext> => {
         const pause = slicer.forRequest(client);

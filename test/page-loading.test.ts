@@ -138,3 +138,34 @@ describe("a page of incidents with timelines and users", () => {
     expect(statements).toBe(2);
   });
 });
+
+describe("an incident by id", () => {
+  const firstId = async () => (await server.gql(`{ incidents(first: 1) { nodes { id } } }`, {}, server.admin.token)).data.incidents.nodes[0].id;
+
+  it("reads its reporter and assignee with the incident: two statements, the caller and one join", async () => {
+    const id = await firstId();
+    const result = await read(`query($id: ID!) { incident(id: $id) { title reporter { name } assignee { name } } }`, { id });
+    expect(result.errors).toBeUndefined();
+    expect(result.data.incident).toEqual({ title: "TLS expiry", reporter: { name: "Admin" }, assignee: { name: "Scribe" } });
+    expect(result.statements).toBe(2);
+  });
+
+  it("answers the same through a fragment, without an assignee, and for an id that names nothing", async () => {
+    const id = await firstId();
+    const viaFragment = await read(`query($id: ID!) { incident(id: $id) { ...People } } fragment People on Incident { reporter { name } }`, { id });
+    expect(viaFragment.data.incident).toEqual({ reporter: { name: "Admin" } });
+    expect(viaFragment.statements).toBe(2);
+    const unassigned = await server.gql(`mutation($id: ID!) { updateIncident(id: $id, input: { assigneeId: null }) { id } }`, { id }, server.admin.token);
+    expect(unassigned.errors).toBeUndefined();
+    const alone = await read(`query($id: ID!) { incident(id: $id) { assignee { name } reporter { name } } }`, { id });
+    expect(alone.data.incident).toEqual({ assignee: null, reporter: { name: "Admin" } });
+    const missing = await read(`{ incident(id: "999999") { reporter { name } } }`);
+    expect(missing.data).toEqual({ incident: null });
+  });
+
+  it("reads no user when the selection names none", async () => {
+    const result = await read(`query($id: ID!) { incident(id: $id) { title } }`, { id: await firstId() });
+    expect(result.data.incident.title).toBe("TLS expiry");
+    expect(result.statements).toBe(2);
+  });
+});

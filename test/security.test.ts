@@ -1,5 +1,7 @@
 import { createHmac } from "node:crypto";
+import { createClient } from "graphql-ws";
 import { SignJWT } from "jose";
+import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { onlyError, startTestServer, type TestServer } from "./support/server.js";
 
@@ -86,9 +88,62 @@ describe("production posture", () => {
     expect(error.message).not.toMatch(/did you mean/i);
   });
 
+  // graphql-cop's "Directive Overloading" probe: ten unknown directives on one field must not give ten errors.
+  const overloaded = `query cop { __typename @aa@aa@aa@aa@aa@aa@aa@aa@aa@aa }`;
+
+  it("answers a document with ten unknown directives with one error", async () => {
+    const response = await server.gql(overloaded, {}, server.admin.token);
+    expect(response.status).toBe(400);
+    expect(response.errors).toHaveLength(1);
+    expect(response.errors?.[0]).toMatchObject({ message: 'Unknown directive "@aa".', extensions: { code: "GRAPHQL_VALIDATION_FAILED" } });
+  });
+
+  it("answers repeated directives, and a GET, with one error too", async () => {
+    const repeated = `{ me @skip(if: false) @skip(if: false) @skip(if: false) @include(if: true) @include(if: true) { id } }`;
+    const posted = await server.gql(repeated, {}, server.admin.token);
+    expect(posted.errors).toHaveLength(1);
+    expect(posted.errors?.[0]?.message).toMatch(/can only be used once/);
+    const got = await fetch(`${server.url}?query=${encodeURIComponent(overloaded)}`, { headers: { authorization: `Bearer ${server.admin.token}` } });
+    expect(got.status).toBe(400);
+    expect(((await got.json()) as { errors: unknown[] }).errors).toHaveLength(1);
+  });
+
+  it("still answers execution errors in full, with their data", async () => {
+    const response = await server.gql(`{ a: incident(id: "1") { id } me { name } }`, {}, server.admin.token);
+    expect(response.errors).toBeUndefined();
+    expect(response.data).toEqual({ a: null, me: { name: "Admin" } });
+  });
+
+  it("answers an overloaded subscription over graphql-ws with one error", async () => {
+    const client = createClient({
+      url: server.url.replace(/^http/, "ws"),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${server.admin.token}` },
+    });
+    try {
+      const errors = await new Promise<unknown>((resolve) =>
+        client.subscribe(
+          { query: `subscription { incidentEvents @aa@aa@aa@aa@aa { kind } }` },
+          { next: () => {}, error: resolve, complete: () => resolve([]) },
+        ),
+      );
+      expect(errors).toMatchObject([{ message: 'Unknown directive "@aa".', extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }]);
+      expect(errors).toHaveLength(1);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it("serves no landing page", async () => {
     const response = await fetch(server.url, { headers: { accept: "text/html" } });
     expect(await response.text()).not.toMatch(/sandbox|<html/i);
+  });
+
+  it("serves no explorer", async () => {
+    for (const path of ["/explorer", "/explorer/assets/graphiql.js", "/explorer/assets/explorer.js"]) {
+      expect((await fetch(`${server.base}${path}`)).status, path).toBe(404);
+    }
   });
 
   it("sends no stack traces", async () => {
@@ -106,6 +161,18 @@ describe("production posture", () => {
       "https://board.example.com",
     );
     expect((await preflight("https://evil.example.com")).headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
+
+describe("development posture", () => {
+  it("lists every directive error, for the developer at the explorer", async () => {
+    const server = await startTestServer({ NODE_ENV: "development", JWT_SECRET: secret });
+    try {
+      const response = await server.gql(`{ __typename @aa @bb @cc }`, {}, server.admin.token);
+      expect(response.errors?.map((error) => error.message)).toEqual(["@aa", "@bb", "@cc"].map((name) => `Unknown directive "${name}".`));
+    } finally {
+      await server.close();
+    }
   });
 });
 

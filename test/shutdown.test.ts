@@ -1,6 +1,11 @@
+import { createClient } from "graphql-ws";
 import { connect, type Socket } from "node:net";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { startChildServer, stopAllChildServers, tempDatabase } from "./support/child-server.js";
+import type { TestDatabase } from "./support/database.js";
 import { startTestServer } from "./support/server.js";
+import { until } from "./support/until.js";
 
 /** Reads from a raw socket until `count` complete HTTP responses (status lines) have arrived or it closes. */
 function responses(socket: Socket, count: number): Promise<string> {
@@ -54,4 +59,45 @@ describe("graceful shutdown", () => {
     socket.destroy();
     await server.close(); // idempotent; removes the temporary files
   });
+});
+
+describe("an idle stop", () => {
+  let database: TestDatabase | undefined;
+  afterAll(async () => {
+    await stopAllChildServers();
+    await database?.remove();
+  });
+
+  it("takes well under half a second, with an unused connection, a kept-alive one and a subscriber open", async () => {
+    database = await tempDatabase("incident-api-stop-");
+    const server = await startChildServer({ dbPath: database.dbPath });
+    const port = Number(new URL(server.url).port);
+    const signedUp = await server.gql(`mutation { signUp(input: { email: "idle@example.com", name: "Idle", password: "correct horse battery" }) { token } }`);
+    const token: string = signedUp.data.signUp.token;
+
+    // A connection that never sends a request (a browser's preconnect), and that never closes its side either.
+    const unused = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    unused.on("error", () => {});
+    await new Promise((resolve) => unused.once("connect", resolve));
+    // A kept-alive connection that has served a request (fetch keeps it open), and a subscriber.
+    expect((await server.gql(`{ me { name } }`, {}, token)).data.me.name).toBe("Idle");
+    const subscriber = createClient({
+      url: server.url.replace(/^http/, "ws"),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${token}` },
+    });
+    let subscribed = false;
+    subscriber.subscribe({ query: `subscription { incidentEvents { kind } }` }, { next: () => {}, error: () => {}, complete: () => {} });
+    subscriber.on("connected", () => (subscribed = true));
+    await until(() => subscribed, "the subscriber to connect");
+
+    const started = performance.now();
+    const exit = await server.stop(10_000);
+    const elapsed = performance.now() - started;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(elapsed).toBeLessThan(500);
+    unused.destroy();
+    await subscriber.dispose();
+  }, 30_000);
 });

@@ -2,16 +2,18 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
+export const newSecret = () => randomBytes(48).toString("base64url");
+
 /**
  * In development the secret is generated on first start and kept beside the database file, readable only by
  * its owner, so tokens survive restarts without any set-up. Production must configure JWT_SECRET.
  */
 export function developmentJwtSecret(databasePath: string): string {
-  if (databasePath === ":memory:") return randomBytes(48).toString("base64url");
+  if (databasePath === ":memory:") return newSecret();
   const file = join(dirname(databasePath), ".jwt-secret");
   mkdirSync(dirname(file), { recursive: true });
   try {
-    writeFileSync(file, randomBytes(48).toString("base64url"), { flag: "wx", mode: 0o600 });
+    writeFileSync(file, newSecret(), { flag: "wx", mode: 0o600 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
   }

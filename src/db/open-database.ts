@@ -1,15 +1,11 @@
-import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { developmentJwtSecret } from "../auth/jwt-secret.js";
 import type { Config } from "../config.js";
-import { createPgIncidentRepository } from "../modules/incidents/incident.pg-repository.js";
 import { createSqliteIncidentRepository, type IncidentRepository } from "../modules/incidents/incident.repository.js";
-import { createPgUserRepository } from "../modules/users/user.pg-repository.js";
 import { createSqliteUserRepository, type UserRepository } from "../modules/users/user.repository.js";
 import type { Metrics } from "../shared/metrics.js";
 import { applyMigrations } from "./migrate.js";
 import { migrationsFolder } from "./migrations-folder.js";
-import { applyPostgresMigrations, detectIcu, openPostgres } from "./postgres.js";
 import { openSqlite } from "./sqlite.js";
 
 /** What the rest of the application sees of the database, whichever backend DATABASE_URL chose. */
@@ -18,7 +14,7 @@ export interface AppDatabase {
   users: UserRepository;
   incidents: IncidentRepository;
   /** The JWT secret to use when JWT_SECRET is not set (never in production, which requires it). */
-  developmentJwtSecret(): string;
+  developmentJwtSecret(): Promise<string>;
   /** Whether the database answers. */
   ready(): Promise<boolean>;
   /** Idempotent. */
@@ -39,7 +35,7 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
         kind: "sqlite",
         users: createSqliteUserRepository(handle),
         incidents: createSqliteIncidentRepository(handle, config.caches.statementBytes),
-        developmentJwtSecret: () => developmentJwtSecret(target.path),
+        developmentJwtSecret: async () => developmentJwtSecret(target.path),
         ready: async () => handle.client.prepare("SELECT 1").get() !== undefined,
         close: async () => handle.close(),
       };
@@ -49,37 +45,7 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
     }
   }
 
-  const handle = openPostgres({
-    url: target.url,
-    poolSize: config.dbPoolSize,
-    onStatement,
-    onConnectionError: (error) => logger.warn({ err: error }, "database connection lost"),
-  });
-  try {
-    const applied = await applyPostgresMigrations(handle, migrationsFolder("postgres"));
-    if (applied > 0) logger.info({ applied }, "migrations applied");
-    if (!(await detectIcu(handle))) logger.warn("no ICU collation on the database server: case-insensitive search of non-ASCII text follows its lc_ctype");
-    let secret: string | undefined;
-    return {
-      kind: "postgres",
-      users: createPgUserRepository(handle),
-      incidents: createPgIncidentRepository(handle, config.caches.statementBytes),
-      developmentJwtSecret() {
-        // There is no file beside a PostgreSQL database to keep one in: a fresh secret per process.
-        if (!secret) {
-          secret = randomBytes(48).toString("base64url");
-          logger.warn(
-            "JWT_SECRET is not set: using a random secret for this process only; tokens stop working on restart and are not accepted by other instances",
-          );
-        }
-        return secret;
-      },
-      ready: () => handle.ready(),
-      close: () => handle.close(),
-    };
-  } catch (error) {
-    await handle.close();
-    // Wrapped: a network error's own code (ENOTFOUND, ECONNREFUSED) would read as one about HOST or PORT.
-    throw new Error(`PostgreSQL at DATABASE_URL: ${(error as Error).message}`, { cause: error });
-  }
+  // Loaded only for PostgreSQL: a SQLite server does not carry the pg driver and its schema (about 13 MB of RSS).
+  const { openPostgresDatabase } = await import("./open-postgres-database.js");
+  return openPostgresDatabase(config, target.url, onStatement, logger);
 }

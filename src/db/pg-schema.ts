@@ -9,6 +9,7 @@ import type { PgUserRow } from "../modules/users/user.pg-table.js";
 export { users } from "../modules/users/user.pg-table.js";
 export { incidents } from "../modules/incidents/incident.pg-table.js";
 export { incidentLogs } from "../modules/incidents/incident-log.pg-table.js";
+export { generatedSecrets } from "../auth/secret.pg-table.js";
 
 // The services work with the SQLite row types; both backends must read rows of exactly the same shape.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

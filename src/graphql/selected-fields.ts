@@ -2,31 +2,39 @@ import { Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } 
 
 type Fragments = GraphQLResolveInfo["fragments"];
 
-// Per field-node list: an executor hands the same list to every call of a field in one document (graphql-jit
-// compiles it in; graphql-js memoizes sub-selections per list), so a page of rows walks the selection once.
-const cache = new WeakMap<readonly FieldNode[], SelectedFields | null>();
-
 /** Field name -> every node selecting it (aliases and fragments included), in document order. */
 export type SelectedFields = ReadonlyMap<string, readonly FieldNode[]>;
 
 /** What a resolver's info offers about its selection. */
 export type Selection = Pick<GraphQLResolveInfo, "fieldNodes" | "fragments">;
 
+type Of = "connection rows" | "object";
+
+// Per field-node list: an executor hands the same list to every call of a field in one document (graphql-jit
+// compiles it in; graphql-js memoizes sub-selections per list), so a page of rows walks the selection once.
+const memoized = (of: Of) => {
+  const cache = new WeakMap<readonly FieldNode[], SelectedFields | null>();
+  return (info: Selection): SelectedFields | undefined => {
+    let fields = cache.get(info.fieldNodes);
+    if (fields === undefined) {
+      fields = collectFields(info.fieldNodes, info.fragments, of);
+      cache.set(info.fieldNodes, fields);
+    }
+    return fields ?? undefined;
+  };
+};
+
 /**
  * The fields selected on a connection's rows, through `nodes { ... }` and `edges { node { ... } }`, fragments
  * included. Directives are ignored, so a field under `@include(if: false)` still counts: a superset is safe to
  * fetch for. Undefined when a fragment cannot be found (read everything then).
  */
-export function nodeFieldsSelected(info: Selection): SelectedFields | undefined {
-  let fields = cache.get(info.fieldNodes);
-  if (fields === undefined) {
-    fields = collectNodeFields(info.fieldNodes, info.fragments);
-    cache.set(info.fieldNodes, fields);
-  }
-  return fields ?? undefined;
-}
+export const nodeFieldsSelected = memoized("connection rows");
 
-function collectNodeFields(fieldNodes: readonly FieldNode[], fragments: Fragments): SelectedFields | null {
+/** The fields selected directly on an object field's value, fragments included; as `nodeFieldsSelected`. */
+export const fieldsSelected = memoized("object");
+
+function collectFields(fieldNodes: readonly FieldNode[], fragments: Fragments, of: Of): SelectedFields | null {
   const fields = new Map<string, FieldNode[]>();
   let readable = true;
   const inFragment = new Set<string>();
@@ -56,6 +64,10 @@ function collectNodeFields(fieldNodes: readonly FieldNode[], fragments: Fragment
   };
 
   for (const node of fieldNodes) {
+    if (of === "object") {
+      eachField(node.selectionSet, add);
+      continue;
+    }
     eachField(node.selectionSet, (field) => {
       if (field.name.value === "nodes") eachField(field.selectionSet, add);
       if (field.name.value === "edges") {

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { RateLimitedError } from "../shared/errors.js";
 import type { Metrics } from "../shared/metrics.js";
 import type { ClientGate } from "./client-gate.js";
+import { registerExplorer } from "./explorer/explorer-routes.js";
 import { requestIdFrom } from "./request-id.js";
 
 export interface HttpDeps {
@@ -14,6 +15,8 @@ export interface HttpDeps {
   metrics: Metrics;
   logger: Logger;
   corsOrigins: "*" | string[];
+  /** Serve the self-hosted GraphiQL at /explorer (development only). */
+  explorer: boolean;
   /** True once shutdown began: readiness fails and requests on kept-alive connections are turned away. */
   draining(): boolean;
   /** Resolves when the database answers; rejects or resolves false otherwise. */
@@ -112,6 +115,8 @@ export async function createHttpApp(deps: HttpDeps, server: Server): Promise<Fas
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, _body, done) => done(null, undefined));
 
   app.get("/healthz", async () => ({ status: "ok" }));
+
+  if (deps.explorer) registerExplorer(app);
 
   app.get("/readyz", async (_request, reply) => {
     const ready = await deps.ready().catch(() => false);

@@ -46,7 +46,8 @@ export function subscriptionDocumentChecker(schema: GraphQLSchema, limits: Docum
     }
     const invalid = validate(schema, document, rules);
     if (invalid.length > 0) {
-      return invalid.map((error) => {
+      // As over HTTP (first-error-only.ts): in production, one error however many the document has.
+      return (production ? invalid.slice(0, 1) : invalid).map((error) => {
         const coded = withCode(error, "GRAPHQL_VALIDATION_FAILED");
         // As Apollo's hideSchemaDetailsFromClientErrors does over HTTP: no "Did you mean ...?" in production.
         return production ? new GraphQLError(coded.message.replace(/ ?Did you mean(.+?)\?$/, ""), coded) : coded;

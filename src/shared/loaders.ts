@@ -37,6 +37,8 @@ export interface Loaders {
   user(id: number): UserRow | null | Promise<UserRow | null>;
   /** After a write: the request's later reads see `user` as it now is. */
   replaceUser(user: UserRow): void;
+  /** A user read along with something else (an incident's reporter): later reads of it need no statement. */
+  rememberUser(user: UserRow): void;
   incidentById: DataLoader<number, IncidentRow | null>;
   logPage: DataLoader<LogPageKey, IncidentLogRow[], string>;
   /** A timeline page this request has already loaded (a whole page of incidents loads them together), at once. */
@@ -116,6 +118,11 @@ export function createLoaders({ users, incidents, pause = () => undefined }: Loa
     replaceUser(user) {
       settledUsers.set(user.id, user);
       userById.clear(user.id).prime(user.id, user);
+    },
+    rememberUser(user) {
+      if (settledUsers.has(user.id)) return;
+      settledUsers.set(user.id, user);
+      userById.prime(user.id, user);
     },
 
     incidentById: new DataLoader(async (ids) => {

@@ -31,7 +31,8 @@ export interface ChildServer {
 
 export interface ChildServerOptions {
   dbPath: string;
-  env?: Record<string, string>;
+  /** Overrides of the defaults below; `undefined` leaves a variable unset (JWT_SECRET, say). */
+  env?: Record<string, string | undefined>;
   readyTimeoutMs?: number;
   /** Working directory of the child; a directory without a `.env` file by default (the temp dir of the db). */
   cwd?: string;
@@ -46,7 +47,7 @@ const PASS_THROUGH = ["PATH", "HOME", "TMPDIR", "TEMP", "TMP", "LANG", "SYSTEMRO
 
 export async function startChildServer(options: ChildServerOptions): Promise<ChildServer> {
   if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run \`npm run build\` first`);
-  const env: Record<string, string> = {};
+  const env: Record<string, string | undefined> = {};
   for (const name of PASS_THROUGH) if (process.env[name] !== undefined) env[name] = process.env[name]!;
   Object.assign(env, {
     NODE_ENV: "test",
@@ -57,6 +58,7 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
     JWT_SECRET: SHARED_JWT_SECRET,
     ...options.env,
   });
+  for (const name of Object.keys(env)) if (env[name] === undefined) delete env[name];
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN_JS], {
     cwd: options.cwd ?? join(options.dbPath, ".."),
     env,

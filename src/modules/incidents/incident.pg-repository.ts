@@ -1,5 +1,6 @@
 import { groupBy } from "../../shared/group-by.js";
 import { and, asc, count, desc, eq, getTableColumns, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { PostgresHandle } from "../../db/postgres.js";
 import { integerBound, matchesNoText, timestampBound } from "../../db/pg-values.js";
 import { pickColumns } from "../../db/pick-columns.js";
@@ -8,7 +9,8 @@ import { ConflictError } from "../../shared/errors.js";
 import { timelineRow } from "./incident-update.js";
 import { incidentLogs } from "./incident-log.pg-table.js";
 import { incidents } from "./incident.pg-table.js";
-import type { IncidentColumn, IncidentCriteria, IncidentRepository, IncidentSortField, LogColumn } from "./incident.repository.js";
+import { users } from "../users/user.pg-table.js";
+import { withPeople, type IncidentColumn, type IncidentCriteria, type IncidentRepository, type IncidentSortField, type LogColumn } from "./incident.repository.js";
 import type { IncidentLogRow } from "./incident-log.table.js";
 import { allLogColumns, incidentProjection, logColumnNames, logProjection, logRowReader, timelinesOf, type ValueDecoders } from "./incident-rows.js";
 import { defaultStatementCacheBytes, statementCache } from "../../db/statement-cache.js";
@@ -71,6 +73,15 @@ function bindCriteria(criteria: IncidentCriteria, icu: boolean): BoundCriteria |
 export function createPgIncidentRepository(handle: PostgresHandle, statementCacheBytes = defaultStatementCacheBytes): IncidentRepository {
   const { db, icu } = handle;
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare("incidents_by_id");
+  const reporters = alias(users, "reporter");
+  const assignees = alias(users, "assignee");
+  const byIdWithPeople = db
+    .select({ incident: incidents, reporter: reporters, assignee: assignees })
+    .from(incidents)
+    .leftJoin(reporters, eq(reporters.id, incidents.reporterId))
+    .leftJoin(assignees, eq(assignees.id, incidents.assigneeId))
+    .where(eq(incidents.id, sql.placeholder("id")))
+    .prepare("incidents_by_id_with_people");
   const byIds = db
     .select()
     .from(incidents)
@@ -178,6 +189,11 @@ export function createPgIncidentRepository(handle: PostgresHandle, statementCach
     async findById(id) {
       const [row] = await byId.execute({ id });
       return row;
+    },
+
+    async findByIdWithPeople(id) {
+      const [row] = await byIdWithPeople.execute({ id });
+      return row && withPeople(row);
     },
 
     async findByIds(ids) {

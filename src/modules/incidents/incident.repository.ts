@@ -1,4 +1,5 @@
 import { and, asc, count, desc, eq, getTableColumns, inArray, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
 import { groupBy } from "../../shared/group-by.js";
 import { pickColumns } from "../../db/pick-columns.js";
 import type { SqliteHandle } from "../../db/sqlite.js";
@@ -19,6 +20,7 @@ import {
 } from "./incident-rows.js";
 import { incidents, type IncidentRow } from "./incident.table.js";
 import { defaultStatementCacheBytes, statementCache } from "../../db/statement-cache.js";
+import { users, type UserRow } from "../users/user.table.js";
 
 export type IncidentSortField = "createdAt" | "updatedAt" | "priorityRank";
 
@@ -68,8 +70,22 @@ export interface IncidentUpdateResult {
   entries: IncidentLogRow[];
 }
 
+/** An incident with the users it names. */
+export interface IncidentWithPeople {
+  incident: IncidentRow;
+  /** Its reporter and assignee, those that exist. */
+  people: UserRow[];
+}
+
+export const withPeople = (row: { incident: IncidentRow; reporter: UserRow | null; assignee: UserRow | null }): IncidentWithPeople => ({
+  incident: row.incident,
+  people: row.assignee ? (row.reporter ? [row.reporter, row.assignee] : [row.assignee]) : row.reporter ? [row.reporter] : [],
+});
+
 export interface IncidentRepository {
   findById(id: number): Promise<IncidentRow | undefined>;
+  /** `findById` and the incident's reporter and assignee, in one statement (incident by id usually reads them). */
+  findByIdWithPeople(id: number): Promise<IncidentWithPeople | undefined>;
   findByIds(ids: readonly number[]): Promise<IncidentRow[]>;
   /** `first + 1` rows at most, so that the caller can tell whether a next page exists. */
   page(query: IncidentPageQuery): Promise<IncidentRow[]>;
@@ -163,6 +179,15 @@ export function createSqliteIncidentRepository(handle: SqliteHandle, statementCa
   const { db } = handle;
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare();
   const byIds = db.select().from(incidents).where(inJsonList(incidents.id, "ids")).prepare();
+  const reporters = alias(users, "reporter");
+  const assignees = alias(users, "assignee");
+  const byIdWithPeople = db
+    .select({ incident: incidents, reporter: reporters, assignee: assignees })
+    .from(incidents)
+    .leftJoin(reporters, eq(reporters.id, incidents.reporterId))
+    .leftJoin(assignees, eq(assignees.id, incidents.assigneeId))
+    .where(eq(incidents.id, sql.placeholder("id")))
+    .prepare();
   const preparePage = (
     field: IncidentSortField,
     descending: boolean,
@@ -232,6 +257,11 @@ export function createSqliteIncidentRepository(handle: SqliteHandle, statementCa
   return {
     async findById(id) {
       return byId.get({ id });
+    },
+
+    async findByIdWithPeople(id) {
+      const row = byIdWithPeople.get({ id });
+      return row && withPeople(row);
     },
 
     async findByIds(ids) {

@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { fieldsSelected } from "../../graphql/selected-fields.js";
 import { incidentPageReads, logColumnsSelected } from "./incident-projection.js";
 import type { GraphQLContext } from "../../shared/context.js";
 import type { DirectResolvers } from "../../schema/direct-resolvers.js";
@@ -27,8 +28,14 @@ export class IncidentResolver {
   constructor(private readonly service: IncidentService) {}
 
   @Query(() => IncidentType, { nullable: true, description: "Null when no incident has this id." })
-  async incident(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return this.service.get(await ctx.viewer(), id);
+  async incident(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo) {
+    const viewer = await ctx.viewer();
+    if (!readsPeople(info)) return this.service.get(viewer, id);
+    // The reporter and assignee come with the incident, in its statement: they then resolve without one of their own.
+    const found = await this.service.getWithPeople(viewer, id);
+    if (!found) return null;
+    for (const person of found.people) ctx.loaders.rememberUser(person);
+    return found.incident;
   }
 
   @Query(() => IncidentConnectionType)
@@ -135,6 +142,12 @@ export class UserIncidentsResolver {
 // and type-graphql's per-call wrapping (a copy of the row, parameter arrays) dominated their cost.
 
 type PageArgs = { first?: number | null; after?: string | null };
+
+/** Whether a selection on an incident reads its reporter or assignee (when it cannot tell: yes). */
+const readsPeople = (info: GraphQLResolveInfo) => {
+  const fields = fieldsSelected(info);
+  return !fields || fields.has("reporter") || fields.has("assignee");
+};
 
 const incidentFields = {
   reporter: (incident: IncidentRow, _args: unknown, ctx: GraphQLContext) => ctx.loaders.user(incident.reporterId),

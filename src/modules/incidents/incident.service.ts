@@ -8,7 +8,7 @@ import { Role } from "../users/user-role.js";
 import type { UserRow } from "../users/user.table.js";
 import type { IncidentLogRow } from "./incident-log.table.js";
 import { planIncidentUpdate, type IncidentPatch } from "./incident-update.js";
-import type { IncidentColumn, IncidentCriteria, IncidentRepository, IncidentSortField, LogColumn } from "./incident.repository.js";
+import type { IncidentColumn, IncidentCriteria, IncidentRepository, IncidentSortField, IncidentWithPeople, LogColumn } from "./incident.repository.js";
 import { checkDescription, normalizeNote, normalizeTitle, searchWords } from "./incident.rules.js";
 import type { IncidentStatus } from "./incident-status.js";
 import type { IncidentRow } from "./incident.table.js";
@@ -69,6 +69,13 @@ export class IncidentService {
     assertCan(actor, Permission.READ);
     const id = parseId(rawId);
     return (id !== undefined && (await this.deps.incidents.findById(id))) || null;
+  }
+
+  /** `get`, with the incident's reporter and assignee read in the same statement. */
+  async getWithPeople(actor: UserRow, rawId: string): Promise<IncidentWithPeople | null> {
+    assertCan(actor, Permission.READ);
+    const id = parseId(rawId);
+    return (id !== undefined && (await this.deps.incidents.findByIdWithPeople(id))) || null;
   }
 
   async page(

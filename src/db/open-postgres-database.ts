@@ -1,0 +1,35 @@
+import type { Logger } from "pino";
+import { developmentJwtSecretInPostgres } from "../auth/jwt-secret.pg.js";
+import type { Config } from "../config.js";
+import { createPgIncidentRepository } from "../modules/incidents/incident.pg-repository.js";
+import { createPgUserRepository } from "../modules/users/user.pg-repository.js";
+import { migrationsFolder } from "./migrations-folder.js";
+import type { AppDatabase } from "./open-database.js";
+import { applyPostgresMigrations, detectIcu, openPostgres } from "./postgres.js";
+
+/** The PostgreSQL side of openDatabase: connects, applies pending migrations, builds the repositories. */
+export async function openPostgresDatabase(config: Config, url: string, onStatement: () => void, logger: Logger): Promise<AppDatabase> {
+  const handle = openPostgres({
+    url,
+    poolSize: config.dbPoolSize,
+    onStatement,
+    onConnectionError: (error) => logger.warn({ err: error }, "database connection lost"),
+  });
+  try {
+    const applied = await applyPostgresMigrations(handle, migrationsFolder("postgres"));
+    if (applied > 0) logger.info({ applied }, "migrations applied");
+    if (!(await detectIcu(handle))) logger.warn("no ICU collation on the database server: case-insensitive search of non-ASCII text follows its lc_ctype");
+    return {
+      kind: "postgres",
+      users: createPgUserRepository(handle),
+      incidents: createPgIncidentRepository(handle, config.caches.statementBytes),
+      developmentJwtSecret: () => developmentJwtSecretInPostgres(handle.db),
+      ready: () => handle.ready(),
+      close: () => handle.close(),
+    };
+  } catch (error) {
+    await handle.close();
+    // Wrapped: a network error's own code (ENOTFOUND, ECONNREFUSED) would read as one about HOST or PORT.
+    throw new Error(`PostgreSQL at DATABASE_URL: ${(error as Error).message}`, { cause: error });
+  }
+}
