@@ -19,6 +19,12 @@ import { jitGateway } from "./graphql/jit-executor.js";
 import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
 import { createHttpApp } from "./http/server.js";
 import { IncidentService } from "./modules/incidents/incident.service.js";
+import { alertHooks } from "./modules/alerts/alert-hooks.js";
+import { AlertIntakeService } from "./modules/alerts/alert-intake.service.js";
+import { AlertService } from "./modules/alerts/alert.service.js";
+import { createIngestRateLimit, createRedisIngestRateLimit } from "./modules/alerts/ingest-rate-limit.js";
+import { IntegrationService } from "./modules/alerts/integration.service.js";
+import { ServiceService } from "./modules/services/service.service.js";
 import { UserService } from "./modules/users/user.service.js";
 import { createEventBus } from "./realtime/event-bus.js";
 import { incidentEventPublisher } from "./realtime/incident-event-publisher.js";
@@ -80,7 +86,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     const secret = config.jwtSecret ?? database.developmentJwtSecret();
     const tokens = createTokenService(secret, config.jwtTtlSeconds);
     const cursors = createCursorCodec(secret);
-    const { users, incidents } = database;
+    const { users, incidents, services, alerts } = database;
+    const loaderSources = { users, incidents, services, alerts };
     const userService = new UserService({
       users,
       hasher: createPasswordHasher(),
@@ -91,8 +98,29 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       allowSignup: config.allowSignup,
     });
     const events = createEventBus({ eventTarget: redis?.eventTarget() });
-    const incidentService = new IncidentService({ incidents, cursors, events: incidentEventPublisher(events, logger) });
-    const schema = await buildAppSchema({ users: userService, incidents: incidentService, events });
+    const publisher = incidentEventPublisher(events, logger);
+    const incidentService = new IncidentService({ incidents, cursors, events: publisher });
+    const integrationService = new IntegrationService(alerts);
+    const schema = await buildAppSchema({
+      users: userService,
+      incidents: incidentService,
+      services: new ServiceService({ services, cursors }),
+      integrations: integrationService,
+      alerts: new AlertService(cursors),
+      events,
+    });
+    // Alert hooks: each integration's requests a minute, shared by every instance through Redis when there is one.
+    const ingestLimit = config.limits.ingestPerMinute;
+    const intake = new AlertIntakeService({
+      integrations: integrationService,
+      alerts,
+      rateLimit: redis
+        ? createRedisIngestRateLimit(redis.commands, `${redis.prefix}ingest:`, ingestLimit)
+        : createIngestRateLimit(ingestLimit),
+      events: publisher,
+      metrics,
+      logger,
+    });
 
     const httpServer = createServer();
     const subscriptions = startSubscriptionServer({
@@ -101,7 +129,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       schema,
       tokens,
       findUsers: (ids) => users.findByIds(ids),
-      createLoaders: () => createLoaders({ users, incidents }),
+      createLoaders: () => createLoaders(loaderSources),
       limits: config.limits,
       logger,
       metrics,
@@ -146,9 +174,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       metrics,
       logger,
       corsOrigins: config.corsOrigins,
+      routes: alertHooks(intake),
       ready: async () => (await database.ready()) && (redis ? await redis.ready() : true),
       context: async (req, requestId, log): Promise<GraphQLContext> => {
-        const loaders = createLoaders({ users, incidents });
+        const loaders = createLoaders(loaderSources);
         return {
           requestId,
           log,

@@ -56,6 +56,7 @@ const envSchema = z.object({
     .string()
     .default("15m")
     .refine((value) => parseDurationSeconds(value) !== undefined, "must be a duration such as 900, 15m or 1h"),
+  INGEST_RATE_LIMIT: positiveInt(600),
   REDIS_URL: z
     .string()
     .refine(
@@ -100,6 +101,8 @@ export interface Config {
     loginFailures: number;
     loginFailuresPerAddress: number;
     loginWindowSeconds: number;
+    /** Requests each alert integration may send a minute. */
+    ingestPerMinute: number;
   };
 }
 
@@ -181,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       loginFailures: values.LOGIN_MAX_FAILURES,
       loginFailuresPerAddress: values.LOGIN_MAX_FAILURES_PER_ADDRESS,
       loginWindowSeconds: parseDurationSeconds(values.LOGIN_WINDOW)!,
+      ingestPerMinute: values.INGEST_RATE_LIMIT,
     },
   };
 }

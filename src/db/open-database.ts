@@ -6,7 +6,10 @@ import { createPgIncidentRepository } from "../modules/incidents/incident.pg-rep
 import { createSqliteIncidentRepository, type IncidentRepository } from "../modules/incidents/incident.repository.js";
 import { createPgUserRepository } from "../modules/users/user.pg-repository.js";
 import { createSqliteUserRepository, type UserRepository } from "../modules/users/user.repository.js";
+import { createAlertRepository, type AlertRepository } from "../modules/alerts/alert.repository.js";
+import { createServiceRepository, type ServiceRepository } from "../modules/services/service.repository.js";
 import type { Metrics } from "../shared/metrics.js";
+import { postgresBackend, sqliteBackend } from "./sql-backend.js";
 import { applyMigrations } from "./migrate.js";
 import { migrationsFolder } from "./migrations-folder.js";
 import { applyPostgresMigrations, detectIcu, openPostgres } from "./postgres.js";
@@ -17,6 +20,8 @@ export interface AppDatabase {
   kind: "sqlite" | "postgres";
   users: UserRepository;
   incidents: IncidentRepository;
+  services: ServiceRepository;
+  alerts: AlertRepository;
   /** The JWT secret to use when JWT_SECRET is not set (never in production, which requires it). */
   developmentJwtSecret(): string;
   /** Whether the database answers. */
@@ -35,10 +40,13 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
     try {
       const applied = applyMigrations(handle.client, migrationsFolder("sqlite"));
       if (applied > 0) logger.info({ applied }, "migrations applied");
+      const backend = sqliteBackend(handle);
       return {
         kind: "sqlite",
         users: createSqliteUserRepository(handle),
         incidents: createSqliteIncidentRepository(handle),
+        services: createServiceRepository(backend),
+        alerts: createAlertRepository(backend),
         developmentJwtSecret: () => developmentJwtSecret(target.path),
         ready: async () => handle.client.prepare("SELECT 1").get() !== undefined,
         close: async () => handle.close(),
@@ -60,10 +68,13 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
     if (applied > 0) logger.info({ applied }, "migrations applied");
     if (!(await detectIcu(handle))) logger.warn("no ICU collation on the database server: case-insensitive search of non-ASCII text follows its lc_ctype");
     let secret: string | undefined;
+    const backend = postgresBackend(handle);
     return {
       kind: "postgres",
       users: createPgUserRepository(handle),
       incidents: createPgIncidentRepository(handle),
+      services: createServiceRepository(backend),
+      alerts: createAlertRepository(backend),
       developmentJwtSecret() {
         // There is no file beside a PostgreSQL database to keep one in: a fresh secret per process.
         if (!secret) {

@@ -17,6 +17,8 @@ export interface HttpDeps {
   /** Resolves when the database answers; rejects or resolves false otherwise. */
   ready(): Promise<boolean>;
   context(req: IncomingMessage, requestId: string, log: Logger): Promise<object>;
+  /** Further routes (the alert hooks), registered beside /graphql. */
+  routes?: (app: FastifyInstance) => Promise<void>;
 }
 
 declare module "fastify" {
@@ -27,7 +29,7 @@ declare module "fastify" {
 }
 
 const bodyLimit = 1024 * 1024;
-const knownRoutes = new Set(["/graphql", "/healthz", "/readyz", "/metrics"]);
+const knownRoutes = new Set(["/graphql", "/healthz", "/readyz", "/metrics", "/hooks/alertmanager", "/v2/enqueue"]);
 const jsonError = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
 const pathOf = (url: string) => {
   const query = url.indexOf("?");
@@ -134,6 +136,7 @@ export async function createHttpApp(deps: HttpDeps, server: Server): Promise<Fas
       handler: (request, reply) => executeGraphQL(deps, request, reply),
     });
   }, { prefix: "/graphql" });
+  await deps.routes?.(app);
 
   await app.ready();
   return app;

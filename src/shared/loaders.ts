@@ -3,6 +3,12 @@ import type { IncidentRepository, LogColumn } from "../modules/incidents/inciden
 import type { IncidentStatus } from "../modules/incidents/incident-status.js";
 import type { IncidentLogRow } from "../modules/incidents/incident-log.table.js";
 import type { IncidentRow } from "../modules/incidents/incident.table.js";
+import type { AlertRepository } from "../modules/alerts/alert.repository.js";
+import type { AlertStatus } from "../modules/alerts/alert-enums.js";
+import type { AlertRow, IntegrationRow } from "../modules/alerts/alert.table.js";
+import type { Label } from "../modules/services/label.rules.js";
+import type { ServiceRepository } from "../modules/services/service.repository.js";
+import type { ServiceRow } from "../modules/services/service.table.js";
 import type { UserRepository } from "../modules/users/user.repository.js";
 import type { UserRow } from "../modules/users/user.table.js";
 
@@ -26,6 +32,13 @@ export interface AssignedCountKey {
   statuses?: readonly IncidentStatus[];
 }
 
+export interface AlertPageKey {
+  incidentId: number;
+  first: number;
+  afterId?: number;
+  statuses?: readonly AlertStatus[];
+}
+
 /** Per-request batching: every loader turns one tick's worth of `load` calls into one SQL statement. */
 export interface Loaders {
   userById: DataLoader<number, UserRow | null>;
@@ -43,11 +56,21 @@ export interface Loaders {
   logCount: DataLoader<number, number>;
   assignedPage: DataLoader<AssignedPageKey, IncidentRow[], string>;
   assignedCount: DataLoader<AssignedCountKey, number, string>;
+  serviceById: DataLoader<number, ServiceRow | null>;
+  /** An incident's labels, sorted by key. */
+  labels: DataLoader<number, Label[]>;
+  alertById: DataLoader<number, AlertRow | null>;
+  alertPage: DataLoader<AlertPageKey, AlertRow[], string>;
+  alertCount: DataLoader<{ incidentId: number; statuses?: readonly AlertStatus[] }, number, string>;
+  integrationById: DataLoader<number, IntegrationRow | null>;
+  integrationsOfService: DataLoader<number, IntegrationRow[]>;
 }
 
 export interface LoaderSources {
   users: UserRepository;
   incidents: IncidentRepository;
+  services: ServiceRepository;
+  alerts: AlertRepository;
 }
 
 /** Groups keys that share the part of the query other than the parent id; each group is one statement. */
@@ -94,7 +117,15 @@ interface LoadedLogPage {
 
 const statusKey = (statuses: readonly string[] | undefined) => (statuses ? [...statuses].sort().join(",") : "*");
 
-export function createLoaders({ users, incidents }: LoaderSources): Loaders {
+/** A loader of rows by id, one statement per batch. */
+function byIdLoader<T extends { id: number }>(fetch: (ids: readonly number[]) => Promise<T[]>) {
+  return new DataLoader<number, T | null>(async (ids) => {
+    const byId = new Map((await fetch(ids)).map((row) => [row.id, row]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+}
+
+export function createLoaders({ users, incidents, services, alerts }: LoaderSources): Loaders {
   const settledUsers = new Map<number, UserRow | null>();
   const loadedLogPages = new Map<string, LoadedLogPage[]>();
   const userById = new DataLoader<number, UserRow | null>(async (ids) => {
@@ -185,5 +216,50 @@ export function createLoaders({ users, incidents }: LoaderSources): Loaders {
         ),
       { cacheKeyFn: (key) => `${key.userId}:${statusKey(key.statuses)}` },
     ),
+
+    serviceById: byIdLoader((ids) => services.findByIds(ids)),
+    labels: new DataLoader(async (ids) => {
+      const labels = await services.labelsOf(ids);
+      return ids.map((id) => labels.get(id) ?? []);
+    }),
+    alertById: byIdLoader((ids) => alerts.findByIds(ids)),
+    alertPage: new DataLoader(
+      (keys) =>
+        batchByShape(
+          keys,
+          (key) => `${key.first}:${key.afterId ?? ""}:${statusKey(key.statuses)}`,
+          async (group) => {
+            const { first, afterId, statuses } = group[0]!;
+            const pages = await alerts.pages(
+              group.map((key) => key.incidentId),
+              first,
+              afterId,
+              statuses,
+            );
+            return (key) => pages.get(key.incidentId) ?? [];
+          },
+        ),
+      { cacheKeyFn: (key) => `${key.incidentId}:${key.first}:${key.afterId ?? ""}:${statusKey(key.statuses)}` },
+    ),
+    alertCount: new DataLoader(
+      (keys) =>
+        batchByShape(
+          keys,
+          (key) => statusKey(key.statuses),
+          async (group) => {
+            const counts = await alerts.counts(
+              group.map((key) => key.incidentId),
+              group[0]!.statuses,
+            );
+            return (key) => counts.get(key.incidentId) ?? 0;
+          },
+        ),
+      { cacheKeyFn: (key) => `${key.incidentId}:${statusKey(key.statuses)}` },
+    ),
+    integrationById: byIdLoader((ids) => alerts.integrationsByIds(ids)),
+    integrationsOfService: new DataLoader(async (ids) => {
+      const groups = await alerts.integrationsOfServices(ids);
+      return ids.map((id) => groups.get(id) ?? []);
+    }),
   };
 }
