@@ -32,9 +32,12 @@ function parseTime(value: unknown, field: string, errors: string[]): Date | unde
     errors.push(`${field} must be an RFC 3339 time`);
     return undefined;
   }
-  // Sub-millisecond digits are dropped: Date keeps milliseconds.
+  // Sub-millisecond digits are dropped: Date keeps milliseconds. Date rolls 30 February over into March; we refuse it.
   const date = new Date(value.replace(/(\.\d{3})\d+/, "$1"));
-  if (Number.isNaN(date.getTime())) {
+  const [year, month, day, hour, minute, second] = value.split(/[^0-9]/).map(Number) as number[];
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  const fieldsValid = month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! < 24 && minute! < 60 && second! < 60;
+  if (Number.isNaN(date.getTime()) || !fieldsValid) {
     errors.push(`${field} is not a valid time`);
     return undefined;
   }
