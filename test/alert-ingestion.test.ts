@@ -332,6 +332,8 @@ describe("bad input", () => {
     invalid(await am({ ...good, alerts: [{ ...good.alerts[0], labels: { ["k".repeat(101)]: "v" } }] }));
     invalid(await am({ ...good, alerts: [{ ...good.alerts[0], annotations: { summary: "s".repeat(1001) } }] }));
     invalid(await am([good]));
+    invalid(await am({ ...good, alerts: [{ ...good.alerts[0], labels: { alertname: "nul\u0000" } }] }));
+    invalid(await am({ ...good, groupKey: "g\u0000" }));
     const v2 = (body: unknown) => enqueue(server, body);
     const trigger = triggerEvent(v2Key);
     invalid(await v2("{"));
@@ -340,9 +342,13 @@ describe("bad input", () => {
     invalid(await v2({ ...trigger, payload: { ...trigger.payload, summary: undefined } }));
     invalid(await v2({ ...trigger, payload: { ...trigger.payload, source: undefined } }));
     invalid(await v2({ ...trigger, payload: { ...trigger.payload, severity: "fatal" } }));
+    invalid(await v2({ ...trigger, payload: { ...trigger.payload, severity: "constructor" } }));
     invalid(await v2({ ...trigger, payload: { ...trigger.payload, timestamp: "31/12/2026" } }));
     invalid(await v2({ ...trigger, payload: undefined }));
     invalid(await v2({ routing_key: v2Key, event_action: "resolve" }));
+    invalid(await v2({ ...trigger, payload: { ...trigger.payload, summary: "a\u0000b" } }));
+    invalid(await v2({ ...trigger, payload: { ...trigger.payload, custom_details: { "k\u0000": "v" } } }));
+    invalid(await v2({ routing_key: v2Key, event_action: "resolve", dedup_key: "d\u0000" }));
     invalid(await v2({ routing_key: v2Key, event_action: "acknowledge", dedup_key: "" }));
     expect([await countRows(server, "alerts"), await countRows(server, "incidents")]).toEqual([alerts, incidents]);
   });

@@ -78,9 +78,25 @@ function checkLabel(key: string, value: string, field: string, errors: string[])
   return true;
 }
 
+/**
+ * PostgreSQL text cannot hold NUL, so neither backend stores one: an alert with NUL in anything it would store
+ * is refused, the same way on both.
+ */
+function refuseNul(alert: IncomingAlert | undefined, at: string, errors: string[]): void {
+  if (!alert) return;
+  const texts = [alert.fingerprint, alert.summary, alert.title, alert.description, alert.source, alert.generatorUrl, alert.groupKey];
+  for (const map of [alert.labels, alert.annotations]) for (const [key, value] of Object.entries(map)) texts.push(key, value);
+  if (texts.some((text) => text?.includes("\u0000"))) errors.push(`${at} holds a NUL character`);
+}
+
 const cut = (text: string, length: number) => (text.length <= length ? text : text.slice(0, length));
 
-const amSeverities: Record<string, AlertSeverity> = { critical: "CRITICAL", error: "ERROR", warning: "WARNING", info: "INFO" };
+const severities = new Map<string, AlertSeverity>([
+  ["critical", "CRITICAL"],
+  ["error", "ERROR"],
+  ["warning", "WARNING"],
+  ["info", "INFO"],
+]);
 
 /** A hash of the sorted labels: Alertmanager's identity of an alert that came without a fingerprint. */
 export function labelsFingerprint(labels: Record<string, string>): string {
@@ -108,7 +124,11 @@ export function parseAlertmanager(body: unknown): IncomingAlert[] {
     errors.push(`alerts holds more than ${limits.alertsPerPayload} alerts`);
     throw new InvalidEventError(errors);
   }
-  const alerts = body.alerts.map((raw, index) => alertmanagerAlert(raw, `alerts[${index}]`, groupKey, errors));
+  const alerts = body.alerts.map((raw, index) => {
+    const alert = alertmanagerAlert(raw, `alerts[${index}]`, groupKey, errors);
+    refuseNul(alert, `alerts[${index}]`, errors);
+    return alert;
+  });
   if (errors.length > 0) throw new InvalidEventError(errors.slice(0, 20));
   return alerts as IncomingAlert[];
 }
@@ -139,7 +159,7 @@ function alertmanagerAlert(raw: unknown, at: string, groupKey: string | null, er
   return {
     action: raw.status === "resolved" ? "resolve" : "trigger",
     fingerprint: fingerprint ?? labelsFingerprint(labels),
-    severity: amSeverities[labels.severity?.toLowerCase() ?? ""] ?? "WARNING",
+    severity: severities.get(labels.severity?.toLowerCase() ?? "") ?? "WARNING",
     summary,
     title: cut(annotations.summary ?? labels.alertname ?? "Alert", 200).trim() || "Alert",
     description: cut(annotations.description ?? "", 10_000),
@@ -154,7 +174,6 @@ function alertmanagerAlert(raw: unknown, at: string, groupKey: string | null, er
 }
 
 const eventActions = ["trigger", "acknowledge", "resolve"] as const;
-const v2Severities: Record<string, AlertSeverity> = { critical: "CRITICAL", error: "ERROR", warning: "WARNING", info: "INFO" };
 
 export interface EventsV2Event {
   routingKey: string;
@@ -194,6 +213,8 @@ export function parseEventsV2(body: unknown): EventsV2Event {
   } else if (payload !== undefined && payload !== null && !isObject(payload)) {
     errors.push("payload must be an object");
   }
+  refuseNul(alert, "event", errors);
+  if (dedupKey?.includes("\u0000")) errors.push("dedup_key holds a NUL character");
   if (errors.length > 0) throw new InvalidEventError(errors.slice(0, 20));
   alert ??= {
     action: action as "acknowledge" | "resolve",
@@ -229,7 +250,7 @@ function triggerAlert(payload: Record<string, unknown>, dedupKey: string, errors
   const summary = text("summary", true) ?? "";
   const source = text("source", true) ?? "";
   const severityText = text("severity", true);
-  const severity = severityText === undefined ? undefined : v2Severities[severityText];
+  const severity = severityText === undefined ? undefined : severities.get(severityText);
   if (severityText !== undefined && !severity) errors.push("payload.severity must be one of critical, error, warning, info");
   const timestamp = payload.timestamp === undefined || payload.timestamp === null ? undefined : parseTime(payload.timestamp, "payload.timestamp", errors);
   const labels: Record<string, string> = Object.create(null);
