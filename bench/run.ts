@@ -4,7 +4,7 @@
 //   --incidents N        incidents in the main database (200)      --logs N        timeline entries per incident (10)
 //   --users N            seeded responders (6)                      --connections N autocannon connections (16)
 //   --duration S         seconds per measured round (5)             --rounds N      measured rounds per side (3)
-//   --warmup S           warm-up seconds per side (2)               --only LIST     scenarios: nested,filtered,byid,update,note
+//   --warmup S           warm-up seconds per side (2)               --only LIST     scenarios: nested,filtered,byid,update,note,ingest
 //   --growth             growth at 1k, 10k and 100k incidents (default: a reduced form at 1k and 10k, one round)
 //   --no-growth          skip the growth part                       --growth-sizes LIST  e.g. 1000,10000,100000
 //   --growth-duration S  seconds per growth round                   --growth-rounds N
@@ -24,6 +24,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { summariseCpuProfile } from "./cpu-profile.js";
+import { ingestionBench } from "./ingest.js";
 import { seedIncidents, type SeedResult } from "./seed.js";
 import { seedPostgres } from "./seed-pg.js";
 import pg from "pg";
@@ -219,6 +220,8 @@ async function startApi(dir: string, databaseUrl: string, profileDir?: string): 
         HOST: "127.0.0.1",
         PORT: String(port),
         DATABASE_URL: databaseUrl,
+        // The ingestion section sends far more than an integration's default 600 requests a minute.
+        INGEST_RATE_LIMIT: "1000000000",
       },
       stdio: ["ignore", "pipe", "pipe"],
     }),
@@ -944,6 +947,25 @@ async function main(): Promise<void> {
     figures.growthPeakRssMb = { api: gApiPeak, floor: gFloorPeak };
     await gfloor?.child.stop();
     await gapi.child.stop();
+  }
+
+  // ------------------------------------------------------------------------------------------------ ingestion
+  if (wants("ingest") && !opts.pg) {
+    await ingestionBench({
+      startApi: (d, url) => startApi(d, url),
+      track,
+      compare,
+      section,
+      row: (figure, api, floor, r) => rows.push({ figure, api, floor, ratio: r }),
+      fmt,
+      ratio,
+      busy: (pid) => busyPids.add(pid),
+      connections: opts.connections,
+      duration: opts.duration,
+      rounds: opts.rounds,
+      warmup: opts.warmup,
+      figures,
+    });
   }
 
   const table = printTable();
