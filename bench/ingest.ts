@@ -1,7 +1,6 @@
 // `npm run bench` section "alert ingestion": the hooks against bench/ingest-floor.ts (SQLite), each side on a fresh
 // database of its own, then the storm figure. Called by bench/run.ts with its helpers.
 import Database from "better-sqlite3";
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,7 +21,8 @@ interface Comparison {
 
 export interface IngestBenchDeps {
   startApi(dir: string, databaseUrl: string): Promise<{ base: string; url: string; child: { pid: number; stop(graceMs?: number): Promise<unknown> } }>;
-  track(child: ChildProcess, label: string): { pid: number; stop(graceMs?: number): Promise<unknown>; process: ChildProcess; output(): string };
+  /** Runs `node <args>` and waits for the {"port":N} line. */
+  startFloor(args: string[], label: string): Promise<{ child: { pid: number; stop(graceMs?: number): Promise<unknown> }; base: string }>;
   compare(name: string, api: Target, floor: Target, seconds: number, rounds: number, warmup: number): Promise<Comparison>;
   section(title: string): void;
   row(figure: string, api: string, floor: string, ratio: string): void;
@@ -96,23 +96,6 @@ async function apiKeys(url: string) {
   return { am: await key("ALERTMANAGER"), v2: await key("EVENTS_V2") };
 }
 
-async function startFloor(deps: IngestBenchDeps, dbPath: string, keys: { am: string; v2: string }) {
-  const child = deps.track(spawn(process.execPath, [FLOOR_JS, "--db", dbPath, "--am-key", keys.am, "--v2-key", keys.v2], { stdio: ["ignore", "pipe", "pipe"] }), "ingest floor");
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = "";
-    const timer = setTimeout(() => reject(new Error(`ingest floor did not start\n${child.output()}`)), 15_000);
-    child.process.stdout!.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = /\{"port":(\d+)\}/.exec(text);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-  });
-  return { child, base: `http://127.0.0.1:${port}` };
-}
-
 const accepted = (status: string) => (text: string) => text.startsWith(`{"status":"${status}"`);
 
 export async function ingestionBench(deps: IngestBenchDeps): Promise<void> {
@@ -122,7 +105,7 @@ export async function ingestionBench(deps: IngestBenchDeps): Promise<void> {
   deps.busy(api.child.pid);
   const keys = await apiKeys(api.url);
   const floorKeys = { am: randomBytes(32).toString("base64url"), v2: randomBytes(32).toString("base64url") };
-  const floor = await startFloor(deps, join(dir, "floor.db"), floorKeys);
+  const floor = await deps.startFloor([FLOOR_JS, "--db", join(dir, "floor.db"), "--am-key", floorKeys.am, "--v2-key", floorKeys.v2], "ingest floor");
   deps.busy(floor.child.pid);
 
   deps.section(`alert ingestion (SQLite): ${deps.connections} connections, every request new alerts (a new incident per group)`);

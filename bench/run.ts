@@ -238,12 +238,16 @@ interface FloorProcess {
 }
 
 /** The SQLite floor over a file, or with a postgres:// URL the PostgreSQL floor. */
-async function startFloorProcess(database: string): Promise<FloorProcess> {
-  const args = database.startsWith("postgres") ? [FLOOR_PG_JS, "--url", database] : [FLOOR_JS, "--db", database];
-  const child = track(spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] }), "floor");
+function startFloorProcess(database: string): Promise<FloorProcess> {
+  return startFloorScript(database.startsWith("postgres") ? [FLOOR_PG_JS, "--url", database] : [FLOOR_JS, "--db", database], "floor");
+}
+
+/** A floor script (`node <args>`), once it has printed {"port":N}. */
+async function startFloorScript(args: string[], label: string): Promise<FloorProcess> {
+  const child = track(spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] }), label);
   const port = await new Promise<number>((resolve, reject) => {
     let text = "";
-    const timer = setTimeout(() => reject(new Error(`raw floor did not start\n${child.output()}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`${label} did not start\n${child.output()}`)), 15_000);
     child.process.stdout!.on("data", (chunk: Buffer) => {
       text += chunk.toString();
       const match = /\{"port":(\d+)\}/.exec(text);
@@ -252,7 +256,7 @@ async function startFloorProcess(database: string): Promise<FloorProcess> {
         resolve(Number(match[1]));
       }
     });
-    child.process.once("exit", () => reject(new Error(`raw floor exited\n${child.output()}`)));
+    child.process.once("exit", () => reject(new Error(`${label} exited\n${child.output()}`)));
   });
   return { child, base: `http://127.0.0.1:${port}` };
 }
@@ -953,7 +957,7 @@ async function main(): Promise<void> {
   if (wants("ingest") && !opts.pg) {
     await ingestionBench({
       startApi: (d, url) => startApi(d, url),
-      track,
+      startFloor: startFloorScript,
       compare,
       section,
       row: (figure, api, floor, r) => rows.push({ figure, api, floor, ratio: r }),
