@@ -295,6 +295,21 @@ describe("keys", () => {
     expect(await countRows(server, "alerts")).toBe(alerts + 1);
   });
 
+  it("lets only admins create, rotate and delete integrations", async () => {
+    const { serviceId, amId } = await alertSetup(server);
+    const responder = await server.user("RESPONDER");
+    const attempts = [
+      [`mutation($s: ID!) { createIntegration(input: { serviceId: $s, name: "x", kind: EVENTS_V2 }) { key } }`, { s: serviceId }],
+      [`mutation($id: ID!) { rotateIntegrationKey(id: $id) { key } }`, { id: amId }],
+      [`mutation($id: ID!) { deleteIntegration(id: $id) }`, { id: amId }],
+    ] as const;
+    for (const [query, variables] of attempts) {
+      expect((await server.gql(query, variables, responder.token)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    }
+    const missing = await server.gql(`mutation { createIntegration(input: { serviceId: "999999", name: "x", kind: EVENTS_V2 }) { key } }`, {}, server.admin.token);
+    expect(missing.errors?.[0]?.extensions).toMatchObject({ code: "NOT_FOUND", field: "serviceId" });
+  });
+
   it("shows a key of at least 24 random bytes once, and stores only its hash", async () => {
     const { amKey, amId } = await alertSetup(server);
     expect(Buffer.from(amKey, "base64url").length).toBeGreaterThanOrEqual(24);
@@ -427,12 +442,15 @@ describe("load and metrics", () => {
     await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "m1" }, { fingerprint: "m2" }]));
     await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "m1" }, { fingerprint: "m2", status: "resolved" }]));
     await enqueue(server, { routing_key: v2Key, event_action: "nope" });
+    await enqueue(server, "{not json");
+    await sendAlertmanager(server, "unknown-key", alertmanagerPayload([{}]));
     const after = await text();
     const delta = (labels: string) => value(after, labels) - value(before, labels);
     expect(delta('integration_kind="alertmanager",outcome="created"')).toBe(2);
     expect(delta('integration_kind="alertmanager",outcome="deduplicated"')).toBe(1);
     expect(delta('integration_kind="alertmanager",outcome="resolved"')).toBe(1);
-    expect(delta('integration_kind="events_v2",outcome="rejected"')).toBe(1);
+    expect(delta('integration_kind="events_v2",outcome="rejected"')).toBe(2);
+    expect(delta('integration_kind="alertmanager",outcome="rejected"')).toBe(1);
   });
 });
 

@@ -1,4 +1,3 @@
-import type Database from "better-sqlite3";
 import { sql as drizzleSql, type SQL } from "drizzle-orm";
 import type pg from "pg";
 import type { PgTx, PostgresHandle } from "./postgres.js";
@@ -25,14 +24,19 @@ export interface SqlBackend {
   read<T>(work: () => Work<T>): Promise<T>;
 }
 
-export function sqliteBackend(handle: SqliteHandle): SqlBackend {
-  const prepared = preparedCache((statement) => handle.client.prepare(statement.text));
-  const execute = ({ statement, params }: StatementCall): Row[] => {
-    const prepared_ = prepared(statement) as Database.Statement<unknown[], Row>;
-    if (prepared_.reader) return prepared_.all(...params);
-    prepared_.run(...params);
+/** Runs statements on a SQLite connection, each prepared once (on first use) and reused. */
+function sqliteExecutor(handle: SqliteHandle): (call: StatementCall) => Row[] {
+  const prepared = preparedCache((statement) => handle.client.prepare<unknown[], Row>(statement.text));
+  return ({ statement, params }) => {
+    const ready = prepared(statement);
+    if (ready.reader) return ready.all(...params);
+    ready.run(...params);
     return [];
   };
+}
+
+export function sqliteBackend(handle: SqliteHandle): SqlBackend {
+  const execute = sqliteExecutor(handle);
   return {
     dialect: sqliteDialect,
     transaction: async (work) => handle.writeTransaction(() => runSync(work(), execute)),
@@ -40,14 +44,10 @@ export function sqliteBackend(handle: SqliteHandle): SqlBackend {
   };
 }
 
-/** The same work inside a transaction the caller already holds on this SQLite connection. */
-export function runOnSqlite<T>(handle: SqliteHandle, work: Work<T>): T {
-  return runSync(work, ({ statement, params }) => {
-    const prepared = handle.client.prepare<unknown[], Row>(statement.text);
-    if (prepared.reader) return prepared.all(...params);
-    prepared.run(...params);
-    return [];
-  });
+/** Runs shared work inside a transaction the caller already holds on this SQLite connection. */
+export function sqliteRunner(handle: SqliteHandle): <T>(work: Work<T>) => T {
+  const execute = sqliteExecutor(handle);
+  return (work) => runSync(work, execute);
 }
 
 const pgTexts = preparedCache((statement) => numberedPlaceholders(statement.text));

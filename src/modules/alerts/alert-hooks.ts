@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { bearerToken } from "../../http/bearer.js";
 import { AlertIntakeService, IngestRateLimitedError, UnknownKeyError } from "./alert-intake.service.js";
+import type { IntegrationKind } from "./alert-enums.js";
 import { InvalidEventError, parseAlertmanager, parseEventsV2, routingKeyOf } from "./alert-payloads.js";
 
 // The two wire formats' HTTP answers, exactly as their senders expect them. Alertmanager retries 5xx and drops
@@ -9,7 +10,8 @@ import { InvalidEventError, parseAlertmanager, parseEventsV2, routingKeyOf } fro
 const invalid = (reply: FastifyReply, message: string, errors: string[], status = 400) =>
   reply.code(status).send({ status: "invalid event", message, errors });
 
-function sendFailure(error: unknown, request: FastifyRequest, reply: FastifyReply, overLimitStatus: 429 | 503) {
+function sendFailure(error: unknown, request: FastifyRequest, reply: FastifyReply, kind: IntegrationKind) {
+  const overLimitStatus = kind === "ALERTMANAGER" ? 503 : 429;
   if (error instanceof InvalidEventError) return invalid(reply, error.message, error.errors);
   if (error instanceof UnknownKeyError) return reply.code(401).send({ status: "unauthorized", message: error.message });
   if (error instanceof IngestRateLimitedError) {
@@ -32,7 +34,12 @@ function sendFailure(error: unknown, request: FastifyRequest, reply: FastifyRepl
 export function alertHooks(intake: AlertIntakeService) {
   return async (app: FastifyInstance) => {
     await app.register(async (hooks) => {
-      hooks.setErrorHandler((error, request, reply) => sendFailure(error, request, reply, request.url.startsWith("/v2") ? 429 : 503));
+      const fail = (error: unknown, request: FastifyRequest, reply: FastifyReply, kind: IntegrationKind) => {
+        intake.rejected(kind);
+        return sendFailure(error, request, reply, kind);
+      };
+      // Bodies refused before the route runs (not JSON, over 1 MB, another encoding).
+      hooks.setErrorHandler((error, request, reply) => fail(error, request, reply, request.url.startsWith("/v2") ? "EVENTS_V2" : "ALERTMANAGER"));
 
       hooks.post("/hooks/alertmanager", async (request, reply) => {
         try {
@@ -40,7 +47,7 @@ export function alertHooks(intake: AlertIntakeService) {
           const result = await intake.receive("ALERTMANAGER", key, () => parseAlertmanager(request.body));
           return reply.code(200).send({ status: "ok", alerts: result.outcomes.length, incidents: result.incidentIds.map(String) });
         } catch (error) {
-          return sendFailure(error, request, reply, 503);
+          return fail(error, request, reply, "ALERTMANAGER");
         }
       });
 
@@ -56,7 +63,7 @@ export function alertHooks(intake: AlertIntakeService) {
           });
           return reply.code(202).send({ status: "success", message: "Event processed", dedup_key: dedupKey });
         } catch (error) {
-          return sendFailure(error, request, reply, 429);
+          return fail(error, request, reply, "EVENTS_V2");
         }
       });
     });

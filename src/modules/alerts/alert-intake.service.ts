@@ -40,26 +40,26 @@ export class AlertIntakeService {
   constructor(private readonly deps: AlertIntakeDeps) {}
 
   async receive(kind: IntegrationKind, key: string | undefined, parse: () => IncomingAlert[]): Promise<IngestResult> {
+    const found = await this.deps.integrations.authenticate(key, kind);
+    if (!found) throw new UnknownKeyError();
+    const wait = await this.deps.rateLimit.take(found.target.integrationId);
+    if (wait !== undefined) throw new IngestRateLimitedError(wait);
+    const alerts = parse();
+    let result: IngestResult;
     try {
-      const found = await this.deps.integrations.authenticate(key, kind);
-      if (!found) throw new UnknownKeyError();
-      const wait = await this.deps.rateLimit.take(found.target.integrationId);
-      if (wait !== undefined) throw new IngestRateLimitedError(wait);
-      const alerts = parse();
-      let result: IngestResult;
-      try {
-        result = await this.deps.alerts.ingest(found.target, alerts, new Date());
-      } catch (error) {
-        if (error instanceof KeyRevokedError) throw new UnknownKeyError();
-        throw error;
-      }
-      this.count(kind, result.outcomes);
-      this.publish(result);
-      return result;
+      result = await this.deps.alerts.ingest(found.target, alerts, new Date());
     } catch (error) {
-      this.deps.metrics.alertsReceived.inc({ integration_kind: metricKind[kind], outcome: "rejected" });
+      if (error instanceof KeyRevokedError) throw new UnknownKeyError();
       throw error;
     }
+    this.count(kind, result.outcomes);
+    this.publish(result);
+    return result;
+  }
+
+  /** A request answered with anything but 2xx (bad body, key, rate limit, failure): none of its alerts was taken. */
+  rejected(kind: IntegrationKind): void {
+    this.deps.metrics.alertsReceived.inc({ integration_kind: metricKind[kind], outcome: "rejected" });
   }
 
   private count(kind: IntegrationKind, outcomes: readonly AlertOutcome[]) {

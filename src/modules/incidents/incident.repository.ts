@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, getTableColumns, inArray, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { groupBy } from "../../shared/group-by.js";
-import { runOnSqlite } from "../../db/sql-backend.js";
+import { sqliteRunner } from "../../db/sql-backend.js";
 import { sqliteDialect } from "../../db/sql-work.js";
 import { incidentUpdateExtras, labelsOfIncident, replaceIncidentLabels, type ResolvedAlert } from "../alerts/alert-ingest.js";
 import { alertStatements } from "../alerts/alert-statements.js";
@@ -199,6 +199,7 @@ const sqliteValues: ValueDecoders = {
 export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRepository {
   const { db } = handle;
   const shared = alertStatements(sqliteDialect);
+  const runShared = sqliteRunner(handle);
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare();
   const byIds = db.select().from(incidents).where(inJsonList(incidents.id, "ids")).prepare();
   const preparePage = (
@@ -303,7 +304,7 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
           .values({ ...incident, status: "OPEN", version: 1, createdAt: now, updatedAt: now })
           .returning()
           .get();
-        if (labels.length > 0) runOnSqlite(handle, replaceIncidentLabels(shared, row.id, labels));
+        if (labels.length > 0) runShared(replaceIncidentLabels(shared, row.id, labels));
         return row;
       });
     },
@@ -315,7 +316,7 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
         if (expectedVersion !== undefined && expectedVersion !== current.version) {
           throw new ConflictError(`Incident was changed meanwhile: expected version ${expectedVersion}, current is ${current.version}`);
         }
-        const plan = decide(current, runOnSqlite(handle, labelsOfIncident(shared, id)));
+        const plan = decide(current, runShared(labelsOfIncident(shared, id)));
         if (plan.entries.length === 0) return { incident: current, entries: [], alerts: [] };
         const updated = db
           .update(incidents)
@@ -326,7 +327,7 @@ export function createSqliteIncidentRepository(handle: SqliteHandle): IncidentRe
         if (!updated) throw new ConflictError("Incident was changed meanwhile");
         const at = updated.updatedAt;
         const entries = plan.entries.map((entry) => writeEntry(id, authorId, entry, at)!);
-        const alerts = runOnSqlite(handle, incidentUpdateExtras(shared, sqliteDialect, id, plan, at));
+        const alerts = runShared(incidentUpdateExtras(shared, sqliteDialect, id, plan, at));
         return { incident: updated, entries, alerts };
       });
     },
