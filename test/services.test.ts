@@ -138,6 +138,8 @@ describe("incidents with a service and labels", () => {
     expect(same.version).toBe(3);
     const detached = (await updateIncident(id, { serviceId: null, labels: [] })).data.updateIncident;
     expect(detached).toMatchObject({ version: 4, service: null, labels: [] });
+    expect(detached.logs.nodes.at(-1)).toEqual({ kind: "EDIT", message: "Service removed; Labels removed" });
+    expect(detached.logs.nodes.filter((log: any) => log.kind === "EDIT")).toHaveLength(3);
     expect(onlyError(await updateIncident(id, { labels: null })).extensions?.code).toBe("BAD_USER_INPUT");
   });
 

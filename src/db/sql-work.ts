@@ -59,6 +59,8 @@ export interface Dialect {
   jsonKey(key: string): string;
   /** `a = b`, where two NULLs are equal. */
   same(a: string, b: string): string;
+  /** Appended to a text expression in ORDER BY: code-point order, as JavaScript sorts (PostgreSQL's default follows the locale). */
+  binary: string;
   /** Appended to a SELECT that locks the rows it reads until the transaction ends (SQLite's write lock covers it). */
   forUpdate: string;
   readId(value: unknown): number;
@@ -78,6 +80,7 @@ export const sqliteDialect: Dialect = {
   jsonKey: (key) => `$."${key}"`,
   same: (a, b) => `${a} IS ${b}`,
   forUpdate: "",
+  binary: "",
   readId: (value) => value as number,
   readTime: (value) => new Date(value as number),
   readBool: (value) => value === 1,
@@ -94,6 +97,7 @@ export const postgresDialect: Dialect = {
   jsonKey: (key) => key,
   same: (a, b) => `${a} IS NOT DISTINCT FROM ${b}`,
   forUpdate: " FOR UPDATE",
+  binary: ' COLLATE "C"',
   readId: (value) => Number(value),
   readTime: (value) => value as Date,
   readBool: (value) => value === true,

@@ -46,7 +46,7 @@ export function alertStatements(d: Dialect) {
        VALUES (?, ?, 'OPEN', ?, 1, ?, ?, ?) RETURNING id`,
     ),
     insertLabel: s("incident_labels_insert", `INSERT INTO incident_labels (incident_id, key, value) VALUES (?, ?, ?)`),
-    labelsOfIncident: s("incident_labels_of_one", `SELECT key, value FROM incident_labels WHERE incident_id = ? ORDER BY key`),
+    labelsOfIncident: s("incident_labels_of_one", `SELECT key, value FROM incident_labels WHERE incident_id = ? ORDER BY key${d.binary}`),
     deleteLabels: s("incident_labels_delete", `DELETE FROM incident_labels WHERE incident_id = ?`),
     insertSystemLog: s(
       "incident_logs_insert_system",

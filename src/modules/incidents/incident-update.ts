@@ -84,12 +84,23 @@ export function planIncidentUpdate(current: IncidentRow, patch: IncidentPatch, n
     throw new BadUserInputError("A closed incident cannot be changed; notes can still be added");
   }
 
+  // One EDIT entry for everything edited at once: text, service, labels.
+  const edits: string[] = [];
   if (titleChanged || descriptionChanged) {
     if (titleChanged) changes.title = patch.title!;
     if (descriptionChanged) changes.description = patch.description!;
     const what = titleChanged && descriptionChanged ? "Title and description" : titleChanged ? "Title" : "Description";
-    entries.push({ kind: LogKind.EDIT, message: `${what} edited` });
+    edits.push(`${what} edited`);
   }
+  if (serviceChanged) {
+    changes.serviceId = patch.service?.id ?? null;
+    edits.push(patch.service ? `Service set to ${patch.service.name}` : "Service removed");
+  }
+  if (labelsChanged) {
+    const text = patch.labels!.map((label) => `${label.key}=${label.value}`).join(", ");
+    edits.push(text ? `Labels set to ${text}` : "Labels removed");
+  }
+  if (edits.length > 0) entries.push({ kind: LogKind.EDIT, message: edits.join("; ") });
   if (statusChanged) {
     const to = patch.status!;
     changes.status = to;
@@ -110,14 +121,6 @@ export function planIncidentUpdate(current: IncidentRow, patch: IncidentPatch, n
   if (assigneeChanged) {
     changes.assigneeId = patch.assignee?.id ?? null;
     entries.push({ kind: LogKind.ASSIGNMENT, message: patch.assignee ? `Assigned to ${patch.assignee.name}` : "Unassigned" });
-  }
-  if (serviceChanged) {
-    changes.serviceId = patch.service?.id ?? null;
-    entries.push({ kind: LogKind.EDIT, message: patch.service ? `Service set to ${patch.service.name}` : "Service removed" });
-  }
-  if (labelsChanged) {
-    const text = patch.labels!.map((label) => `${label.key}=${label.value}`).join(", ");
-    entries.push({ kind: LogKind.EDIT, message: text ? `Labels set to ${text}` : "Labels removed" });
   }
   changes.updatedAt = now;
   return labelsChanged ? { changes, entries, labels: patch.labels! } : { changes, entries };

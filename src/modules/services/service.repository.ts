@@ -70,7 +70,7 @@ export function createServiceRepository(backend: SqlBackend): ServiceRepository 
     delete: { name: "services_delete", text: `DELETE FROM services WHERE id = ? RETURNING id` },
     labels: {
       name: "incident_labels_of",
-      text: `SELECT incident_id, key, value FROM incident_labels WHERE ${d.inList("incident_id", "bigint")} ORDER BY incident_id, key`,
+      text: `SELECT incident_id, key, value FROM incident_labels WHERE ${d.inList("incident_id", "bigint")} ORDER BY incident_id, key${d.binary}`,
     },
   };
   const conflict = (error: unknown) =>
