@@ -7,30 +7,23 @@
 //
 // Run alone: node dist/bench/ingest-floor.js --db /path/incidents.db --am-key K --v2-key K  (prints {"port":N})
 import Database from "better-sqlite3";
-import { createHash, randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { applyMigrations } from "../src/db/migrate.js";
 import { migrationsFolder } from "../src/db/migrations-folder.js";
+import {
+  alertmanagerAlerts,
+  alertmanagerAnswer,
+  enqueueAnswer,
+  eventsV2Alert,
+  floorArgument,
+  priorities,
+  serveFloor,
+  sha256,
+  unauthorized,
+  type Alert,
+  type IngestFloor,
+} from "./ingest-wire.js";
 
-interface Alert {
-  fingerprint: string;
-  firing: boolean;
-  severity: string;
-  summary: string;
-  title: string;
-  description: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  groupKey: string | null;
-  startsAt: number;
-}
-
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-const priorities: Record<string, string> = { CRITICAL: "CRITICAL", ERROR: "HIGH", WARNING: "MEDIUM", INFO: "LOW" };
-const severityOf = (text: string | undefined) => (text && ["critical", "error", "warning", "info"].includes(text) ? text.toUpperCase() : "WARNING");
-
-export function openIngestFloor(dbPath: string, keys: { am: string; v2: string }) {
+export function openIngestFloor(dbPath: string, keys: { am: string; v2: string }): IngestFloor & { close(): void } {
   const db = new Database(dbPath, { timeout: 5000 });
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
@@ -118,82 +111,23 @@ export function openIngestFloor(dbPath: string, keys: { am: string; v2: string }
   };
 
   return {
-    alertmanager(key: string | undefined, body: any): [number, unknown] {
+    alertmanager(key, body) {
       const integration = lookup(key, "ALERTMANAGER");
-      if (!integration) return [401, { status: "unauthorized", message: "unknown key" }];
-      const alerts: Alert[] = body.alerts.map((raw: any) => ({
-        fingerprint: raw.fingerprint,
-        firing: raw.status === "firing",
-        severity: severityOf(raw.labels.severity),
-        summary: String(raw.annotations?.summary ?? raw.labels.alertname ?? "Alert").slice(0, 1024),
-        title: String(raw.annotations?.summary ?? raw.labels.alertname ?? "Alert").slice(0, 200),
-        description: raw.annotations?.description ?? "",
-        labels: raw.labels,
-        annotations: raw.annotations ?? {},
-        groupKey: body.groupKey ?? null,
-        startsAt: Date.parse(raw.startsAt),
-      }));
-      alerts.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-      const incidents = ingest(integration, alerts);
-      return [200, { status: "ok", alerts: alerts.length, incidents: incidents.map(String) }];
+      if (!integration) return unauthorized;
+      const alerts = alertmanagerAlerts(body);
+      return alertmanagerAnswer(alerts.length, ingest(integration, alerts));
     },
-    enqueue(body: any): [number, unknown] {
+    enqueue(body) {
       const integration = lookup(body.routing_key, "EVENTS_V2");
-      if (!integration) return [401, { status: "unauthorized", message: "unknown key" }];
-      const dedupKey: string = body.dedup_key ?? randomUUID().replace(/-/g, "");
-      const payload = body.payload ?? {};
-      const labels: Record<string, string> = { source: payload.source };
-      for (const field of ["component", "group", "class"]) if (typeof payload[field] === "string") labels[field] = payload[field];
-      for (const [key, value] of Object.entries(payload.custom_details ?? {})) {
-        if (["string", "number", "boolean"].includes(typeof value)) labels[key.toLowerCase()] = String(value);
-      }
-      ingest(integration, [
-        {
-          fingerprint: dedupKey,
-          firing: body.event_action === "trigger",
-          severity: severityOf(payload.severity),
-          summary: String(payload.summary ?? "").slice(0, 1024),
-          title: String(payload.summary ?? "Alert").slice(0, 200),
-          description: "",
-          labels,
-          annotations: {},
-          groupKey: null,
-          startsAt: payload.timestamp ? Date.parse(payload.timestamp) : Date.now(),
-        },
-      ]);
-      return [202, { status: "success", message: "Event processed", dedup_key: dedupKey }];
+      if (!integration) return unauthorized;
+      const alert = eventsV2Alert(body);
+      ingest(integration, [alert]);
+      return enqueueAnswer(alert.fingerprint);
     },
     close: () => db.close(),
   };
 }
 
-async function main() {
-  const arg = (name: string) => {
-    const index = process.argv.indexOf(`--${name}`);
-    return index >= 0 ? process.argv[index + 1] : undefined;
-  };
-  const floor = openIngestFloor(arg("db")!, { am: arg("am-key")!, v2: arg("v2-key")! });
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      let status: number;
-      let body: unknown;
-      try {
-        const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-        const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-        [status, body] = req.url === "/hooks/alertmanager" ? floor.alertmanager(bearer, parsed) : floor.enqueue(parsed);
-      } catch (error) {
-        [status, body] = [400, { status: "invalid event", message: String(error), errors: [] }];
-      }
-      const text = JSON.stringify(body);
-      res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-      res.end(text);
-    });
-  });
-  server.listen(Number(arg("port") ?? 0), "127.0.0.1", () => {
-    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
-  });
+if (process.argv[1]?.endsWith("ingest-floor.js")) {
+  serveFloor(openIngestFloor(floorArgument("db")!, { am: floorArgument("am-key")!, v2: floorArgument("v2-key")! }));
 }
-
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) void main();

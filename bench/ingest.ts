@@ -1,6 +1,8 @@
-// `npm run bench` section "alert ingestion": the hooks against bench/ingest-floor.ts (SQLite), each side on a fresh
-// database of its own, then the storm figure. Called by bench/run.ts with its helpers.
+// `npm run bench` section "alert ingestion": the hooks against bench/ingest-floor.ts (SQLite) or, with --pg,
+// bench/ingest-floor-pg.ts, each side on a fresh database of its own, then the storm figure. Called by bench/run.ts
+// with its helpers.
 import Database from "better-sqlite3";
+import pg from "pg";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,9 +36,31 @@ export interface IngestBenchDeps {
   rounds: number;
   warmup: number;
   figures: Record<string, unknown>;
+  /** Set: PostgreSQL, each side on a temporary database this makes. */
+  postgresDatabase?: () => Promise<string>;
 }
 
 const FLOOR_JS = fileURLToPath(new URL("./ingest-floor.js", import.meta.url));
+const FLOOR_PG_JS = fileURLToPath(new URL("./ingest-floor-pg.js", import.meta.url));
+
+/** count(*) of a query on the API's database, whichever backend it is. */
+async function countOn(databaseUrl: string, sql: string): Promise<number> {
+  if (databaseUrl.startsWith("postgres")) {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      return Number((await client.query(sql)).rows[0].n);
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new Database(databaseUrl.slice("file:".length), { readonly: true });
+  try {
+    return (db.prepare(sql).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
 
 let sequence = 0;
 /** A notification for a new group of `size` alerts: every alert new, so every request really writes. */
@@ -100,15 +124,16 @@ const accepted = (status: string) => (text: string) => text.startsWith(`{"status
 
 export async function ingestionBench(deps: IngestBenchDeps): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "incident-bench-ingest-"));
-  const apiDb = join(dir, "api.db");
-  const api = await deps.startApi(dir, `file:${apiDb}`);
+  const apiDatabase = deps.postgresDatabase ? await deps.postgresDatabase() : `file:${join(dir, "api.db")}`;
+  const api = await deps.startApi(dir, apiDatabase);
   deps.busy(api.child.pid);
   const keys = await apiKeys(api.url);
   const floorKeys = { am: randomBytes(32).toString("base64url"), v2: randomBytes(32).toString("base64url") };
-  const floor = await deps.startFloor([FLOOR_JS, "--db", join(dir, "floor.db"), "--am-key", floorKeys.am, "--v2-key", floorKeys.v2], "ingest floor");
+  const floorWhere = deps.postgresDatabase ? [FLOOR_PG_JS, "--url", await deps.postgresDatabase()] : [FLOOR_JS, "--db", join(dir, "floor.db")];
+  const floor = await deps.startFloor([...floorWhere, "--am-key", floorKeys.am, "--v2-key", floorKeys.v2], "ingest floor");
   deps.busy(floor.child.pid);
 
-  deps.section(`alert ingestion (SQLite): ${deps.connections} connections, every request new alerts (a new incident per group)`);
+  deps.section(`alert ingestion (${deps.postgresDatabase ? "PostgreSQL" : "SQLite"}): ${deps.connections} connections, every request new alerts (a new incident per group)`);
   const scenarios = [
     { label: "Alertmanager, 1 alert a payload", alerts: 1, path: "/hooks/alertmanager" },
     { label: "Alertmanager, 100 alerts a payload", alerts: 100, path: "/hooks/alertmanager" },
@@ -142,15 +167,8 @@ export async function ingestionBench(deps: IngestBenchDeps): Promise<void> {
   await floor.child.stop();
 
   // The storm: 10,000 alerts in 100 groups of 100, sent 16 at a time; every answer 200 means every alert committed.
-  const count = (sql: string) => {
-    const db = new Database(apiDb, { readonly: true });
-    try {
-      return (db.prepare(sql).get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  };
-  const before = count("SELECT count(*) AS n FROM incidents");
+  const count = (sql: string) => countOn(apiDatabase, sql);
+  const before = await count("SELECT count(*) AS n FROM incidents");
   const payloads = Array.from({ length: 100 }, () => JSON.stringify(amPayload(100)));
   const started = performance.now();
   let next = 0;
@@ -170,8 +188,8 @@ export async function ingestionBench(deps: IngestBenchDeps): Promise<void> {
     }),
   );
   const ms = performance.now() - started;
-  const incidents = count("SELECT count(*) AS n FROM incidents") - before;
-  const stored = count("SELECT count(*) AS n FROM alerts WHERE group_key LIKE '%Bench%'");
+  const incidents = (await count("SELECT count(*) AS n FROM incidents")) - before;
+  const stored = await count("SELECT count(*) AS n FROM alerts WHERE group_key LIKE '%Bench%'");
   deps.section("alert storm: 10,000 alerts in 100 Alertmanager payloads of 100");
   deps.row("storm: ms until every alert is committed", deps.fmt(ms), "", "");
   deps.row("storm: alerts/s", deps.fmt(10_000 / (ms / 1000)), "", "");

@@ -954,7 +954,7 @@ async function main(): Promise<void> {
   }
 
   // ------------------------------------------------------------------------------------------------ ingestion
-  if (wants("ingest") && !opts.pg) {
+  if (wants("ingest")) {
     await ingestionBench({
       startApi: (d, url) => startApi(d, url),
       startFloor: startFloorScript,
@@ -969,6 +969,7 @@ async function main(): Promise<void> {
       rounds: opts.rounds,
       warmup: opts.warmup,
       figures,
+      postgresDatabase: opts.pg ? createTempDatabase : undefined,
     });
   }
 

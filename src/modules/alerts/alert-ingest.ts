@@ -80,7 +80,6 @@ export function* ingestAlerts(
     if (!landed.has(incidentId)) result.incidentIds.push(incidentId);
     landed.add(incidentId);
   };
-  if (!(yield* one(q.touchIntegration, [at, target.integrationId, target.keyHash]))) throw new KeyRevokedError();
 
   function* log(incidentId: number, kind: string, message: string, from: IncidentStatus | null = null, to: IncidentStatus | null = null) {
     const row = yield* one(q.insertSystemLog, [incidentId, kind, message, from, to, at]);
@@ -186,6 +185,9 @@ export function* ingestAlerts(
       alert.action === "trigger" ? yield* trigger(alert) : alert.action === "resolve" ? yield* resolve(alert) : yield* acknowledge(alert);
     result.outcomes.push(outcome);
   }
+  // Last, so that the integration's row is locked only for the end of the transaction (requests of one integration
+  // run side by side until then): a key rotated or deleted meanwhile still undoes the whole request.
+  if (!(yield* one(q.touchIntegration, [at, target.integrationId, target.keyHash]))) throw new KeyRevokedError();
   return result;
 }
 
