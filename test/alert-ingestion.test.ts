@@ -143,6 +143,24 @@ describe("Alertmanager webhook", () => {
     expect((await incidentWithAlerts(server, again.body.incidents[0])).status).toBe("OPEN");
   });
 
+  it("within one payload, a group whose incident the system resolves opens a new one for its next firing alert", async () => {
+    const { amKey } = await alertSetup(server);
+    const first = await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "x" }], { groupKey: "one-payload" }));
+    const mixed = alertmanagerPayload(
+      [{ fingerprint: "a" }, { fingerprint: "a", status: "resolved" }, { fingerprint: "x", status: "resolved" }, { fingerprint: "z" }],
+      { groupKey: "one-payload" },
+    );
+    const answer = await sendAlertmanager(server, amKey, mixed);
+    expect(answer.status).toBe(200);
+    expect(answer.body.incidents).toHaveLength(2);
+    expect(answer.body.incidents[0]).toBe(first.body.incidents[0]);
+    const [resolved, opened] = await Promise.all(answer.body.incidents.map((id: string) => incidentWithAlerts(server, id)));
+    expect(resolved.status).toBe("RESOLVED");
+    expect(resolved.alerts.nodes.map((alert: any) => alert.fingerprint)).toEqual(["x", "a"]);
+    expect(opened.status).toBe("OPEN");
+    expect(opened.alerts.nodes.map((alert: any) => alert.fingerprint)).toEqual(["z"]);
+  });
+
   it("accepts and ignores a resolved-only notification: no incident is opened", async () => {
     const { amKey } = await alertSetup(server);
     const incidents = await countRows(server, "incidents");
@@ -364,6 +382,8 @@ describe("bad input", () => {
     invalid(await v2({ ...trigger, payload: { ...trigger.payload, summary: "a\u0000b" } }));
     invalid(await v2({ ...trigger, payload: { ...trigger.payload, custom_details: { "k\u0000": "v" } } }));
     invalid(await v2({ routing_key: v2Key, event_action: "resolve", dedup_key: "d\u0000" }));
+    invalid(await v2({ ...trigger, payload: { ...trigger.payload, custom_details: { mount: "\ud800" } } }));
+    invalid(await am({ ...good, alerts: [{ ...good.alerts[0], annotations: { summary: "x\udc00" } }] }));
     invalid(await v2({ routing_key: v2Key, event_action: "acknowledge", dedup_key: "" }));
     expect([await countRows(server, "alerts"), await countRows(server, "incidents")]).toEqual([alerts, incidents]);
   });

@@ -117,7 +117,12 @@ export function* ingestAlerts(
     return incidentId;
   }
 
+  // The incident each groupKey's new alerts join, once this request has looked it up or opened it: the rest of a
+  // group of a hundred alerts then costs an upsert and an entry each. Forgotten when the system resolves it.
+  const groupIncidents = new Map<string, number>();
+
   function* trigger(alert: IncomingAlert): Work<AlertOutcome> {
+    const known = alert.groupKey === null ? undefined : groupIncidents.get(alert.groupKey);
     const row = yield* one(q.upsertFiring, [
       target.integrationId,
       target.serviceId,
@@ -132,16 +137,22 @@ export function* ingestAlerts(
       d.time(alert.startsAt),
       at,
       at,
+      known ?? null,
     ]);
     const alertId = d.readId(row!.id);
-    if (Number(row!.event_count) > 1 && row!.incident_id !== null) {
+    const repeat = Number(row!.event_count) > 1;
+    if (repeat && row!.incident_id !== null) {
       const incidentId = d.readId(row!.incident_id);
       land(incidentId);
       result.events.push({ kind: "ALERT", incidentId, alertId, logId: null });
       return "deduplicated";
     }
-    const incidentId = (yield* groupedIncident(alert)) ?? (yield* openIncident(alert));
-    yield* all(q.attach, [incidentId, alertId]);
+    let incidentId = known;
+    if (incidentId === undefined) {
+      incidentId = (yield* groupedIncident(alert)) ?? (yield* openIncident(alert));
+      yield* all(q.attach, [incidentId, alertId]);
+      if (alert.groupKey !== null) groupIncidents.set(alert.groupKey, incidentId);
+    }
     const logId = yield* log(incidentId, "ALERT", `Alert ${alertName(alert)} firing: ${alert.summary}`);
     land(incidentId);
     result.events.push({ kind: "ALERT", incidentId, alertId, logId });
@@ -164,7 +175,9 @@ export function* ingestAlerts(
       const status = locked?.status as IncidentStatus | undefined;
       if (status === "OPEN" || status === "INVESTIGATING") {
         const firing = yield* one(q.firingCount, [incidentId]);
-        if (d.readNumber(firing?.n) === 0) yield* changeStatus(incidentId, status, "RESOLVED", "all alerts resolved");
+        if (d.readNumber(firing?.n) === 0 && (yield* changeStatus(incidentId, status, "RESOLVED", "all alerts resolved"))) {
+          for (const [groupKey, grouped] of groupIncidents) if (grouped === incidentId) groupIncidents.delete(groupKey);
+        }
       }
     }
     return "resolved";

@@ -78,15 +78,20 @@ function checkLabel(key: string, value: string, field: string, errors: string[])
   return true;
 }
 
+/** A UTF-16 surrogate without its pair: a JSON `\\ud800` escape that names no character. */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
- * PostgreSQL text cannot hold NUL, so neither backend stores one: an alert with NUL in anything it would store
- * is refused, the same way on both.
+ * What neither backend can store as it is: NUL (PostgreSQL text cannot hold it) and lone surrogates (not Unicode;
+ * PostgreSQL's JSON refuses them). An alert with either in anything it would store is refused, alike on both.
  */
-function refuseNul(alert: IncomingAlert | undefined, at: string, errors: string[]): void {
+const unstorable = (text: string | null | undefined) => text != null && (text.includes("\u0000") || loneSurrogate.test(text));
+
+function refuseUnstorable(alert: IncomingAlert | undefined, at: string, errors: string[]): void {
   if (!alert) return;
   const texts = [alert.fingerprint, alert.summary, alert.title, alert.description, alert.source, alert.generatorUrl, alert.groupKey];
   for (const map of [alert.labels, alert.annotations]) for (const [key, value] of Object.entries(map)) texts.push(key, value);
-  if (texts.some((text) => text?.includes("\u0000"))) errors.push(`${at} holds a NUL character`);
+  if (texts.some(unstorable)) errors.push(`${at} holds a NUL character or a lone surrogate`);
 }
 
 const cut = (text: string, length: number) => (text.length <= length ? text : text.slice(0, length));
@@ -126,7 +131,7 @@ export function parseAlertmanager(body: unknown): IncomingAlert[] {
   }
   const alerts = body.alerts.map((raw, index) => {
     const alert = alertmanagerAlert(raw, `alerts[${index}]`, groupKey, errors);
-    refuseNul(alert, `alerts[${index}]`, errors);
+    refuseUnstorable(alert, `alerts[${index}]`, errors);
     return alert;
   });
   if (errors.length > 0) throw new InvalidEventError(errors.slice(0, 20));
@@ -213,8 +218,8 @@ export function parseEventsV2(body: unknown): EventsV2Event {
   } else if (payload !== undefined && payload !== null && !isObject(payload)) {
     errors.push("payload must be an object");
   }
-  refuseNul(alert, "event", errors);
-  if (dedupKey?.includes("\u0000")) errors.push("dedup_key holds a NUL character");
+  refuseUnstorable(alert, "event", errors);
+  if (unstorable(dedupKey)) errors.push("dedup_key holds a NUL character or a lone surrogate");
   if (errors.length > 0) throw new InvalidEventError(errors.slice(0, 20));
   alert ??= {
     action: action as "acknowledge" | "resolve",

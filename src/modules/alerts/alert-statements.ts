@@ -14,11 +14,12 @@ export function alertStatements(d: Dialect) {
     ),
     /** Inside the request's transaction: the key still names the integration (not rotated or deleted meanwhile). */
     touchIntegration: s("integrations_touch", `UPDATE integrations SET last_event_at = ? WHERE id = ? AND key_hash = ? RETURNING id`),
+    /** A new alert takes the incident given last (when its group's is known already); a repeat keeps its own. */
     upsertFiring: s(
       "alerts_upsert_firing",
       `INSERT INTO alerts (integration_id, service_id, fingerprint, status, severity, summary, source, labels, annotations,
-                           generator_url, group_key, starts_at, last_seen_at, event_count, received_at)
-       VALUES (?, ?, ?, 'FIRING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+                           generator_url, group_key, starts_at, last_seen_at, event_count, received_at, incident_id)
+       VALUES (?, ?, ?, 'FIRING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
        ON CONFLICT (service_id, fingerprint) WHERE status = 'FIRING' DO UPDATE SET
          last_seen_at = excluded.last_seen_at, event_count = alerts.event_count + 1, severity = excluded.severity,
          summary = excluded.summary, source = excluded.source, labels = excluded.labels,
