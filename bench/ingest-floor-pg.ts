@@ -23,8 +23,8 @@ import {
 const AUTHENTICATE = "SELECT id, service_id, kind FROM integrations WHERE key_hash = $1";
 const TOUCH = "UPDATE integrations SET last_event_at = $1 WHERE id = $2";
 const UPSERT = `INSERT INTO alerts (integration_id, service_id, fingerprint, status, severity, summary, source, labels, annotations,
-                     generator_url, group_key, starts_at, last_seen_at, event_count, received_at)
-  VALUES ($1, $2, $3, 'FIRING', $4, $5, NULL, $6, $7, NULL, $8, $9, $10, 1, $10)
+                     generator_url, group_key, starts_at, last_seen_at, event_count, received_at, incident_id)
+  VALUES ($1, $2, $3, 'FIRING', $4, $5, NULL, $6, $7, NULL, $8, $9, $10, 1, $10, $11)
   ON CONFLICT (service_id, fingerprint) WHERE status = 'FIRING' DO UPDATE SET
     last_seen_at = excluded.last_seen_at, event_count = alerts.event_count + 1, severity = excluded.severity,
     summary = excluded.summary, labels = excluded.labels, annotations = excluded.annotations
@@ -59,8 +59,8 @@ export async function openIngestFloorPg(url: string, keys: { am: string; v2: str
     try {
       await client.query("BEGIN");
       const at = new Date();
-      await q(client, "touch", TOUCH, [at, integration.id]);
       const incidents = new Set<number>();
+      const groups = new Map<string, unknown>(); // the incident of each group this request has met
       for (const alert of alerts) {
         if (!alert.firing) {
           const row = (await q(client, "resolve", RESOLVE, [at, integration.service_id, alert.fingerprint])).rows[0];
@@ -70,26 +70,32 @@ export async function openIngestFloorPg(url: string, keys: { am: string; v2: str
           }
           continue;
         }
+        const known = alert.groupKey === null ? undefined : groups.get(alert.groupKey);
         const row = (
           await q(client, "upsert", UPSERT, [
             integration.id, integration.service_id, alert.fingerprint, alert.severity, alert.summary,
-            JSON.stringify(alert.labels), JSON.stringify(alert.annotations), alert.groupKey, new Date(alert.startsAt), at,
+            JSON.stringify(alert.labels), JSON.stringify(alert.annotations), alert.groupKey, new Date(alert.startsAt), at, known ?? null,
           ])
         ).rows[0];
         if (row.event_count > 1) {
           incidents.add(Number(row.incident_id));
           continue;
         }
-        let incident = alert.groupKey === null ? undefined : (await q(client, "group", GROUP_INCIDENT, [integration.service_id, alert.groupKey])).rows[0]?.incident_id;
+        let incident = known;
         if (incident === undefined) {
-          incident = (await q(client, "incident", INSERT_INCIDENT, [alert.title, alert.description, priorities[alert.severity], at, integration.service_id])).rows[0].id;
-          const labels = Object.entries(alert.labels).sort(([a], [b]) => (a < b ? -1 : 1)).slice(0, 20);
-          for (const [key, value] of labels) await q(client, "label", INSERT_LABEL, [incident, key, value]);
+          incident = alert.groupKey === null ? undefined : (await q(client, "group", GROUP_INCIDENT, [integration.service_id, alert.groupKey])).rows[0]?.incident_id;
+          if (incident === undefined) {
+            incident = (await q(client, "incident", INSERT_INCIDENT, [alert.title, alert.description, priorities[alert.severity], at, integration.service_id])).rows[0].id;
+            const labels = Object.entries(alert.labels).sort(([a], [b]) => (a < b ? -1 : 1)).slice(0, 20);
+            for (const [key, value] of labels) await q(client, "label", INSERT_LABEL, [incident, key, value]);
+          }
+          await q(client, "attach", ATTACH, [incident, row.id]);
+          if (alert.groupKey !== null) groups.set(alert.groupKey, incident);
         }
-        await q(client, "attach", ATTACH, [incident, row.id]);
         await q(client, "log", INSERT_LOG, [incident, `Alert ${alert.labels.alertname ?? alert.fingerprint} firing: ${alert.summary}`, at]);
         incidents.add(Number(incident));
       }
+      await q(client, "touch", TOUCH, [at, integration.id]);
       await client.query("COMMIT");
       client.release();
       return [...incidents];

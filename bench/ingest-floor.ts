@@ -42,8 +42,8 @@ export function openIngestFloor(dbPath: string, keys: { am: string; v2: string }
   const touch = db.prepare("UPDATE integrations SET last_event_at = ? WHERE id = ?");
   const upsert = db.prepare<unknown[], { id: number; incident_id: number | null; event_count: number }>(
     `INSERT INTO alerts (integration_id, service_id, fingerprint, status, severity, summary, source, labels, annotations,
-                         generator_url, group_key, starts_at, last_seen_at, event_count, received_at)
-     VALUES (?, ?, ?, 'FIRING', ?, ?, NULL, ?, ?, NULL, ?, ?, ?, 1, ?)
+                         generator_url, group_key, starts_at, last_seen_at, event_count, received_at, incident_id)
+     VALUES (?, ?, ?, 'FIRING', ?, ?, NULL, ?, ?, NULL, ?, ?, ?, 1, ?, ?)
      ON CONFLICT (service_id, fingerprint) WHERE status = 'FIRING' DO UPDATE SET
        last_seen_at = excluded.last_seen_at, event_count = alerts.event_count + 1, severity = excluded.severity,
        summary = excluded.summary, labels = excluded.labels, annotations = excluded.annotations
@@ -73,8 +73,8 @@ export function openIngestFloor(dbPath: string, keys: { am: string; v2: string }
 
   const ingest = db.transaction((integration: { id: number; service_id: number }, alerts: Alert[]) => {
     const at = Date.now();
-    touch.run(at, integration.id);
     const incidents: number[] = [];
+    const groups = new Map<string, number>(); // the incident of each group this request has met
     for (const alert of alerts) {
       if (!alert.firing) {
         const row = resolve.get(at, at, integration.service_id, alert.fingerprint);
@@ -84,24 +84,30 @@ export function openIngestFloor(dbPath: string, keys: { am: string; v2: string }
         }
         continue;
       }
+      const known = alert.groupKey === null ? undefined : groups.get(alert.groupKey);
       const row = upsert.get(
         integration.id, integration.service_id, alert.fingerprint, alert.severity, alert.summary,
-        JSON.stringify(alert.labels), JSON.stringify(alert.annotations), alert.groupKey, alert.startsAt, at, at,
+        JSON.stringify(alert.labels), JSON.stringify(alert.annotations), alert.groupKey, alert.startsAt, at, at, known ?? null,
       )!;
       if (row.event_count > 1) {
         incidents.push(row.incident_id!);
         continue;
       }
-      let incident = alert.groupKey === null ? undefined : groupIncident.get(integration.service_id, alert.groupKey);
+      let incident = known;
       if (incident === undefined) {
-        incident = insertIncident.get(alert.title, alert.description, priorities[alert.severity], at, at, integration.service_id)!;
-        const labels = Object.entries(alert.labels).sort(([a], [b]) => (a < b ? -1 : 1)).slice(0, 20);
-        for (const [key, value] of labels) insertLabel.run(incident, key, value);
+        incident = alert.groupKey === null ? undefined : groupIncident.get(integration.service_id, alert.groupKey);
+        if (incident === undefined) {
+          incident = insertIncident.get(alert.title, alert.description, priorities[alert.severity], at, at, integration.service_id)!;
+          const labels = Object.entries(alert.labels).sort(([a], [b]) => (a < b ? -1 : 1)).slice(0, 20);
+          for (const [key, value] of labels) insertLabel.run(incident, key, value);
+        }
+        attach.run(incident, row.id);
+        if (alert.groupKey !== null) groups.set(alert.groupKey, incident);
       }
-      attach.run(incident, row.id);
       insertLog.run(incident, `Alert ${alert.labels.alertname ?? alert.fingerprint} firing: ${alert.summary}`, at);
       incidents.push(incident);
     }
+    touch.run(at, integration.id);
     return [...new Set(incidents)];
   });
 
