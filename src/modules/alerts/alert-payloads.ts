@@ -85,7 +85,9 @@ const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
  * What neither backend can store as it is: NUL (PostgreSQL text cannot hold it) and lone surrogates (not Unicode;
  * PostgreSQL's JSON refuses them). An alert with either in anything it would store is refused, alike on both.
  */
-const unstorable = (text: string | null | undefined) => text != null && (text.includes("\u0000") || loneSurrogate.test(text));
+const suspect = /[\u0000\uD800-\uDFFF]/;
+const unstorable = (text: string | null | undefined) =>
+  text != null && suspect.test(text) && (text.includes("\u0000") || loneSurrogate.test(text));
 
 function refuseUnstorable(alert: IncomingAlert | undefined, at: string, errors: string[]): void {
   if (!alert) return;
