@@ -4,7 +4,7 @@
 //   --incidents N        incidents in the main database (200)      --logs N        timeline entries per incident (10)
 //   --users N            seeded responders (6)                      --connections N autocannon connections (16)
 //   --duration S         seconds per measured round (5)             --rounds N      measured rounds per side (3)
-//   --warmup S           warm-up seconds per side (2)               --only LIST     scenarios: nested,filtered,byid,update,note
+//   --warmup S           warm-up seconds per side (2)               --only LIST     scenarios: nested,filtered,byid,update,note,ingest
 //   --growth             growth at 1k, 10k and 100k incidents (default: a reduced form at 1k and 10k, one round)
 //   --no-growth          skip the growth part                       --growth-sizes LIST  e.g. 1000,10000,100000
 //   --growth-duration S  seconds per growth round                   --growth-rounds N
@@ -28,6 +28,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { summariseCpuProfile } from "./cpu-profile.js";
 import { runFlood } from "./flood.js";
+import { ingestionBench } from "./ingest.js";
 import { seedIncidents, type SeedResult } from "./seed.js";
 import { seedPostgres } from "./seed-pg.js";
 import pg from "pg";
@@ -227,6 +228,8 @@ async function startApi(dir: string, databaseUrl: string, profileDir?: string): 
         HOST: "127.0.0.1",
         PORT: String(port),
         DATABASE_URL: databaseUrl,
+        // The ingestion section sends far more than an integration's default 600 requests a minute.
+        INGEST_RATE_LIMIT: "1000000000",
       },
       stdio: ["ignore", "pipe", "pipe"],
     }),
@@ -243,12 +246,16 @@ interface FloorProcess {
 }
 
 /** The SQLite floor over a file, or with a postgres:// URL the PostgreSQL floor. */
-async function startFloorProcess(database: string): Promise<FloorProcess> {
-  const args = database.startsWith("postgres") ? [FLOOR_PG_JS, "--url", database] : [FLOOR_JS, "--db", database];
-  const child = track(spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] }), "floor");
+function startFloorProcess(database: string): Promise<FloorProcess> {
+  return startFloorScript(database.startsWith("postgres") ? [FLOOR_PG_JS, "--url", database] : [FLOOR_JS, "--db", database], "floor");
+}
+
+/** A floor script (`node <args>`), once it has printed {"port":N}. */
+async function startFloorScript(args: string[], label: string): Promise<FloorProcess> {
+  const child = track(spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] }), label);
   const port = await new Promise<number>((resolve, reject) => {
     let text = "";
-    const timer = setTimeout(() => reject(new Error(`raw floor did not start\n${child.output()}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`${label} did not start\n${child.output()}`)), 15_000);
     child.process.stdout!.on("data", (chunk: Buffer) => {
       text += chunk.toString();
       const match = /\{"port":(\d+)\}/.exec(text);
@@ -257,7 +264,7 @@ async function startFloorProcess(database: string): Promise<FloorProcess> {
         resolve(Number(match[1]));
       }
     });
-    child.process.once("exit", () => reject(new Error(`raw floor exited\n${child.output()}`)));
+    child.process.once("exit", () => reject(new Error(`${label} exited\n${child.output()}`)));
   });
   return { child, base: `http://127.0.0.1:${port}` };
 }
@@ -956,6 +963,26 @@ async function main(): Promise<void> {
     figures.growthPeakRssMb = { api: gApiPeak, floor: gFloorPeak };
     await gfloor?.child.stop();
     await gapi.child.stop();
+  }
+
+  // ------------------------------------------------------------------------------------------------ ingestion
+  if (wants("ingest")) {
+    await ingestionBench({
+      startApi: (d, url) => startApi(d, url),
+      startFloor: startFloorScript,
+      compare,
+      section,
+      row: (figure, api, floor, r) => rows.push({ figure, api, floor, ratio: r }),
+      fmt,
+      ratio,
+      busy: (pid) => busyPids.add(pid),
+      connections: opts.connections,
+      duration: opts.duration,
+      rounds: opts.rounds,
+      warmup: opts.warmup,
+      figures,
+      postgresDatabase: opts.pg ? createTempDatabase : undefined,
+    });
   }
 
   const table = printTable();

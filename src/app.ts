@@ -23,6 +23,12 @@ import { httpDrainPlugin } from "./http/drain.js";
 import { withExplorerLink } from "./http/explorer/landing-page-link.js";
 import { createHttpApp } from "./http/server.js";
 import { IncidentService } from "./modules/incidents/incident.service.js";
+import { alertHooks } from "./modules/alerts/alert-hooks.js";
+import { AlertIntakeService } from "./modules/alerts/alert-intake.service.js";
+import { AlertService } from "./modules/alerts/alert.service.js";
+import { ingestRateLimit } from "./modules/alerts/ingest-rate-limit.js";
+import { IntegrationService } from "./modules/alerts/integration.service.js";
+import { ServiceService } from "./modules/services/service.service.js";
 import { UserService } from "./modules/users/user.service.js";
 import { createEventBus } from "./realtime/event-bus.js";
 import { incidentEventPublisher } from "./realtime/incident-event-publisher.js";
@@ -94,7 +100,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     metrics.watchCache("compiled_queries", compiledQueries);
     metrics.watchCache("documents", documents);
     const cursors = createCursorCodec(secret);
-    const { users, incidents } = database;
+    const { users, incidents, services, alerts } = database;
+    const loaderSources = { users, incidents, services, alerts };
     const userService = new UserService({
       users,
       hasher: createPasswordHasher(),
@@ -105,8 +112,26 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       allowSignup: config.allowSignup,
     });
     const events = createEventBus({ eventTarget: redis?.eventTarget() });
-    const incidentService = new IncidentService({ incidents, cursors, events: incidentEventPublisher(events, logger) });
-    const schema = await buildAppSchema({ users: userService, incidents: incidentService, events });
+    const publisher = incidentEventPublisher(events, logger);
+    const incidentService = new IncidentService({ incidents, cursors, events: publisher });
+    const integrationService = new IntegrationService(alerts);
+    const schema = await buildAppSchema({
+      users: userService,
+      incidents: incidentService,
+      services: new ServiceService({ services, cursors }),
+      integrations: integrationService,
+      alerts: new AlertService(cursors),
+      events,
+    });
+    // Alert hooks: each integration's requests a minute, shared by every instance through Redis when there is one.
+    const intake = new AlertIntakeService({
+      integrations: integrationService,
+      alerts,
+      rateLimit: ingestRateLimit(windowCounter("ingest", 60), config.limits.ingestPerMinute),
+      events: publisher,
+      metrics,
+      logger,
+    });
 
     const httpServer = createServer();
     const subscriptions = startSubscriptionServer({
@@ -115,7 +140,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       schema,
       tokens,
       findUsers: (ids) => users.findByIds(ids),
-      createLoaders: () => createLoaders({ users, incidents }),
+      createLoaders: () => createLoaders(loaderSources),
       limits: config.limits,
       logger,
       metrics,
@@ -173,10 +198,11 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         return claims ? `user:${claims.userId}` : `address:${req.socket.remoteAddress ?? "unknown"}`;
       },
       explorer: !config.production,
+      routes: alertHooks(intake),
       ready: async () => (await database.ready()) && (redis ? await redis.ready() : true),
       context: async (req, requestId, log, client): Promise<GraphQLContext> => {
         const pause = slicer.forRequest(client);
-        const loaders = createLoaders({ users, incidents, pause });
+        const loaders = createLoaders({ ...loaderSources, pause });
         return {
           pause,
           requestId,

@@ -95,6 +95,7 @@ const envSchema = z.object({
   TOKEN_CACHE_BYTES: byteSize("4MB"),
   THROTTLE_CACHE_BYTES: byteSize("8MB"),
   STATEMENT_CACHE_BYTES: byteSize("8MB"),
+  INGEST_RATE_LIMIT: positiveInt(600),
   REDIS_URL: z
     .string()
     .refine(
@@ -155,6 +156,8 @@ export interface Config {
     loginFailures: number;
     loginFailuresPerAddress: number;
     loginWindowSeconds: number;
+    /** Requests each alert integration may send a minute. */
+    ingestPerMinute: number;
   };
 }
 
@@ -249,6 +252,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       loginFailures: values.LOGIN_MAX_FAILURES,
       loginFailuresPerAddress: values.LOGIN_MAX_FAILURES_PER_ADDRESS,
       loginWindowSeconds: parseDurationSeconds(values.LOGIN_WINDOW)!,
+      ingestPerMinute: values.INGEST_RATE_LIMIT,
     },
   };
 }

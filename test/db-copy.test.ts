@@ -303,6 +303,17 @@ describe.skipIf(!postgresAnswers && !onPostgres)("db:copy from SQLite into Postg
     expect(await pgQuery(empty, "SELECT to_regclass('public.users') AS users")).toEqual([{ users: null }]);
   });
 
+  it("refuses a SQLite database that has services, labels, integrations or alerts, which it does not copy yet", async () => {
+    const empty = await createPgDatabase();
+    const withServices = join(dir, "services.db");
+    const handle = openSqlite({ path: withServices, busyTimeoutMs: 5_000 });
+    applyMigrations(handle.client, migrationsFolder("sqlite"));
+    handle.client.exec("INSERT INTO services (name, name_key, created_at, updated_at) VALUES ('Checkout', 'checkout', 0, 0)");
+    handle.close();
+    await expect(copySqliteToPostgres({ sqlitePath: withServices, postgresUrl: empty })).rejects.toThrow(/rows in services/);
+    expect(await pgQuery(empty, "SELECT to_regclass('public.users') AS users")).toEqual([{ users: null }]);
+  });
+
   it("leaves the target empty when PostgreSQL refuses a row part-way, and a later copy then succeeds", async () => {
     const fresh = await createPgDatabase();
     const poisoned = join(dir, "poisoned.db");

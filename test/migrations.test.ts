@@ -37,6 +37,28 @@ function seed(db: Database.Database, incidents: number, logsEach: number): void 
   })();
 }
 
+/** The upgraded schema takes what the current release writes: services, labels, alerts, nullable reporters, ALERT entries. */
+function usesEveryTable(db: Database.Database): void {
+  const now = Date.now();
+  db.prepare("INSERT INTO services (name, name_key, created_at, updated_at) VALUES ('Checkout', 'checkout', ?, ?)").run(now, now);
+  const incident = db
+    .prepare("INSERT INTO incidents (title, status, priority, service_id, created_at, updated_at) VALUES ('From an alert', 'OPEN', 'LOW', 1, ?, ?)")
+    .run(now, now).lastInsertRowid;
+  db.prepare("INSERT INTO incident_labels (incident_id, key, value) VALUES (?, 'env', 'prod')").run(incident);
+  db.prepare("INSERT INTO incident_logs (incident_id, kind, message, created_at) VALUES (?, 'ALERT', 'fired', ?)").run(incident, now);
+  db.prepare("INSERT INTO integrations (service_id, name, kind, key_hash, key_hint, created_at) VALUES (1, 'am', 'ALERTMANAGER', 'h', 'abcd', ?)").run(now);
+  const alert = db.prepare(
+    `INSERT INTO alerts (incident_id, integration_id, service_id, fingerprint, status, severity, summary, labels, annotations, starts_at, last_seen_at, received_at)
+     VALUES (?, 1, 1, 'fp', 'FIRING', 'INFO', 's', '{}', '{}', ?, ?, ?)`,
+  );
+  alert.run(incident, now, now, now);
+  expect(() => alert.run(incident, now, now, now)).toThrow(/UNIQUE/);
+  db.prepare("DELETE FROM services WHERE id = 1").run();
+  expect(db.prepare("SELECT service_id FROM incidents WHERE id = ?").get(incident)).toEqual({ service_id: null });
+  expect(count(db, "integrations")).toBe(0);
+  expect(count(db, "alerts")).toBe(1);
+}
+
 const count = (db: Database.Database, table: string) =>
   (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
@@ -112,6 +134,11 @@ describe.skipIf(onPostgres)("migrations (SQLite: skipped with TEST_DATABASE=post
       seed(db, 20, 5);
       expect(applyMigrations(db, migrationsFolder())).toBe(total - released);
       expect([count(db, "users"), count(db, "incidents"), count(db, "incident_logs")]).toEqual([1, 20, 100]);
+      // Every column of every row as it was, the generated priority rank included.
+      const incident = db.prepare("SELECT title, status, priority, priority_rank, reporter_id, service_id FROM incidents WHERE id = 1").get();
+      expect(incident).toEqual({ title: "Incident 0", status: "OPEN", priority: "HIGH", priority_rank: 3, reporter_id: 1, service_id: null });
+      expect(db.prepare("SELECT count(*) AS n FROM incident_logs WHERE incident_id = 1 AND kind = 'NOTE'").get()).toEqual({ n: 5 });
+      usesEveryTable(db);
       expect(db.pragma("foreign_key_check")).toEqual([]);
       expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
       db.close();

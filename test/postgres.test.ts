@@ -53,25 +53,44 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
     // generated_secrets is PostgreSQL's own: the SQLite backend keeps its development secret in a file.
-    expect(tables.map((row) => row.table_name)).toEqual(["generated_secrets", "incident_logs", "incidents", "users"]);
+    expect(tables.map((row) => row.table_name).sort()).toEqual(
+      ["alerts", "generated_secrets", "incident_labels", "incident_logs", "incidents", "integrations", "services", "users"].sort(),
+    );
 
     const cascade = await database.query<{ name: string; on_delete: string }>(
       `SELECT conname AS name, confdeltype AS on_delete FROM pg_constraint
        WHERE contype = 'f' AND conrelid = 'incident_logs'::regclass AND confrelid = 'incidents'::regclass`,
     );
     expect(cascade).toEqual([{ name: "incident_logs_incident_id_incidents_id_fk", on_delete: "c" }]);
+    // Section 8: a deleted service leaves its incidents (SET NULL) and takes its integrations (CASCADE); alerts stay.
+    const onDelete = await database.query<{ name: string; on_delete: string }>(
+      `SELECT conname AS name, confdeltype AS on_delete FROM pg_constraint
+       WHERE contype = 'f' AND conrelid IN ('incidents'::regclass, 'integrations'::regclass, 'alerts'::regclass, 'incident_labels'::regclass)`,
+    );
+    expect(Object.fromEntries(onDelete.map((row) => [row.name, row.on_delete]))).toMatchObject({
+      incidents_service_id_services_id_fk: "n",
+      integrations_service_id_services_id_fk: "c",
+      alerts_incident_id_incidents_id_fk: "c",
+      alerts_integration_id_integrations_id_fk: "n",
+      alerts_service_id_services_id_fk: "n",
+      incident_labels_incident_id_incidents_id_fk: "c",
+    });
 
     const checks = await database.query<{ name: string }>(
       "SELECT conname AS name FROM pg_constraint WHERE contype = 'c' AND connamespace = 'public'::regnamespace ORDER BY conname",
     );
-    expect(checks.map((row) => row.name)).toEqual([
+    expect(checks.map((row) => row.name).sort()).toEqual([
+      "alerts_severity_valid",
+      "alerts_status_valid",
       "incident_logs_kind_valid",
       "incidents_priority_valid",
       "incidents_status_valid",
       "incidents_version_positive",
+      "integrations_kind_valid",
+      "services_window_range",
       "users_email_lower",
       "users_role_valid",
-    ]);
+    ].sort());
 
     const rank = await database.query<{ attgenerated: string }>(
       "SELECT attgenerated FROM pg_attribute WHERE attrelid = 'incidents'::regclass AND attname = 'priority_rank'",
@@ -87,18 +106,28 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
     const indexes = await database.query<{ indexname: string }>(
       "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' ORDER BY indexname",
     );
-    expect(indexes.map((row) => row.indexname)).toEqual([
+    expect(indexes.map((row) => row.indexname).sort()).toEqual([
+      "alerts_firing_unique",
+      "alerts_group_key_idx",
+      "alerts_incident_idx",
+      "alerts_service_received_idx",
+      "incident_labels_incident_id_key_pk", // the composite primary key, named by drizzle-kit
+      "incident_labels_pair_idx",
       "incident_logs_incident_idx",
       "incidents_assignee_created_idx",
       "incidents_created_idx",
       "incidents_priority_created_idx",
       "incidents_priority_idx",
       "incidents_reporter_created_idx",
+      "incidents_service_created_idx",
       "incidents_status_created_idx",
       "incidents_updated_idx",
+      "integrations_key_hash_unique",
+      "integrations_service_idx",
+      "services_name_key_unique",
       "users_email_unique",
       "users_role_id_idx",
-    ]);
+    ].sort());
   });
 });
 

@@ -149,6 +149,14 @@ describe.skipIf(onPostgres)("query plans of the hot reads (SQLite: EXPLAIN QUERY
     expect(logs!.plan.join("\n")).toMatch(/SEARCH \w+ USING (COVERING )?INDEX incident_logs_incident_idx \(incident_id=\? AND id>\?\)/);
   });
 
+  it("a page filtered by labels starts from the (key, value, incident_id) index; one by service searches its index", async () => {
+    const labels = [{ key: "env", value: "prod" }, { key: "team", value: "core" }];
+    const [labelled] = await expectIndexedOnly(() => incidents.page(firstPage({ criteria: { labels } })), 1, { sorted: true });
+    expect(labelled!.plan.join("\n")).toMatch(/incident_labels_pair_idx \(key=\? AND value=\?\)/);
+    const [serviced] = await expectIndexedOnly(() => incidents.page(firstPage({ criteria: { serviceIds: [1, 2] } })), 1, { sorted: true });
+    expect(serviced!.plan.join("\n")).toMatch(/incidents_service_created_idx/);
+  });
+
   it("incidents and users by id are primary-key lookups", async () => {
     const plans = await expectIndexedOnly(async () => {
       await incidents.findById(newestIds[0]!);

@@ -3,11 +3,11 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildAppSchema, printAppSchema } from "../src/schema/build-schema.js";
+import { buildAppSchema, printAppSchema, type SchemaServices } from "../src/schema/build-schema.js";
 
 describe("schema.graphql", () => {
   it("matches the schema the resolvers build (run `npm run schema:emit` after a change)", async () => {
-    const schema = await buildAppSchema({ users: undefined as never, incidents: undefined as never });
+    const schema = await buildAppSchema({} as SchemaServices);
     const committed = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
     expect(printAppSchema(schema)).toBe(committed);
   });

@@ -8,13 +8,15 @@ export const Permission = {
   WRITE_INCIDENTS: "WRITE_INCIDENTS",
   MANAGE_USERS: "MANAGE_USERS",
   DELETE_INCIDENTS: "DELETE_INCIDENTS",
+  /** Services and their integrations (keys). */
+  MANAGE_SERVICES: "MANAGE_SERVICES",
 } as const;
 export type Permission = (typeof Permission)[keyof typeof Permission];
 
 const grants: Readonly<Record<Role, readonly Permission[]>> = {
   VIEWER: ["READ", "MANAGE_OWN_ACCOUNT"],
   RESPONDER: ["READ", "MANAGE_OWN_ACCOUNT", "WRITE_INCIDENTS"],
-  ADMIN: ["READ", "MANAGE_OWN_ACCOUNT", "WRITE_INCIDENTS", "MANAGE_USERS", "DELETE_INCIDENTS"],
+  ADMIN: ["READ", "MANAGE_OWN_ACCOUNT", "WRITE_INCIDENTS", "MANAGE_USERS", "DELETE_INCIDENTS", "MANAGE_SERVICES"],
 };
 
 export function can(role: Role, permission: Permission): boolean {

@@ -3,7 +3,10 @@ import { developmentJwtSecret } from "../auth/jwt-secret.js";
 import type { Config } from "../config.js";
 import { createSqliteIncidentRepository, type IncidentRepository } from "../modules/incidents/incident.repository.js";
 import { createSqliteUserRepository, type UserRepository } from "../modules/users/user.repository.js";
+import { createAlertRepository, type AlertRepository } from "../modules/alerts/alert.repository.js";
+import { createServiceRepository, type ServiceRepository } from "../modules/services/service.repository.js";
 import type { Metrics } from "../shared/metrics.js";
+import { sqliteBackend } from "./sql-backend.js";
 import { applyMigrations } from "./migrate.js";
 import { migrationsFolder } from "./migrations-folder.js";
 import { openSqlite } from "./sqlite.js";
@@ -13,6 +16,8 @@ export interface AppDatabase {
   kind: "sqlite" | "postgres";
   users: UserRepository;
   incidents: IncidentRepository;
+  services: ServiceRepository;
+  alerts: AlertRepository;
   /** The JWT secret to use when JWT_SECRET is not set (never in production, which requires it). */
   developmentJwtSecret(): Promise<string>;
   /** Whether the database answers. */
@@ -31,10 +36,13 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
     try {
       const applied = applyMigrations(handle.client, migrationsFolder("sqlite"));
       if (applied > 0) logger.info({ applied }, "migrations applied");
+      const backend = sqliteBackend(handle);
       return {
         kind: "sqlite",
         users: createSqliteUserRepository(handle),
         incidents: createSqliteIncidentRepository(handle, config.caches.statementBytes),
+        services: createServiceRepository(backend),
+        alerts: createAlertRepository(backend),
         developmentJwtSecret: async () => developmentJwtSecret(target.path),
         ready: async () => handle.client.prepare("SELECT 1").get() !== undefined,
         close: async () => handle.close(),

@@ -1,11 +1,14 @@
 import type { Logger } from "pino";
 import { developmentJwtSecretInPostgres } from "../auth/jwt-secret.pg.js";
 import type { Config } from "../config.js";
+import { createAlertRepository } from "../modules/alerts/alert.repository.js";
 import { createPgIncidentRepository } from "../modules/incidents/incident.pg-repository.js";
+import { createServiceRepository } from "../modules/services/service.repository.js";
 import { createPgUserRepository } from "../modules/users/user.pg-repository.js";
 import { migrationsFolder } from "./migrations-folder.js";
 import type { AppDatabase } from "./open-database.js";
 import { applyPostgresMigrations, detectIcu, openPostgres } from "./postgres.js";
+import { postgresBackend } from "./sql-backend.js";
 
 /** The PostgreSQL side of openDatabase: connects, applies pending migrations, builds the repositories. */
 export async function openPostgresDatabase(config: Config, url: string, onStatement: () => void, logger: Logger): Promise<AppDatabase> {
@@ -19,10 +22,13 @@ export async function openPostgresDatabase(config: Config, url: string, onStatem
     const applied = await applyPostgresMigrations(handle, migrationsFolder("postgres"));
     if (applied > 0) logger.info({ applied }, "migrations applied");
     if (!(await detectIcu(handle))) logger.warn("no ICU collation on the database server: case-insensitive search of non-ASCII text follows its lc_ctype");
+    const backend = postgresBackend(handle);
     return {
       kind: "postgres",
       users: createPgUserRepository(handle),
       incidents: createPgIncidentRepository(handle, config.caches.statementBytes),
+      services: createServiceRepository(backend),
+      alerts: createAlertRepository(backend),
       developmentJwtSecret: () => developmentJwtSecretInPostgres(handle.db),
       ready: () => handle.ready(),
       close: () => handle.close(),

@@ -166,6 +166,12 @@ function checkSource(source: Database.Database, path: string): void {
   if (last > newest) {
     throw new CopyRefusedError(`${path} was migrated by a newer version of the API than this one: copy it with that version`);
   }
+  // Services, labels, integrations and alerts are not copied yet: refuse rather than leave them behind.
+  for (const table of ["services", "incident_labels", "integrations", "alerts"]) {
+    if (source.prepare(`SELECT 1 FROM "${table}" LIMIT 1`).get()) {
+      throw new CopyRefusedError(`${path} has rows in ${table}, which this version of db:copy does not copy yet; nothing was copied`);
+    }
+  }
   const dangling = source.pragma("foreign_key_check") as unknown[];
   if (dangling.length > 0) {
     throw new CopyRefusedError(`${path} has ${dangling.length} row(s) whose foreign keys name nothing (PRAGMA foreign_key_check); PostgreSQL would refuse them`);

@@ -19,7 +19,7 @@ const bytesPerGeneratedChar = 3;
 const bytesPerSourceChar = 100;
 /** Before compiling, the function's size is predicted from the fields it will resolve. */
 const predictedBytesPerField = 4096;
-const baseBytes = 16 * 1024;
+const baseBytes = 8 * 1024;
 /**
  * The fields an operation resolves with every fragment spread expanded, as graphql-jit compiles them; past `cap`
  * the count stops (at infinity): the caller needs to know whether the document fits, not by how much it does not.

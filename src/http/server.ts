@@ -25,6 +25,8 @@ export interface HttpDeps {
   /** Who sent the request, for its fair share: the token's user, else the network address. */
   clientOf(req: IncomingMessage): Promise<string>;
   gate: ClientGate;
+  /** Further routes (the alert hooks), registered beside /graphql. */
+  routes?: (app: FastifyInstance) => Promise<void>;
 }
 
 declare module "fastify" {
@@ -35,7 +37,7 @@ declare module "fastify" {
 }
 
 const bodyLimit = 1024 * 1024;
-const knownRoutes = new Set(["/graphql", "/healthz", "/readyz", "/metrics"]);
+const knownRoutes = new Set(["/graphql", "/healthz", "/readyz", "/metrics", "/hooks/alertmanager", "/v2/enqueue"]);
 const jsonError = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
 const pathOf = (url: string) => {
   const query = url.indexOf("?");
@@ -155,6 +157,7 @@ export async function createHttpApp(deps: HttpDeps, server: Server): Promise<Fas
       },
     });
   }, { prefix: "/graphql" });
+  await deps.routes?.(app);
 
   await app.ready();
   return app;

@@ -7,7 +7,14 @@ import type { IncidentEventBus } from "./event-bus.js";
  * Turns the service's after-commit callbacks into bus messages. The mutation has already committed when these
  * run, so a failure to publish is logged and swallowed: the caller must still get its result.
  */
-export function incidentEventPublisher(bus: IncidentEventBus, log: Logger): IncidentEvents {
+/** Changes made by the system (alert ingestion): no actor. */
+export interface SystemIncidentEvents {
+  createdById(incidentId: number): void;
+  updatedById(incidentId: number): void;
+  alert(incidentId: number, alertId: number, logId: number | null, actor: null): void;
+}
+
+export function incidentEventPublisher(bus: IncidentEventBus, log: Logger): IncidentEvents & SystemIncidentEvents {
   const publish = (event: IncidentEventMessage) => {
     try {
       bus.publish(event);
@@ -19,6 +26,9 @@ export function incidentEventPublisher(bus: IncidentEventBus, log: Logger): Inci
     created: (incident, actor) => publish({ kind: "CREATED", incidentId: incident.id, logId: null, actorId: actor.id }),
     updated: (incident, actor) => publish({ kind: "UPDATED", incidentId: incident.id, logId: null, actorId: actor.id }),
     logAdded: (log, actor) => publish({ kind: "LOG_ADDED", incidentId: log.incidentId, logId: log.id, actorId: actor.id }),
+    alert: (incidentId, alertId, logId, actor) => publish({ kind: "ALERT", incidentId, logId, actorId: actor?.id ?? null, alertId }),
+    createdById: (incidentId) => publish({ kind: "CREATED", incidentId, logId: null, actorId: null }),
+    updatedById: (incidentId) => publish({ kind: "UPDATED", incidentId, logId: null, actorId: null }),
     deleted: (incidentId, actor) => publish({ kind: "DELETED", incidentId, logId: null, actorId: actor.id }),
   };
 }

@@ -8,6 +8,11 @@ import {
   UserIncidentsResolver,
   incidentDirectResolvers,
 } from "../modules/incidents/incident.resolver.js";
+import { AlertResolver, IncidentAlertsResolver, IntegrationResolver } from "../modules/alerts/alert.resolver.js";
+import type { AlertService } from "../modules/alerts/alert.service.js";
+import type { IntegrationService } from "../modules/alerts/integration.service.js";
+import { IncidentServiceResolver, ServiceResolver } from "../modules/services/service.resolver.js";
+import type { ServiceService } from "../modules/services/service.service.js";
 import { installDirectResolvers, type DirectResolvers } from "./direct-resolvers.js";
 import type { IncidentService } from "../modules/incidents/incident.service.js";
 import { RateLimitResolver } from "../modules/rate-limit/rate-limit.resolver.js";
@@ -19,11 +24,26 @@ import { typeGraphQLPubSub } from "../realtime/type-graphql-pubsub.js";
 export interface SchemaServices {
   users: UserService;
   incidents: IncidentService;
+  services: ServiceService;
+  integrations: IntegrationService;
+  alerts: AlertService;
   /** What subscriptions listen to; may be left out when the schema is only printed. */
   events?: IncidentEventBus;
 }
 
-const resolvers = [UserResolver, IncidentResolver, IncidentLogResolver, UserIncidentsResolver, IncidentEventResolver, RateLimitResolver] as const;
+const resolvers = [
+  UserResolver,
+  IncidentResolver,
+  IncidentLogResolver,
+  UserIncidentsResolver,
+  IncidentEventResolver,
+  ServiceResolver,
+  IncidentServiceResolver,
+  AlertResolver,
+  IncidentAlertsResolver,
+  IntegrationResolver,
+  RateLimitResolver,
+] as const;
 
 /** Builds the executable schema, with resolvers bound to this server's services (no DI framework). */
 export async function buildAppSchema(services: SchemaServices): Promise<GraphQLSchema> {
@@ -34,6 +54,11 @@ export async function buildAppSchema(services: SchemaServices): Promise<GraphQLS
     [UserIncidentsResolver, new UserIncidentsResolver(services.incidents)],
     [IncidentEventResolver, new IncidentEventResolver()],
     [RateLimitResolver, new RateLimitResolver()],
+    [ServiceResolver, new ServiceResolver(services.services, services.incidents)],
+    [IncidentServiceResolver, new IncidentServiceResolver()],
+    [AlertResolver, new AlertResolver()],
+    [IncidentAlertsResolver, new IncidentAlertsResolver(services.alerts)],
+    [IntegrationResolver, new IntegrationResolver(services.integrations)],
   ]);
   const schema = await buildSchema({
     resolvers,

@@ -4,6 +4,12 @@ import type { IncidentRepository, LogColumn } from "../modules/incidents/inciden
 import type { IncidentStatus } from "../modules/incidents/incident-status.js";
 import type { IncidentLogRow } from "../modules/incidents/incident-log.table.js";
 import type { IncidentRow } from "../modules/incidents/incident.table.js";
+import type { AlertRepository } from "../modules/alerts/alert.repository.js";
+import type { AlertStatus } from "../modules/alerts/alert-enums.js";
+import type { AlertRow, IntegrationRow } from "../modules/alerts/alert.table.js";
+import type { Label } from "../modules/services/label.rules.js";
+import type { ServiceRepository } from "../modules/services/service.repository.js";
+import type { ServiceRow } from "../modules/services/service.table.js";
 import type { UserRepository } from "../modules/users/user.repository.js";
 import type { UserRow } from "../modules/users/user.table.js";
 
@@ -27,6 +33,13 @@ export interface AssignedCountKey {
   statuses?: readonly IncidentStatus[];
 }
 
+export interface AlertPageKey {
+  incidentId: number;
+  first: number;
+  afterId?: number;
+  statuses?: readonly AlertStatus[];
+}
+
 /** Per-request batching: every loader turns one tick's worth of `load` calls into one SQL statement. */
 export interface Loaders {
   userById: DataLoader<number, UserRow | null>;
@@ -46,6 +59,14 @@ export interface Loaders {
   logCount: DataLoader<number, number>;
   assignedPage: DataLoader<AssignedPageKey, IncidentRow[], string>;
   assignedCount: DataLoader<AssignedCountKey, number, string>;
+  serviceById: DataLoader<number, ServiceRow | null>;
+  /** An incident's labels, sorted by key. */
+  labels: DataLoader<number, Label[]>;
+  alertById: DataLoader<number, AlertRow | null>;
+  alertPage: DataLoader<AlertPageKey, AlertRow[], string>;
+  alertCount: DataLoader<{ incidentId: number; statuses?: readonly AlertStatus[] }, number, string>;
+  integrationById: DataLoader<number, IntegrationRow | null>;
+  integrationsOfService: DataLoader<number, IntegrationRow[]>;
 }
 
 export interface LoaderSources {
@@ -53,6 +74,8 @@ export interface LoaderSources {
   incidents: IncidentRepository;
   /** Called before each batch loads: a request past its time slice waits there for its turn (time-slicer.ts). */
   pause?: Pause;
+  services: ServiceRepository;
+  alerts: AlertRepository;
 }
 
 /** Groups keys that share the part of the query other than the parent id; each group is one statement. */
@@ -99,7 +122,16 @@ interface LoadedLogPage {
 
 const statusKey = (statuses: readonly string[] | undefined) => (statuses ? [...statuses].sort().join(",") : "*");
 
-export function createLoaders({ users, incidents, pause = () => undefined }: LoaderSources): Loaders {
+/** A loader of rows by id, one statement per batch (after `pause`, as every batch). */
+function byIdLoader<T extends { id: number }>(pause: Pause, fetch: (ids: readonly number[]) => Promise<T[]>) {
+  return new DataLoader<number, T | null>(async (ids) => {
+    await pause();
+    const byId = new Map((await fetch(ids)).map((row) => [row.id, row]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+}
+
+export function createLoaders({ users, incidents, services, alerts, pause = () => undefined }: LoaderSources): Loaders {
   const settledUsers = new Map<number, UserRow | null>();
   const loadedLogPages = new Map<string, LoadedLogPage[]>();
   const userById = new DataLoader<number, UserRow | null>(async (ids) => {
@@ -201,5 +233,54 @@ export function createLoaders({ users, incidents, pause = () => undefined }: Loa
         ),
       { cacheKeyFn: (key) => `${key.userId}:${statusKey(key.statuses)}` },
     ),
+
+    serviceById: byIdLoader(pause, (ids) => services.findByIds(ids)),
+    labels: new DataLoader(async (ids) => {
+      await pause();
+      const labels = await services.labelsOf(ids);
+      return ids.map((id) => labels.get(id) ?? []);
+    }),
+    alertById: byIdLoader(pause, (ids) => alerts.findByIds(ids)),
+    alertPage: new DataLoader(
+      (keys) =>
+        batchByShape(
+          keys,
+          (key) => `${key.first}:${key.afterId ?? ""}:${statusKey(key.statuses)}`,
+          async (group) => {
+            await pause();
+            const { first, afterId, statuses } = group[0]!;
+            const pages = await alerts.pages(
+              group.map((key) => key.incidentId),
+              first,
+              afterId,
+              statuses,
+            );
+            return (key) => pages.get(key.incidentId) ?? [];
+          },
+        ),
+      { cacheKeyFn: (key) => `${key.incidentId}:${key.first}:${key.afterId ?? ""}:${statusKey(key.statuses)}` },
+    ),
+    alertCount: new DataLoader(
+      (keys) =>
+        batchByShape(
+          keys,
+          (key) => statusKey(key.statuses),
+          async (group) => {
+            await pause();
+            const counts = await alerts.counts(
+              group.map((key) => key.incidentId),
+              group[0]!.statuses,
+            );
+            return (key) => counts.get(key.incidentId) ?? 0;
+          },
+        ),
+      { cacheKeyFn: (key) => `${key.incidentId}:${statusKey(key.statuses)}` },
+    ),
+    integrationById: byIdLoader(pause, (ids) => alerts.integrationsByIds(ids)),
+    integrationsOfService: new DataLoader(async (ids) => {
+      await pause();
+      const groups = await alerts.integrationsOfServices(ids);
+      return ids.map((id) => groups.get(id) ?? []);
+    }),
   };
 }

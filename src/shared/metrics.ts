@@ -13,6 +13,7 @@ export interface Metrics {
   dbQueries: Counter;
   /** Reports `cache` as `cache_bytes{cache="<name>"}` and `cache_entries{cache="<name>"}`. */
   watchCache(name: string, cache: CacheGauge): void;
+  alertsReceived: Counter<"integration_kind" | "outcome">;
 }
 
 /** One registry per server, so that tests running several servers in one process do not share counts. */
@@ -51,6 +52,12 @@ export function createMetrics(): Metrics {
     dbQueries: new Counter({
       name: "db_queries_total",
       help: "SQL statements executed, including transaction control",
+      registers: [registry],
+    }),
+    alertsReceived: new Counter({
+      name: "alerts_received_total",
+      help: "Alerts received by the hooks, by integration kind and outcome (created, deduplicated, resolved, ignored; rejected counts refused requests)",
+      labelNames: ["integration_kind", "outcome"],
       registers: [registry],
     }),
   };

@@ -22,6 +22,7 @@ function incident(overrides: Partial<IncidentRow> = {}): IncidentRow {
     acknowledgedAt: null,
     resolvedAt: null,
     closedAt: null,
+    serviceId: null,
     ...overrides,
   };
 }
@@ -75,5 +76,21 @@ describe("planning an incident update", () => {
     const plan = planIncidentUpdate(incident({ assigneeId: 2 }), { assignee: null }, now);
     expect(plan.changes.assigneeId).toBeNull();
     expect(plan.entries).toEqual([{ kind: "ASSIGNMENT", message: "Unassigned" }]);
+  });
+
+  it("writes one EDIT entry for a change of service and labels, none for the same label set", () => {
+    const labels = [{ key: "env", value: "prod" }];
+    const plan = planIncidentUpdate(incident({ serviceId: 1 }), { service: { id: 2, name: "Checkout" }, labels }, now, []);
+    expect(plan.changes.serviceId).toBe(2);
+    expect(plan.labels).toEqual(labels);
+    expect(plan.entries).toEqual([{ kind: "EDIT", message: "Service set to Checkout; Labels set to env=prod" }]);
+    const same = planIncidentUpdate(incident({ serviceId: 2 }), { service: { id: 2, name: "Checkout" }, labels }, now, labels);
+    expect(same.entries).toEqual([]);
+    expect(same.labels).toBeUndefined();
+  });
+
+  it("refuses a service or label change on a closed incident", () => {
+    expect(() => planIncidentUpdate(incident({ status: "CLOSED" }), { service: null }, now)).not.toThrow(); // no change: already none
+    expect(() => planIncidentUpdate(incident({ status: "CLOSED" }), { labels: [{ key: "a", value: "b" }] }, now, [])).toThrow(BadUserInputError);
   });
 });

@@ -4,6 +4,7 @@ import type { GraphQLContext } from "../../shared/context.js";
 import { GraphQLError } from "graphql";
 import { subscriptionOverHttpMessage } from "../../graphql/subscriptions-over-http.js";
 import { parseId } from "../../shared/ids.js";
+import { AlertType } from "../alerts/alert.type.js";
 import { UserType } from "../users/user.type.js";
 import { INCIDENT_EVENTS_TOPIC, type IncidentEventFilter, type IncidentEventMessage } from "./incident-event.js";
 import { IncidentEventType } from "./incident-event.type.js";
@@ -46,7 +47,7 @@ export class IncidentEventResolver {
     return event.kind === "DELETED" ? null : ctx.loaders.incidentById.load(event.incidentId);
   }
 
-  @FieldResolver(() => IncidentLogType, { nullable: true, description: "The new timeline entry, for LOG_ADDED." })
+  @FieldResolver(() => IncidentLogType, { nullable: true, description: "The new timeline entry, for LOG_ADDED (and ALERT, when one was written)." })
   async log(@Root() event: IncidentEventMessage, @Ctx() ctx: GraphQLContext) {
     if (event.logId === null) return null;
     // No loader reads one entry by id, but log ids only grow: the page of this incident's timeline that starts
@@ -55,8 +56,13 @@ export class IncidentEventResolver {
     return first?.id === event.logId ? first : null;
   }
 
-  @FieldResolver(() => UserType, { nullable: true, description: "Who made the change." })
+  @FieldResolver(() => AlertType, { nullable: true, description: "The alert concerned, for ALERT." })
+  alert(@Root() event: IncidentEventMessage, @Ctx() ctx: GraphQLContext) {
+    return event.alertId === undefined ? null : ctx.loaders.alertById.load(event.alertId);
+  }
+
+  @FieldResolver(() => UserType, { nullable: true, description: "Who made the change; null for the system." })
   actor(@Root() event: IncidentEventMessage, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.userById.load(event.actorId);
+    return event.actorId === null ? null : ctx.loaders.userById.load(event.actorId);
   }
 }

@@ -7,9 +7,12 @@ import type { IncidentEventKind } from "./incident-event-kind.js";
 export interface IncidentEventMessage {
   kind: IncidentEventKind;
   incidentId: number;
-  /** Set for LOG_ADDED only. */
+  /** Set for LOG_ADDED, and for ALERT when the change wrote a timeline entry. */
   logId: number | null;
-  actorId: number;
+  /** Null for changes made by the system (alerts). */
+  actorId: number | null;
+  /** Set for ALERT. */
+  alertId?: number;
 }
 
 /** Which events a subscriber wants: all of them, or those of one incident. */

@@ -6,6 +6,8 @@ export const LogKind = {
   PRIORITY_CHANGE: "PRIORITY_CHANGE",
   ASSIGNMENT: "ASSIGNMENT",
   EDIT: "EDIT",
+  /** An alert attached to or resolved on the incident (written by the system). */
+  ALERT: "ALERT",
 } as const;
 export type LogKind = (typeof LogKind)[keyof typeof LogKind];
 export const logKindValues = Object.values(LogKind) as [LogKind, ...LogKind[]];

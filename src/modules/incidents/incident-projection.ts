@@ -31,6 +31,9 @@ export const incidentColumnsSelected = projection<IncidentColumn>({
   assignee: ["assigneeId"],
   allowedTransitions: ["status"],
   logs: ["id"],
+  service: ["serviceId"],
+  labels: ["id"],
+  alerts: ["id"],
 });
 
 /** IncidentLog fields and the columns they read. */

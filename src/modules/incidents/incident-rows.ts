@@ -67,6 +67,7 @@ export function incidentRowReader(columns: readonly IncidentColumn[], decode: Va
       acknowledgedAt: time(raw, index.acknowledgedAt),
       resolvedAt: time(raw, index.resolvedAt),
       closedAt: time(raw, index.closedAt),
+      serviceId: id(raw, index.serviceId),
       // Every column and no other key: a column added to the table must be read here too.
     }) satisfies Record<IncidentColumn, unknown> as IncidentRow;
 }

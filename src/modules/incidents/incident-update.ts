@@ -1,4 +1,5 @@
 import { BadUserInputError, InvalidStatusTransitionError } from "../../shared/errors.js";
+import { sameLabels, type Label } from "../services/label.rules.js";
 import { LogKind } from "./incident-log-kind.js";
 import type { Priority } from "./incident-priority.js";
 import { IncidentStatus, canTransition, statusTransitions } from "./incident-status.js";
@@ -12,6 +13,10 @@ export interface IncidentPatch {
   priority?: Priority;
   /** `null` unassigns. */
   assignee?: { id: number; name: string } | null;
+  /** `null` detaches. */
+  service?: { id: number; name: string } | null;
+  /** Replaces the whole set; sorted by key. */
+  labels?: Label[];
 }
 
 export interface TimelineEntry {
@@ -22,7 +27,7 @@ export interface TimelineEntry {
 }
 
 /** The row a timeline entry is stored as, written by the caller at `at`. */
-export function timelineRow(incidentId: number, authorId: number, entry: TimelineEntry, at: Date) {
+export function timelineRow(incidentId: number, authorId: number | null, entry: TimelineEntry, at: Date) {
   return {
     incidentId,
     authorId,
@@ -37,29 +42,36 @@ export function timelineRow(incidentId: number, authorId: number, entry: Timelin
 export type IncidentChanges = Partial<
   Pick<
     IncidentRow,
-    "title" | "description" | "status" | "priority" | "assigneeId" | "updatedAt" | "acknowledgedAt" | "resolvedAt" | "closedAt"
+    "title" | "description" | "status" | "priority" | "assigneeId" | "serviceId" | "updatedAt" | "acknowledgedAt" | "resolvedAt" | "closedAt"
   >
 >;
 
 export interface IncidentUpdatePlan {
   changes: IncidentChanges;
   entries: TimelineEntry[];
+  /** The new label set, when it changes. */
+  labels?: Label[];
 }
+
+/** Whether the plan moves the incident to where its firing alerts resolve with it. */
+export const resolvesAlerts = (plan: IncidentUpdatePlan) => plan.changes.status === "RESOLVED" || plan.changes.status === "CLOSED";
 
 /**
  * Decides what an update really changes and which timeline entries it writes; pure, so the repository can run
  * it inside the transaction against the row it has just locked. Fields set to their current value are no-ops.
  */
-export function planIncidentUpdate(current: IncidentRow, patch: IncidentPatch, now: Date): IncidentUpdatePlan {
+export function planIncidentUpdate(current: IncidentRow, patch: IncidentPatch, now: Date, currentLabels: readonly Label[] = []): IncidentUpdatePlan {
   const changes: IncidentChanges = {};
   const entries: TimelineEntry[] = [];
+  const serviceChanged = patch.service !== undefined && (patch.service?.id ?? null) !== current.serviceId;
+  const labelsChanged = patch.labels !== undefined && !sameLabels(patch.labels, currentLabels);
 
   const titleChanged = patch.title !== undefined && patch.title !== current.title;
   const descriptionChanged = patch.description !== undefined && patch.description !== current.description;
   const statusChanged = patch.status !== undefined && patch.status !== current.status;
   const priorityChanged = patch.priority !== undefined && patch.priority !== current.priority;
   const assigneeChanged = patch.assignee !== undefined && (patch.assignee?.id ?? null) !== current.assigneeId;
-  if (!(titleChanged || descriptionChanged || statusChanged || priorityChanged || assigneeChanged)) {
+  if (!(titleChanged || descriptionChanged || statusChanged || priorityChanged || assigneeChanged || serviceChanged || labelsChanged)) {
     return { changes, entries };
   }
 
@@ -72,12 +84,23 @@ export function planIncidentUpdate(current: IncidentRow, patch: IncidentPatch, n
     throw new BadUserInputError("A closed incident cannot be changed; notes can still be added");
   }
 
+  // One EDIT entry for everything edited at once: text, service, labels.
+  const edits: string[] = [];
   if (titleChanged || descriptionChanged) {
     if (titleChanged) changes.title = patch.title!;
     if (descriptionChanged) changes.description = patch.description!;
     const what = titleChanged && descriptionChanged ? "Title and description" : titleChanged ? "Title" : "Description";
-    entries.push({ kind: LogKind.EDIT, message: `${what} edited` });
+    edits.push(`${what} edited`);
   }
+  if (serviceChanged) {
+    changes.serviceId = patch.service?.id ?? null;
+    edits.push(patch.service ? `Service set to ${patch.service.name}` : "Service removed");
+  }
+  if (labelsChanged) {
+    const text = patch.labels!.map((label) => `${label.key}=${label.value}`).join(", ");
+    edits.push(text ? `Labels set to ${text}` : "Labels removed");
+  }
+  if (edits.length > 0) entries.push({ kind: LogKind.EDIT, message: edits.join("; ") });
   if (statusChanged) {
     const to = patch.status!;
     changes.status = to;
@@ -100,5 +123,5 @@ export function planIncidentUpdate(current: IncidentRow, patch: IncidentPatch, n
     entries.push({ kind: LogKind.ASSIGNMENT, message: patch.assignee ? `Assigned to ${patch.assignee.name}` : "Unassigned" });
   }
   changes.updatedAt = now;
-  return { changes, entries };
+  return labelsChanged ? { changes, entries, labels: patch.labels! } : { changes, entries };
 }

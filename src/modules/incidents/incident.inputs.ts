@@ -1,5 +1,6 @@
 import { Field, ID, InputType, Int, registerEnumType } from "type-graphql";
 import { DateTimeScalar } from "../../shared/datetime.scalar.js";
+import { LabelInput } from "../services/service.inputs.js";
 import { Priority } from "./incident-priority.js";
 import { IncidentStatus } from "./incident-status.js";
 
@@ -16,6 +17,8 @@ export class IncidentFilterInput {
   search?: string | null;
   @Field(() => DateTimeScalar, { nullable: true }) createdAfter?: Date | null;
   @Field(() => DateTimeScalar, { nullable: true }) createdBefore?: Date | null;
+  @Field(() => [ID], { nullable: true, description: "Any of these services." }) serviceId?: string[] | null;
+  @Field(() => [LabelInput], { nullable: true, description: "Every pair must be on the incident." }) labels?: LabelInput[] | null;
 }
 
 export const IncidentOrderField = { CREATED_AT: "CREATED_AT", UPDATED_AT: "UPDATED_AT", PRIORITY: "PRIORITY" } as const;
@@ -42,6 +45,8 @@ export class CreateIncidentInput {
   description?: string | null;
   @Field(() => Priority, { nullable: true, defaultValue: Priority.MEDIUM }) priority?: Priority | null;
   @Field(() => ID, { nullable: true, description: "An active RESPONDER or ADMIN." }) assigneeId?: string | null;
+  @Field(() => ID, { nullable: true }) serviceId?: string | null;
+  @Field(() => [LabelInput], { nullable: true, description: "At most 20, keys unique." }) labels?: LabelInput[] | null;
 }
 
 @InputType("UpdateIncidentInput", { description: "A partial update: omitted fields stay as they are." })
@@ -51,6 +56,8 @@ export class UpdateIncidentInput {
   @Field(() => IncidentStatus, { nullable: true }) status?: IncidentStatus | null;
   @Field(() => Priority, { nullable: true }) priority?: Priority | null;
   @Field(() => ID, { nullable: true, description: "Omitted: unchanged; null: unassign." }) assigneeId?: string | null;
+  @Field(() => ID, { nullable: true, description: "Omitted: unchanged; null: detach from its service." }) serviceId?: string | null;
+  @Field(() => [LabelInput], { nullable: true, description: "Replaces the whole set." }) labels?: LabelInput[] | null;
   @Field(() => Int, { nullable: true, description: "When given and not the current version: CONFLICT, nothing changes." })
   expectedVersion?: number | null;
 }

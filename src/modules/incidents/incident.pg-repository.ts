@@ -5,7 +5,11 @@ import type { PostgresHandle } from "../../db/postgres.js";
 import { integerBound, matchesNoText, timestampBound } from "../../db/pg-values.js";
 import { pickColumns } from "../../db/pick-columns.js";
 import { serialByKey } from "../../db/serial-by-key.js";
+import { runOnPgTx } from "../../db/sql-backend.js";
+import { postgresDialect } from "../../db/sql-work.js";
 import { ConflictError } from "../../shared/errors.js";
+import { incidentUpdateExtras, labelsOfIncident, replaceIncidentLabels } from "../alerts/alert-ingest.js";
+import { alertStatements } from "../alerts/alert-statements.js";
 import { timelineRow } from "./incident-update.js";
 import { incidentLogs } from "./incident-log.pg-table.js";
 import { incidents } from "./incident.pg-table.js";
@@ -60,6 +64,17 @@ function bindCriteria(criteria: IncidentCriteria, icu: boolean): BoundCriteria |
     const before = timestampBound(criteria.createdBefore.getTime());
     add("<", () => sql`${incidents.createdAt} < ${sql.placeholder("createdBefore")}::timestamptz`, "createdBefore", before);
   }
+  if (criteria.serviceIds) {
+    add("v", () => sql`${incidents.serviceId} = any(${sql.placeholder("serviceIds")})`, "serviceIds", [...criteria.serviceIds]);
+  }
+  // Each pair is a range of incident_labels_pair_idx.
+  (criteria.labels ?? []).forEach((label, index) => {
+    const [key, value] = [sql.placeholder(`labelKey${index}`), sql.placeholder(`labelValue${index}`)];
+    shape += "l";
+    conditions.push(() => sql`${incidents.id} in (select incident_id from incident_labels where key = ${key}::text and value = ${value}::text)`);
+    params[`labelKey${index}`] = label.key;
+    params[`labelValue${index}`] = label.value;
+  });
   (criteria.words ?? []).forEach((word, index) => {
     const matches = () => {
       const name = sql.placeholder(`word${index}`);
@@ -72,6 +87,7 @@ function bindCriteria(criteria: IncidentCriteria, icu: boolean): BoundCriteria |
 
 export function createPgIncidentRepository(handle: PostgresHandle, statementCacheBytes = defaultStatementCacheBytes): IncidentRepository {
   const { db, icu } = handle;
+  const shared = alertStatements(postgresDialect);
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare("incidents_by_id");
   const reporters = alias(users, "reporter");
   const assignees = alias(users, "assignee");
@@ -224,13 +240,16 @@ export function createPgIncidentRepository(handle: PostgresHandle, statementCach
       return row?.n ?? 0;
     },
 
-    async create(incident) {
+    async create({ labels, ...incident }) {
       const now = new Date();
-      const [row] = await db
-        .insert(incidents)
-        .values({ ...incident, status: "OPEN", version: 1, createdAt: now, updatedAt: now })
-        .returning();
-      return row!;
+      return handle.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(incidents)
+          .values({ ...incident, status: "OPEN", version: 1, createdAt: now, updatedAt: now })
+          .returning();
+        if (labels.length > 0) await runOnPgTx(tx, replaceIncidentLabels(shared, row!.id, labels));
+        return row!;
+      });
     },
 
     async update(id, expectedVersion, authorId, decide) {
@@ -242,8 +261,8 @@ export function createPgIncidentRepository(handle: PostgresHandle, statementCach
           if (expectedVersion !== undefined && expectedVersion !== current.version) {
             throw new ConflictError(`Incident was changed meanwhile: expected version ${expectedVersion}, current is ${current.version}`);
           }
-          const plan = decide(current);
-          if (plan.entries.length === 0) return { incident: current, entries: [] };
+          const plan = decide(current, await runOnPgTx(tx, labelsOfIncident(shared, id)));
+          if (plan.entries.length === 0) return { incident: current, entries: [], alerts: [] };
           const [updated] = await tx
             .update(incidents)
             .set({ ...plan.changes, version: sql`${incidents.version} + 1` })
@@ -256,7 +275,8 @@ export function createPgIncidentRepository(handle: PostgresHandle, statementCach
             .values(plan.entries.map((entry) => timelineRow(id, authorId, entry, at)))
             .returning();
           entries.sort((a, b) => a.id - b.id);
-          return { incident: updated, entries };
+          const alerts = await runOnPgTx(tx, incidentUpdateExtras(shared, postgresDialect, id, plan, at));
+          return { incident: updated, entries, alerts };
         }),
       );
     },

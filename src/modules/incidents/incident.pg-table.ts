@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { services } from "../services/service.pg-table.js";
 import { users } from "../users/user.pg-table.js";
 import { priorityValues } from "./incident-priority.js";
 import { incidentStatusValues } from "./incident-status.js";
@@ -22,9 +23,8 @@ export const incidents = pgTable(
     priorityRank: integer("priority_rank")
       .notNull()
       .generatedAlwaysAs(sql`(CASE "priority" WHEN 'CRITICAL' THEN 4 WHEN 'HIGH' THEN 3 WHEN 'MEDIUM' THEN 2 ELSE 1 END)`),
-    reporterId: id("reporter_id")
-      .notNull()
-      .references(() => users.id),
+    /** Null for incidents opened by an alert. */
+    reporterId: id("reporter_id").references(() => users.id),
     assigneeId: id("assignee_id").references(() => users.id),
     version: integer("version").notNull().default(1),
     createdAt: at("created_at").notNull(),
@@ -32,6 +32,8 @@ export const incidents = pgTable(
     acknowledgedAt: at("acknowledged_at"),
     resolvedAt: at("resolved_at"),
     closedAt: at("closed_at"),
+    /** The service that broke; null when none, or once it is deleted. */
+    serviceId: id("service_id").references(() => services.id, { onDelete: "set null" }),
   },
   // CHECK constraints name bare columns, as in the SQLite table.
   (table) => [
@@ -43,6 +45,7 @@ export const incidents = pgTable(
     index("incidents_priority_created_idx").on(table.priority, table.createdAt, table.id),
     index("incidents_assignee_created_idx").on(table.assigneeId, table.createdAt, table.id),
     index("incidents_reporter_created_idx").on(table.reporterId, table.createdAt, table.id),
+    index("incidents_service_created_idx").on(table.serviceId, table.createdAt, table.id),
     check("incidents_status_valid", sql`"status" in ('OPEN', 'INVESTIGATING', 'RESOLVED', 'CLOSED')`),
     check("incidents_priority_valid", sql`"priority" in ('CRITICAL', 'HIGH', 'MEDIUM', 'LOW')`),
     check("incidents_version_positive", sql`"version" >= 1`),

@@ -1,6 +1,11 @@
 import { and, asc, count, desc, eq, getTableColumns, inArray, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { groupBy } from "../../shared/group-by.js";
+import { sqliteRunner } from "../../db/sql-backend.js";
+import { sqliteDialect } from "../../db/sql-work.js";
+import { incidentUpdateExtras, labelsOfIncident, replaceIncidentLabels, type ResolvedAlert } from "../alerts/alert-ingest.js";
+import { alertStatements } from "../alerts/alert-statements.js";
+import type { Label } from "../services/label.rules.js";
 import { pickColumns } from "../../db/pick-columns.js";
 import type { SqliteHandle } from "../../db/sqlite.js";
 import { ConflictError } from "../../shared/errors.js";
@@ -33,6 +38,10 @@ export interface IncidentCriteria {
   words?: readonly string[];
   createdAfter?: Date;
   createdBefore?: Date;
+  /** Any of these services. */
+  serviceIds?: readonly number[];
+  /** Every pair must be on the incident. */
+  labels?: readonly Label[];
 }
 
 export interface IncidentPageQuery {
@@ -60,6 +69,8 @@ export interface NewIncident {
   priority: Priority;
   reporterId: number;
   assigneeId: number | null;
+  serviceId: number | null;
+  labels: readonly Label[];
 }
 
 export type LogColumn = keyof IncidentLogRow;
@@ -68,6 +79,8 @@ export type IncidentColumn = keyof IncidentRow;
 export interface IncidentUpdateResult {
   incident: IncidentRow;
   entries: IncidentLogRow[];
+  /** Firing alerts the change resolved, with the ALERT entry each wrote. */
+  alerts: ResolvedAlert[];
 }
 
 /** An incident with the users it names. */
@@ -99,7 +112,7 @@ export interface IncidentRepository {
     id: number,
     expectedVersion: number | undefined,
     authorId: number,
-    decide: (current: IncidentRow) => IncidentUpdatePlan,
+    decide: (current: IncidentRow, labels: Label[]) => IncidentUpdatePlan,
   ): Promise<IncidentUpdateResult | undefined>;
   addNote(incidentId: number, authorId: number, message: string): Promise<IncidentLogRow | undefined>;
   delete(id: number): Promise<boolean>;
@@ -159,6 +172,17 @@ function bindCriteria(criteria: IncidentCriteria): BoundCriteria {
   if (criteria.createdBefore) {
     add("<", () => sql`${incidents.createdAt} < ${sql.placeholder("createdBefore")}`, "createdBefore", criteria.createdBefore.getTime());
   }
+  if (criteria.serviceIds) {
+    add("v", () => inJsonList(incidents.serviceId, "serviceIds"), "serviceIds", JSON.stringify(criteria.serviceIds));
+  }
+  // Each pair is a range of incident_labels_pair_idx.
+  (criteria.labels ?? []).forEach((label, index) => {
+    const [key, value] = [sql.placeholder(`labelKey${index}`), sql.placeholder(`labelValue${index}`)];
+    shape += "l";
+    conditions.push(() => sql`${incidents.id} in (select incident_id from incident_labels where key = ${key} and value = ${value})`);
+    params[`labelKey${index}`] = label.key;
+    params[`labelValue${index}`] = label.value;
+  });
   (criteria.words ?? []).forEach((word, index) => {
     const matches = () => {
       const name = sql.placeholder(`word${index}`);
@@ -177,6 +201,8 @@ const sqliteValues: ValueDecoders = {
 
 export function createSqliteIncidentRepository(handle: SqliteHandle, statementCacheBytes = defaultStatementCacheBytes): IncidentRepository {
   const { db } = handle;
+  const shared = alertStatements(sqliteDialect);
+  const runShared = sqliteRunner(handle);
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare();
   const byIds = db.select().from(incidents).where(inJsonList(incidents.id, "ids")).prepare();
   const reporters = alias(users, "reporter");
@@ -287,13 +313,17 @@ export function createSqliteIncidentRepository(handle: SqliteHandle, statementCa
       return statement.get(bound.params)?.n ?? 0;
     },
 
-    async create(incident) {
+    async create({ labels, ...incident }) {
       const now = new Date();
-      return db
-        .insert(incidents)
-        .values({ ...incident, status: "OPEN", version: 1, createdAt: now, updatedAt: now })
-        .returning()
-        .get();
+      return handle.writeTransaction(() => {
+        const row = db
+          .insert(incidents)
+          .values({ ...incident, status: "OPEN", version: 1, createdAt: now, updatedAt: now })
+          .returning()
+          .get();
+        if (labels.length > 0) runShared(replaceIncidentLabels(shared, row.id, labels));
+        return row;
+      });
     },
 
     async update(id, expectedVersion, authorId, decide) {
@@ -303,8 +333,8 @@ export function createSqliteIncidentRepository(handle: SqliteHandle, statementCa
         if (expectedVersion !== undefined && expectedVersion !== current.version) {
           throw new ConflictError(`Incident was changed meanwhile: expected version ${expectedVersion}, current is ${current.version}`);
         }
-        const plan = decide(current);
-        if (plan.entries.length === 0) return { incident: current, entries: [] };
+        const plan = decide(current, runShared(labelsOfIncident(shared, id)));
+        if (plan.entries.length === 0) return { incident: current, entries: [], alerts: [] };
         const updated = db
           .update(incidents)
           .set({ ...plan.changes, version: sql`${incidents.version} + 1` })
@@ -314,7 +344,8 @@ export function createSqliteIncidentRepository(handle: SqliteHandle, statementCa
         if (!updated) throw new ConflictError("Incident was changed meanwhile");
         const at = updated.updatedAt;
         const entries = plan.entries.map((entry) => writeEntry(id, authorId, entry, at)!);
-        return { incident: updated, entries };
+        const alerts = runShared(incidentUpdateExtras(shared, sqliteDialect, id, plan, at));
+        return { incident: updated, entries, alerts };
       });
     },
 

@@ -81,7 +81,7 @@ export class IncidentResolver {
     return this.service.delete(await ctx.viewer(), id);
   }
 
-  @FieldResolver(() => UserType)
+  @FieldResolver(() => UserType, { nullable: true, description: "Null for incidents opened by an alert." })
   reporter(@Root() incident: IncidentRow, @Ctx() ctx: GraphQLContext) {
     return incidentFields.reporter(incident, {}, ctx);
   }
@@ -150,7 +150,8 @@ const readsPeople = (info: GraphQLResolveInfo) => {
 };
 
 const incidentFields = {
-  reporter: (incident: IncidentRow, _args: unknown, ctx: GraphQLContext) => ctx.loaders.user(incident.reporterId),
+  reporter: (incident: IncidentRow, _args: unknown, ctx: GraphQLContext) =>
+    incident.reporterId === null ? null : ctx.loaders.user(incident.reporterId),
   assignee: (incident: IncidentRow, _args: unknown, ctx: GraphQLContext) =>
     incident.assigneeId === null ? null : ctx.loaders.user(incident.assigneeId),
   allowedTransitions: (incident: IncidentRow) => statusTransitions[incident.status],

@@ -4,6 +4,8 @@ import { BadUserInputError, NotFoundError } from "../../shared/errors.js";
 import { parseId } from "../../shared/ids.js";
 import type { Loaders } from "../../shared/loaders.js";
 import { checkFirst, toConnection, type Connection } from "../../shared/pagination.js";
+import { checkLabels } from "../services/label.rules.js";
+import type { ServiceRow } from "../services/service.table.js";
 import { Role } from "../users/user-role.js";
 import type { UserRow } from "../users/user.table.js";
 import type { IncidentLogRow } from "./incident-log.table.js";
@@ -31,6 +33,8 @@ const sortValue = (row: IncidentRow, field: IncidentSortField) =>
 /** The events a successful write produces, for whoever listens (subscriptions). */
 export interface IncidentEvents {
   created(incident: IncidentRow, actor: UserRow): void;
+  /** An alert changed on the incident (`actor` null: by the system). */
+  alert(incidentId: number, alertId: number, logId: number | null, actor: UserRow | null): void;
   updated(incident: IncidentRow, actor: UserRow): void;
   logAdded(log: IncidentLogRow, actor: UserRow): void;
   deleted(incidentId: number, actor: UserRow): void;
@@ -108,7 +112,7 @@ export class IncidentService {
   private async preload(rows: readonly IncidentRow[], reads: IncidentPageReads, loaders: Loaders): Promise<void> {
     const userIds = new Set<number>();
     for (const row of rows) {
-      if (reads.reporters) userIds.add(row.reporterId);
+      if (reads.reporters && row.reporterId !== null) userIds.add(row.reporterId);
       if (reads.assignees && row.assigneeId !== null) userIds.add(row.assigneeId);
     }
     const range = reads.logs && rows.length > 0 ? this.logRange(reads.logs) : undefined;
@@ -196,12 +200,15 @@ export class IncidentService {
     }
     const description = checkDescription(input.description ?? "");
     const assignee = input.assigneeId == null ? null : await this.assignee(input.assigneeId, loaders);
+    const service = input.serviceId == null ? null : await this.service(input.serviceId, loaders);
     const incident = await this.deps.incidents.create({
       title,
       description,
       priority: input.priority ?? "MEDIUM",
       reporterId: actor.id,
       assigneeId: assignee?.id ?? null,
+      serviceId: service?.id ?? null,
+      labels: checkLabels(input.labels ?? []),
     });
     this.deps.events?.created(incident, actor);
     return incident;
@@ -214,11 +221,12 @@ export class IncidentService {
     if (id === undefined) throw new NotFoundError("Incident", "id");
     const expectedVersion = input.expectedVersion ?? undefined;
     const now = new Date();
-    const result = await this.deps.incidents.update(id, expectedVersion, actor.id, (current) =>
-      planIncidentUpdate(current, patch, now),
+    const result = await this.deps.incidents.update(id, expectedVersion, actor.id, (current, labels) =>
+      planIncidentUpdate(current, patch, now, labels),
     );
     if (!result) throw new NotFoundError("Incident", "id");
     if (result.entries.length > 0) this.deps.events?.updated(result.incident, actor);
+    for (const { alertId, logId } of result.alerts) this.deps.events?.alert(id, alertId, logId, actor);
     return result.incident;
   }
 
@@ -242,7 +250,7 @@ export class IncidentService {
 
   /** Validates the three cases of each field: absent (unchanged), explicit null, a value. */
   private async patch(input: UpdateIncidentInput, loaders: Loaders): Promise<IncidentPatch> {
-    for (const field of ["title", "description", "status", "priority"] as const) {
+    for (const field of ["title", "description", "status", "priority", "labels"] as const) {
       if (input[field] === null) throw new BadUserInputError(`${field} cannot be null`, field);
     }
     if (input.expectedVersion === null) throw new BadUserInputError("expectedVersion cannot be null", "expectedVersion");
@@ -254,8 +262,19 @@ export class IncidentService {
     if (input.assigneeId !== undefined) {
       patch.assignee = input.assigneeId === null ? null : await this.assignee(input.assigneeId, loaders);
     }
+    if (input.serviceId !== undefined) {
+      patch.service = input.serviceId === null ? null : await this.service(input.serviceId, loaders);
+    }
+    if (input.labels != null) patch.labels = checkLabels(input.labels);
     if (Object.keys(patch).length === 0) throw new BadUserInputError("No fields provided for update");
     return patch;
+  }
+
+  private async service(rawId: string, loaders: Loaders): Promise<ServiceRow> {
+    const id = parseId(rawId);
+    const service = id === undefined ? null : await loaders.serviceById.load(id);
+    if (!service) throw new NotFoundError("Service", "serviceId");
+    return service;
   }
 
   private async assignee(rawId: string, loaders: Loaders): Promise<UserRow> {
@@ -288,6 +307,15 @@ export class IncidentService {
       const id = parseId(raw);
       if (id === undefined) return "nothing";
       criteria[key] = id;
+    }
+    if (filter.serviceId != null) {
+      const ids = filter.serviceId.map(parseId).filter((id): id is number => id !== undefined);
+      if (ids.length === 0) return "nothing";
+      criteria.serviceIds = ids;
+    }
+    if (filter.labels != null && filter.labels.length > 0) {
+      if (filter.labels.length > 20) throw new BadUserInputError("At most 20 label filters", "labels");
+      criteria.labels = filter.labels.map(({ key, value }) => ({ key, value }));
     }
     if (criteria.statuses?.length === 0 || criteria.priorities?.length === 0) return "nothing";
     return criteria;

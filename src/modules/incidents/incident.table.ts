@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { services } from "../services/service.table.js";
 import { users } from "../users/user.table.js";
 import { priorityValues } from "./incident-priority.js";
 import { incidentStatusValues } from "./incident-status.js";
@@ -19,9 +20,8 @@ export const incidents = sqliteTable(
         sql`(CASE "priority" WHEN 'CRITICAL' THEN 4 WHEN 'HIGH' THEN 3 WHEN 'MEDIUM' THEN 2 ELSE 1 END)`,
         { mode: "virtual" },
       ),
-    reporterId: integer("reporter_id")
-      .notNull()
-      .references(() => users.id),
+    /** Null for incidents opened by an alert. */
+    reporterId: integer("reporter_id").references(() => users.id),
     assigneeId: integer("assignee_id").references(() => users.id),
     version: integer("version").notNull().default(1),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
@@ -29,6 +29,8 @@ export const incidents = sqliteTable(
     acknowledgedAt: integer("acknowledged_at", { mode: "timestamp_ms" }),
     resolvedAt: integer("resolved_at", { mode: "timestamp_ms" }),
     closedAt: integer("closed_at", { mode: "timestamp_ms" }),
+    /** The service that broke; null when none, or once it is deleted. */
+    serviceId: integer("service_id").references(() => services.id, { onDelete: "set null" }),
   },
   // CHECK constraints name bare columns: a table-qualified name breaks drizzle-kit's table-rebuild migrations.
   (table) => [
@@ -40,6 +42,7 @@ export const incidents = sqliteTable(
     index("incidents_priority_created_idx").on(table.priority, table.createdAt, table.id),
     index("incidents_assignee_created_idx").on(table.assigneeId, table.createdAt, table.id),
     index("incidents_reporter_created_idx").on(table.reporterId, table.createdAt, table.id),
+    index("incidents_service_created_idx").on(table.serviceId, table.createdAt, table.id),
     check("incidents_status_valid", sql`"status" in ('OPEN', 'INVESTIGATING', 'RESOLVED', 'CLOSED')`),
     check("incidents_priority_valid", sql`"priority" in ('CRITICAL', 'HIGH', 'MEDIUM', 'LOW')`),
     check("incidents_version_positive", sql`"version" >= 1`),

@@ -1,0 +1,252 @@
+import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
+import type { Priority } from "../incidents/incident-priority.js";
+import type { IncidentStatus } from "../incidents/incident-status.js";
+import { resolvesAlerts, type IncidentUpdatePlan } from "../incidents/incident-update.js";
+import { isIncidentLabel, maxIncidentLabels, sortLabels, type Label } from "../services/label.rules.js";
+import type { AlertSeverity } from "./alert-enums.js";
+import type { AlertStatements } from "./alert-statements.js";
+
+/** One alert of a notification, in either wire format, after validation (alert-payloads.ts). */
+export interface IncomingAlert {
+  action: "trigger" | "resolve" | "acknowledge";
+  fingerprint: string;
+  severity: AlertSeverity;
+  /** At most 1,024 characters. */
+  summary: string;
+  /** The title of an incident this alert opens. */
+  title: string;
+  description: string;
+  source: string | null;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  generatorUrl: string | null;
+  groupKey: string | null;
+  startsAt: Date;
+  /** Alertmanager's endsAt of a resolved alert. */
+  endsAt: Date | null;
+}
+
+/** The integration a request authenticated as, with its service's alert settings. */
+export interface IngestTarget {
+  integrationId: number;
+  serviceId: number;
+  keyHash: string;
+  autoResolve: boolean;
+  grouping: { labels: string[]; windowSeconds: number };
+}
+
+export type AlertOutcome = "created" | "deduplicated" | "resolved" | "ignored";
+
+/** What subscribers are told once the transaction has committed, in order. */
+export type IngestEvent =
+  | { kind: "CREATED"; incidentId: number }
+  | { kind: "UPDATED"; incidentId: number }
+  | { kind: "ALERT"; incidentId: number; alertId: number; logId: number | null };
+
+export interface IngestResult {
+  outcomes: AlertOutcome[];
+  /** Every incident the alerts landed in, first seen first. */
+  incidentIds: number[];
+  events: IngestEvent[];
+}
+
+const severityPriority: Record<AlertSeverity, Priority> = { CRITICAL: "CRITICAL", ERROR: "HIGH", WARNING: "MEDIUM", INFO: "LOW" };
+
+/** The incident labels an alert gives its new incident: those that fit the incident rules, first 20 by key. */
+export function incidentLabelsOf(labels: Record<string, string>): Label[] {
+  return sortLabels(Object.entries(labels).map(([key, value]) => ({ key, value })))
+    .filter(isIncidentLabel)
+    .slice(0, maxIncidentLabels);
+}
+
+const alertName = (alert: { labels: Record<string, string>; fingerprint: string }) => alert.labels.alertname ?? alert.fingerprint;
+
+/**
+ * The rules of section 9 for one request, as one unit of work: the caller runs it in one transaction, so every
+ * alert of the request is stored or none is. Throws `KeyRevokedError` when the integration's key stopped working
+ * between authentication and the transaction.
+ */
+export function* ingestAlerts(
+  q: AlertStatements,
+  d: Dialect,
+  target: IngestTarget,
+  alerts: readonly IncomingAlert[],
+  now: Date,
+): Work<IngestResult> {
+  const at = d.time(now);
+  const result: IngestResult = { outcomes: [], incidentIds: [], events: [] };
+  const landed = new Set<number>();
+  const land = (incidentId: number) => {
+    if (!landed.has(incidentId)) result.incidentIds.push(incidentId);
+    landed.add(incidentId);
+  };
+
+  function* log(incidentId: number, kind: string, message: string, from: IncidentStatus | null = null, to: IncidentStatus | null = null) {
+    const row = yield* one(q.insertSystemLog, [incidentId, kind, message, from, to, at]);
+    return d.readId(row!.id);
+  }
+
+  /** The system's status change, when the incident is still in `from`; true when it happened. */
+  function* changeStatus(incidentId: number, from: IncidentStatus, to: IncidentStatus, why: string): Work<boolean> {
+    const changed = yield* one(q.systemStatus, [to, at, to, at, to, at, incidentId, from]);
+    if (!changed) return false;
+    yield* log(incidentId, "STATUS_CHANGE", `Status changed from ${from} to ${to} (${why})`, from, to);
+    result.events.push({ kind: "UPDATED", incidentId });
+    return true;
+  }
+
+  function* groupedIncident(alert: IncomingAlert): Work<number | undefined> {
+    if (alert.groupKey !== null) {
+      const row = yield* one(q.groupKeyIncident, [target.serviceId, alert.groupKey]);
+      if (row) return d.readId(row.incident_id);
+    }
+    const { labels, windowSeconds } = target.grouping;
+    if (windowSeconds === 0) return undefined;
+    const params: unknown[] = [target.serviceId, d.time(new Date(now.getTime() - windowSeconds * 1000))];
+    for (const key of labels) params.push(d.jsonKey(key), alert.labels[key] ?? null);
+    const row = yield* one(q.windowIncident(labels.length), params);
+    return row ? d.readId(row.incident_id) : undefined;
+  }
+
+  function* openIncident(alert: IncomingAlert): Work<number> {
+    const priority = severityPriority[alert.severity];
+    const row = yield* one(q.insertIncident, [alert.title, alert.description, priority, at, at, target.serviceId]);
+    const incidentId = d.readId(row!.id);
+    for (const label of incidentLabelsOf(alert.labels)) yield* all(q.insertLabel, [incidentId, label.key, label.value]);
+    result.events.push({ kind: "CREATED", incidentId });
+    return incidentId;
+  }
+
+  // The incident each groupKey's new alerts join, once this request has looked it up or opened it: the rest of a
+  // group of a hundred alerts then costs an upsert and an entry each. Forgotten when the system resolves it.
+  const groupIncidents = new Map<string, number>();
+
+  function* trigger(alert: IncomingAlert): Work<AlertOutcome> {
+    const known = alert.groupKey === null ? undefined : groupIncidents.get(alert.groupKey);
+    const row = yield* one(q.upsertFiring, [
+      target.integrationId,
+      target.serviceId,
+      alert.fingerprint,
+      alert.severity,
+      alert.summary,
+      alert.source,
+      JSON.stringify(alert.labels),
+      JSON.stringify(alert.annotations),
+      alert.generatorUrl,
+      alert.groupKey,
+      d.time(alert.startsAt),
+      at,
+      at,
+      known ?? null,
+    ]);
+    const alertId = d.readId(row!.id);
+    const repeat = Number(row!.event_count) > 1;
+    if (repeat && row!.incident_id !== null) {
+      const incidentId = d.readId(row!.incident_id);
+      land(incidentId);
+      result.events.push({ kind: "ALERT", incidentId, alertId, logId: null });
+      return "deduplicated";
+    }
+    let incidentId = known;
+    if (incidentId === undefined) {
+      incidentId = (yield* groupedIncident(alert)) ?? (yield* openIncident(alert));
+      yield* all(q.attach, [incidentId, alertId]);
+      if (alert.groupKey !== null) groupIncidents.set(alert.groupKey, incidentId);
+    }
+    const logId = yield* log(incidentId, "ALERT", `Alert ${alertName(alert)} firing: ${alert.summary}`);
+    land(incidentId);
+    result.events.push({ kind: "ALERT", incidentId, alertId, logId });
+    return "created";
+  }
+
+  function* resolve(alert: IncomingAlert): Work<AlertOutcome> {
+    const resolvedAt = d.time(alert.endsAt ?? now);
+    const row = yield* one(q.resolveFiring, [resolvedAt, at, target.serviceId, alert.fingerprint]);
+    if (!row || row.incident_id === null) return "ignored";
+    const alertId = d.readId(row.id);
+    const incidentId = d.readId(row.incident_id);
+    const logId = yield* log(incidentId, "ALERT", `Alert ${alertName(alert)} resolved`);
+    land(incidentId);
+    result.events.push({ kind: "ALERT", incidentId, alertId, logId });
+    if (target.autoResolve) {
+      // The incident's row lock first: of two requests resolving its last two alerts at once, the later one then
+      // sees the earlier one's alert resolved, and resolves the incident.
+      const locked = yield* one(q.lockIncident, [incidentId]);
+      const status = locked?.status as IncidentStatus | undefined;
+      if (status === "OPEN" || status === "INVESTIGATING") {
+        const firing = yield* one(q.firingCount, [incidentId]);
+        if (d.readNumber(firing?.n) === 0 && (yield* changeStatus(incidentId, status, "RESOLVED", "all alerts resolved"))) {
+          for (const [groupKey, grouped] of groupIncidents) if (grouped === incidentId) groupIncidents.delete(groupKey);
+        }
+      }
+    }
+    return "resolved";
+  }
+
+  function* acknowledge(alert: IncomingAlert): Work<AlertOutcome> {
+    const row = yield* one(q.acknowledgeFiring, [at, target.serviceId, alert.fingerprint]);
+    if (!row || row.incident_id === null) return "ignored";
+    const incidentId = d.readId(row.incident_id);
+    land(incidentId);
+    result.events.push({ kind: "ALERT", incidentId, alertId: d.readId(row.id), logId: null });
+    yield* changeStatus(incidentId, "OPEN", "INVESTIGATING", "alert acknowledged");
+    return "deduplicated";
+  }
+
+  for (const alert of alerts) {
+    const outcome =
+      alert.action === "trigger" ? yield* trigger(alert) : alert.action === "resolve" ? yield* resolve(alert) : yield* acknowledge(alert);
+    result.outcomes.push(outcome);
+  }
+  // Last, so that the integration's row is locked only for the end of the transaction (requests of one integration
+  // run side by side until then): a key rotated or deleted meanwhile still undoes the whole request.
+  if (!(yield* one(q.touchIntegration, [at, target.integrationId, target.keyHash]))) throw new KeyRevokedError();
+  return result;
+}
+
+/**
+ * A person moved the incident to RESOLVED or CLOSED: its FIRING alerts resolve now, one ALERT entry each, so that a
+ * later notification opens a new incident. Runs inside the caller's transaction. Returns the alerts and entries.
+ */
+export function* resolveAlertsOfIncident(
+  q: AlertStatements,
+  d: Dialect,
+  incidentId: number,
+  now: Date,
+): Work<ResolvedAlert[]> {
+  const rows = yield* all(q.resolveIncidentAlerts, [d.time(now), incidentId]);
+  const resolved: ResolvedAlert[] = [];
+  for (const row of rows) {
+    const name = (JSON.parse(row.labels as string) as Record<string, string>).alertname ?? (row.fingerprint as string);
+    const entry = yield* one(q.insertSystemLog, [incidentId, "ALERT", `Alert ${name} resolved with the incident`, null, null, d.time(now)]);
+    resolved.push({ alertId: d.readId(row.id), logId: d.readId(entry!.id) });
+  }
+  return resolved;
+}
+
+export interface ResolvedAlert {
+  alertId: number;
+  logId: number;
+}
+
+/** What an incident update does beyond its row and entries: its labels, and the alerts that resolve with it. */
+export function* incidentUpdateExtras(q: AlertStatements, d: Dialect, incidentId: number, plan: IncidentUpdatePlan, at: Date): Work<ResolvedAlert[]> {
+  if (plan.labels) yield* replaceIncidentLabels(q, incidentId, plan.labels);
+  return resolvesAlerts(plan) ? yield* resolveAlertsOfIncident(q, d, incidentId, at) : [];
+}
+
+/** An incident's labels, sorted by key, inside the caller's transaction. */
+export function* labelsOfIncident(q: AlertStatements, incidentId: number): Work<Label[]> {
+  const rows = yield* all(q.labelsOfIncident, [incidentId]);
+  return rows.map((row) => ({ key: row.key as string, value: row.value as string }));
+}
+
+/** Replaces an incident's labels, inside the caller's transaction. */
+export function* replaceIncidentLabels(q: AlertStatements, incidentId: number, labels: readonly Label[]): Work<void> {
+  yield* all(q.deleteLabels, [incidentId]);
+  for (const label of labels) yield* all(q.insertLabel, [incidentId, label.key, label.value]);
+}
+
+export class KeyRevokedError extends Error {
+  override name = "KeyRevokedError";
+}

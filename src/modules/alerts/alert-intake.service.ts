@@ -1,0 +1,86 @@
+import type { Logger } from "pino";
+import type { Metrics } from "../../shared/metrics.js";
+import type { SystemIncidentEvents } from "../../realtime/incident-event-publisher.js";
+import type { IntegrationKind } from "./alert-enums.js";
+import { KeyRevokedError, type AlertOutcome, type IncomingAlert, type IngestResult } from "./alert-ingest.js";
+import type { AlertRepository } from "./alert.repository.js";
+import type { IngestRateLimit } from "./ingest-rate-limit.js";
+import type { IntegrationService } from "./integration.service.js";
+
+export class UnknownKeyError extends Error {
+  override name = "UnknownKeyError";
+  constructor() {
+    super("The integration key is missing, unknown, rotated, deleted, or of another kind");
+  }
+}
+
+export class IngestRateLimitedError extends Error {
+  override name = "IngestRateLimitedError";
+  constructor(readonly retryAfterSeconds: number) {
+    super("Too many requests for this integration; retry later");
+  }
+}
+
+export interface AlertIntakeDeps {
+  integrations: IntegrationService;
+  alerts: AlertRepository;
+  rateLimit: IngestRateLimit;
+  events?: SystemIncidentEvents;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+const metricKind: Record<IntegrationKind, string> = { ALERTMANAGER: "alertmanager", EVENTS_V2: "events_v2" };
+
+/**
+ * Alerts from outside: the key, the integration's rate limit, then one transaction for the whole request; events
+ * are published once it has committed. `parse` runs after the key and the rate limit are checked.
+ */
+export class AlertIntakeService {
+  constructor(private readonly deps: AlertIntakeDeps) {}
+
+  async receive(kind: IntegrationKind, key: string | undefined, parse: () => IncomingAlert[]): Promise<IngestResult> {
+    const found = await this.deps.integrations.authenticate(key, kind);
+    if (!found) throw new UnknownKeyError();
+    const wait = await this.deps.rateLimit.take(found.target.integrationId);
+    if (wait !== undefined) throw new IngestRateLimitedError(wait);
+    const alerts = parse();
+    let result: IngestResult;
+    try {
+      result = await this.deps.alerts.ingest(found.target, alerts, new Date());
+    } catch (error) {
+      if (error instanceof KeyRevokedError) throw new UnknownKeyError();
+      throw error;
+    }
+    this.count(kind, result.outcomes);
+    this.publish(result);
+    return result;
+  }
+
+  /** A request answered with anything but 2xx (bad body, key, rate limit, failure): none of its alerts was taken. */
+  rejected(kind: IntegrationKind): void {
+    this.deps.metrics.alertsReceived.inc({ integration_kind: metricKind[kind], outcome: "rejected" });
+  }
+
+  private count(kind: IntegrationKind, outcomes: readonly AlertOutcome[]) {
+    const tally = new Map<AlertOutcome, number>();
+    for (const outcome of outcomes) tally.set(outcome, (tally.get(outcome) ?? 0) + 1);
+    for (const [outcome, n] of tally) this.deps.metrics.alertsReceived.inc({ integration_kind: metricKind[kind], outcome }, n);
+  }
+
+  /** After the commit; a failure to publish is logged, never turned into a failed request. */
+  private publish(result: IngestResult) {
+    const events = this.deps.events;
+    if (!events) return;
+    try {
+      for (const event of result.events) {
+        if (event.kind === "CREATED") events.createdById(event.incidentId);
+        else if (event.kind === "UPDATED") events.updatedById(event.incidentId);
+        else events.alert(event.incidentId, event.alertId, event.logId, null);
+      }
+    } catch (error) {
+      this.deps.logger.error({ err: error }, "alert events not published");
+    }
+  }
+}
+

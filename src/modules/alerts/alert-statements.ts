@@ -1,0 +1,126 @@
+import type { Dialect, Statement } from "../../db/sql-work.js";
+import { alertColumns, integrationColumns } from "./alert-rows.js";
+
+const active = `('OPEN', 'INVESTIGATING')`;
+
+/** Every statement of alert ingestion and alert reads, written once; `d` supplies what differs. */
+export function alertStatements(d: Dialect) {
+  const s = (name: string, text: string): Statement => ({ name, text });
+  return {
+    authenticate: s(
+      "integrations_authenticate",
+      `SELECT i.id, i.service_id, i.kind, i.key_hash, s.auto_resolve, s.grouping_labels, s.grouping_window_seconds
+       FROM integrations i JOIN services s ON s.id = i.service_id WHERE i.key_hash = ?`,
+    ),
+    /** Inside the request's transaction: the key still names the integration (not rotated or deleted meanwhile). */
+    touchIntegration: s("integrations_touch", `UPDATE integrations SET last_event_at = ? WHERE id = ? AND key_hash = ? RETURNING id`),
+    /** A new alert takes the incident given last (when its group's is known already); a repeat keeps its own. */
+    upsertFiring: s(
+      "alerts_upsert_firing",
+      `INSERT INTO alerts (integration_id, service_id, fingerprint, status, severity, summary, source, labels, annotations,
+                           generator_url, group_key, starts_at, last_seen_at, event_count, received_at, incident_id)
+       VALUES (?, ?, ?, 'FIRING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+       ON CONFLICT (service_id, fingerprint) WHERE status = 'FIRING' DO UPDATE SET
+         last_seen_at = excluded.last_seen_at, event_count = alerts.event_count + 1, severity = excluded.severity,
+         summary = excluded.summary, source = excluded.source, labels = excluded.labels,
+         annotations = excluded.annotations, generator_url = excluded.generator_url
+       RETURNING id, incident_id, event_count`,
+    ),
+    attach: s("alerts_attach", `UPDATE alerts SET incident_id = ? WHERE id = ?`),
+    groupKeyIncident: s(
+      "alerts_group_key_incident",
+      `SELECT a.incident_id FROM alerts a JOIN incidents i ON i.id = a.incident_id
+       WHERE a.service_id = ? AND a.group_key = ? AND i.status IN ${active} ORDER BY a.id DESC LIMIT 1`,
+    ),
+    /** With `keys` grouping labels: parameters are service, window start, then (key, value) for each. */
+    windowIncident: (keys: number) =>
+      s(
+        `alerts_window_incident_${keys}`,
+        `SELECT a.incident_id FROM alerts a JOIN incidents i ON i.id = a.incident_id
+         WHERE a.service_id = ? AND a.received_at >= ? AND i.status IN ${active}
+         ${Array.from({ length: keys }, () => `AND ${d.same(d.jsonText("a.labels"), "?")}`).join(" ")}
+         ORDER BY a.received_at DESC, a.id DESC LIMIT 1`,
+      ),
+    insertIncident: s(
+      "incidents_insert_from_alert",
+      `INSERT INTO incidents (title, description, status, priority, version, created_at, updated_at, service_id)
+       VALUES (?, ?, 'OPEN', ?, 1, ?, ?, ?) RETURNING id`,
+    ),
+    insertLabel: s("incident_labels_insert", `INSERT INTO incident_labels (incident_id, key, value) VALUES (?, ?, ?)`),
+    labelsOfIncident: s("incident_labels_of_one", `SELECT key, value FROM incident_labels WHERE incident_id = ? ORDER BY key${d.binary}`),
+    deleteLabels: s("incident_labels_delete", `DELETE FROM incident_labels WHERE incident_id = ?`),
+    insertSystemLog: s(
+      "incident_logs_insert_system",
+      `INSERT INTO incident_logs (incident_id, kind, message, author_id, from_status, to_status, created_at)
+       VALUES (?, ?, ?, NULL, ?, ?, ?) RETURNING id`,
+    ),
+    resolveFiring: s(
+      "alerts_resolve_firing",
+      `UPDATE alerts SET status = 'RESOLVED', resolved_at = ?, last_seen_at = ?, event_count = event_count + 1
+       WHERE service_id = ? AND fingerprint = ? AND status = 'FIRING' RETURNING id, incident_id, labels`,
+    ),
+    acknowledgeFiring: s(
+      "alerts_acknowledge_firing",
+      `UPDATE alerts SET last_seen_at = ?, event_count = event_count + 1
+       WHERE service_id = ? AND fingerprint = ? AND status = 'FIRING' RETURNING id, incident_id`,
+    ),
+    resolveIncidentAlerts: s(
+      "alerts_resolve_of_incident",
+      `UPDATE alerts SET status = 'RESOLVED', resolved_at = ? WHERE incident_id = ? AND status = 'FIRING' RETURNING id, labels, fingerprint`,
+    ),
+    lockIncident: s("incidents_lock_status", `SELECT status FROM incidents WHERE id = ?${d.forUpdate}`),
+    firingCount: s("alerts_firing_count", `SELECT count(*) AS n FROM alerts WHERE incident_id = ? AND status = 'FIRING'`),
+    systemStatus: s(
+      "incidents_system_status",
+      `UPDATE incidents SET status = ?, updated_at = ?, version = version + 1,
+         resolved_at = CASE WHEN ? = 'RESOLVED' THEN ? ELSE resolved_at END,
+         acknowledged_at = CASE WHEN ? = 'INVESTIGATING' THEN COALESCE(acknowledged_at, ?) ELSE acknowledged_at END
+       WHERE id = ? AND status = ? RETURNING id`,
+    ),
+
+    alertsByIds: s("alerts_by_ids", `SELECT ${alertColumns} FROM alerts WHERE ${d.inList("id", "bigint")}`),
+    alertPages: (withStatus: boolean) => {
+      const status = withStatus ? `AND ${d.inList("status", "text")}` : "";
+      const columns = alertColumns
+        .split(", ")
+        .map((column) => `a.${column}`)
+        .join(", ");
+      // A LIMITed range of alerts_incident_idx per parent: the cost follows `first`, not the number of alerts.
+      return d.kind === "sqlite"
+        ? s(
+            `alerts_pages_${withStatus}`,
+            `SELECT ${columns} FROM json_each(?) AS parent JOIN alerts AS a ON a.id IN (
+               SELECT id FROM alerts WHERE incident_id = parent.value AND id > ? ${status} ORDER BY id LIMIT ?)`,
+          )
+        : s(
+            `alerts_pages_${withStatus}`,
+            `SELECT ${columns} FROM unnest(?::bigint[]) AS parent(id) CROSS JOIN LATERAL (
+               SELECT * FROM alerts WHERE incident_id = parent.id AND id > ? ${status} ORDER BY id LIMIT ?) AS a`,
+          );
+    },
+    alertCounts: (withStatus: boolean) =>
+      s(
+        `alerts_counts_${withStatus}`,
+        `SELECT incident_id, count(*) AS n FROM alerts WHERE ${d.inList("incident_id", "bigint")}
+         ${withStatus ? `AND ${d.inList("status", "text")}` : ""} GROUP BY incident_id`,
+      ),
+
+    integrationsByIds: s("integrations_by_ids", `SELECT ${integrationColumns} FROM integrations WHERE ${d.inList("id", "bigint")}`),
+    integrationsOfServices: s(
+      "integrations_of_services",
+      `SELECT ${integrationColumns} FROM integrations WHERE ${d.inList("service_id", "bigint")} ORDER BY service_id, id`,
+    ),
+    serviceExists: s("services_exists", `SELECT id FROM services WHERE id = ?`),
+    insertIntegration: s(
+      "integrations_insert",
+      `INSERT INTO integrations (service_id, name, kind, key_hash, key_hint, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING ${integrationColumns}`,
+    ),
+    rotateIntegration: s(
+      "integrations_rotate",
+      `UPDATE integrations SET key_hash = ?, key_hint = ? WHERE id = ? RETURNING ${integrationColumns}`,
+    ),
+    deleteIntegration: s("integrations_delete", `DELETE FROM integrations WHERE id = ? RETURNING id`),
+  };
+}
+
+export type AlertStatements = ReturnType<typeof alertStatements>;

@@ -1,0 +1,71 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { pgId, pgTime } from "../../db/pg-columns.js";
+import { incidents } from "../incidents/incident.pg-table.js";
+import { services } from "../services/service.pg-table.js";
+import { alertSeverityValues, alertStatusValues, integrationKindValues } from "./alert-enums.js";
+
+/** The PostgreSQL twins of `alert.table.ts`. */
+export const integrations = pgTable(
+  "integrations",
+  {
+    id: pgId("id").primaryKey().generatedByDefaultAsIdentity(),
+    serviceId: pgId("service_id")
+      .notNull()
+      .references(() => services.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: integrationKindValues }).notNull(),
+    /** SHA-256 of the key, hex: the key itself is never stored. */
+    keyHash: text("key_hash").notNull(),
+    keyHint: text("key_hint").notNull(),
+    createdAt: pgTime("created_at").notNull(),
+    lastEventAt: pgTime("last_event_at"),
+  },
+  (table) => [
+    uniqueIndex("integrations_key_hash_unique").on(table.keyHash),
+    index("integrations_service_idx").on(table.serviceId, table.id),
+    check("integrations_kind_valid", sql`"kind" in ('ALERTMANAGER', 'EVENTS_V2')`),
+  ],
+);
+
+export const alerts = pgTable(
+  "alerts",
+  {
+    id: pgId("id").primaryKey().generatedByDefaultAsIdentity(),
+    /** Null only inside the transaction that creates the alert, between its upsert and its grouping. */
+    incidentId: pgId("incident_id").references(() => incidents.id, { onDelete: "cascade" }),
+    /** Null once the integration is deleted. */
+    integrationId: pgId("integration_id").references(() => integrations.id, { onDelete: "set null" }),
+    /** The alert's identity is (service, fingerprint); null once the service is deleted. */
+    serviceId: pgId("service_id").references(() => services.id, { onDelete: "set null" }),
+    fingerprint: text("fingerprint").notNull(),
+    status: text("status", { enum: alertStatusValues }).notNull(),
+    severity: text("severity", { enum: alertSeverityValues }).notNull(),
+    summary: text("summary").notNull(),
+    source: text("source"),
+    /** JSON objects of string values. */
+    labels: text("labels").notNull(),
+    annotations: text("annotations").notNull(),
+    generatorUrl: text("generator_url"),
+    /** Alertmanager's groupKey: alerts of one group join one incident. */
+    groupKey: text("group_key"),
+    startsAt: pgTime("starts_at").notNull(),
+    lastSeenAt: pgTime("last_seen_at").notNull(),
+    resolvedAt: pgTime("resolved_at"),
+    eventCount: integer("event_count").notNull().default(1),
+    /** When this server first received it (the grouping window counts from here). */
+    receivedAt: pgTime("received_at").notNull(),
+  },
+  (table) => [
+    // One FIRING alert per (service, fingerprint): concurrent notifications upsert into it.
+    uniqueIndex("alerts_firing_unique").on(table.serviceId, table.fingerprint).where(sql`"status" = 'FIRING'`),
+    index("alerts_incident_idx").on(table.incidentId, table.id),
+    index("alerts_group_key_idx").on(table.serviceId, table.groupKey),
+    index("alerts_service_received_idx").on(table.serviceId, table.receivedAt),
+    check("alerts_status_valid", sql`"status" in ('FIRING', 'RESOLVED')`),
+    check("alerts_severity_valid", sql`"severity" in ('CRITICAL', 'ERROR', 'WARNING', 'INFO')`),
+  ],
+);
+
+export type PgIntegrationRow = typeof integrations.$inferSelect;
+export type PgAlertRow = typeof alerts.$inferSelect;

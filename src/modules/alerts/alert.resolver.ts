@@ -1,0 +1,75 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from "type-graphql";
+import type { GraphQLContext } from "../../shared/context.js";
+import { IncidentType } from "../incidents/incident.type.js";
+import type { IncidentRow } from "../incidents/incident.table.js";
+import { LabelType, ServiceType } from "../services/service.type.js";
+import { AlertStatus } from "./alert-enums.js";
+import { labelList } from "./alert-rows.js";
+import type { AlertService } from "./alert.service.js";
+import type { AlertRow, IntegrationRow } from "./alert.table.js";
+import { AlertConnectionType, AlertType, CreateIntegrationInput, IntegrationKeyType, IntegrationType } from "./alert.type.js";
+import type { IntegrationService } from "./integration.service.js";
+
+@Resolver(() => AlertType)
+export class AlertResolver {
+  @FieldResolver(() => IncidentType)
+  incident(@Root() alert: AlertRow, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.incidentById.load(alert.incidentId!);
+  }
+
+  @FieldResolver(() => IntegrationType, { nullable: true, description: "Null once the integration is deleted." })
+  integration(@Root() alert: AlertRow, @Ctx() ctx: GraphQLContext) {
+    return alert.integrationId === null ? null : ctx.loaders.integrationById.load(alert.integrationId);
+  }
+
+  @FieldResolver(() => [LabelType], { description: "Sorted by key." })
+  labels(@Root() alert: AlertRow) {
+    return labelList(alert.labels);
+  }
+
+  @FieldResolver(() => [LabelType], { description: "Sorted by key." })
+  annotations(@Root() alert: AlertRow) {
+    return labelList(alert.annotations);
+  }
+}
+
+@Resolver(() => IncidentType)
+export class IncidentAlertsResolver {
+  constructor(private readonly service: AlertService) {}
+
+  @FieldResolver(() => AlertConnectionType, { description: "The alerts grouped into this incident, oldest first." })
+  alerts(
+    @Root() incident: IncidentRow,
+    @Ctx() ctx: GraphQLContext,
+    @Arg("first", () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Arg("status", () => [AlertStatus], { nullable: true }) status: AlertStatus[] | null,
+  ) {
+    return this.service.alertsOf(incident.id, { first, after, status }, ctx.loaders);
+  }
+}
+
+@Resolver(() => IntegrationType)
+export class IntegrationResolver {
+  constructor(private readonly integrations: IntegrationService) {}
+
+  @FieldResolver(() => ServiceType)
+  service(@Root() integration: IntegrationRow, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.serviceById.load(integration.serviceId);
+  }
+
+  @Mutation(() => IntegrationKeyType, { description: "ADMIN. The key is shown here only." })
+  async createIntegration(@Arg("input", () => CreateIntegrationInput) input: CreateIntegrationInput, @Ctx() ctx: GraphQLContext) {
+    return this.integrations.create(await ctx.viewer(), input);
+  }
+
+  @Mutation(() => IntegrationKeyType, { description: "ADMIN. The old key stops working at once." })
+  async rotateIntegrationKey(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return this.integrations.rotate(await ctx.viewer(), id);
+  }
+
+  @Mutation(() => ID, { description: "ADMIN. Its alerts stay with their incidents." })
+  async deleteIntegration(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return this.integrations.delete(await ctx.viewer(), id);
+  }
+}

@@ -1,0 +1,69 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { incidents } from "../incidents/incident.table.js";
+import { services } from "../services/service.table.js";
+import { alertSeverityValues, alertStatusValues, integrationKindValues } from "./alert-enums.js";
+
+export const integrations = sqliteTable(
+  "integrations",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    serviceId: integer("service_id")
+      .notNull()
+      .references(() => services.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: integrationKindValues }).notNull(),
+    /** SHA-256 of the key, hex: the key itself is never stored. */
+    keyHash: text("key_hash").notNull(),
+    keyHint: text("key_hint").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    lastEventAt: integer("last_event_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [
+    uniqueIndex("integrations_key_hash_unique").on(table.keyHash),
+    index("integrations_service_idx").on(table.serviceId, table.id),
+    check("integrations_kind_valid", sql`"kind" in ('ALERTMANAGER', 'EVENTS_V2')`),
+  ],
+);
+
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    /** Null only inside the transaction that creates the alert, between its upsert and its grouping. */
+    incidentId: integer("incident_id").references(() => incidents.id, { onDelete: "cascade" }),
+    /** Null once the integration is deleted. */
+    integrationId: integer("integration_id").references(() => integrations.id, { onDelete: "set null" }),
+    /** The alert's identity is (service, fingerprint); null once the service is deleted. */
+    serviceId: integer("service_id").references(() => services.id, { onDelete: "set null" }),
+    fingerprint: text("fingerprint").notNull(),
+    status: text("status", { enum: alertStatusValues }).notNull(),
+    severity: text("severity", { enum: alertSeverityValues }).notNull(),
+    summary: text("summary").notNull(),
+    source: text("source"),
+    /** JSON objects of string values. */
+    labels: text("labels").notNull(),
+    annotations: text("annotations").notNull(),
+    generatorUrl: text("generator_url"),
+    /** Alertmanager's groupKey: alerts of one group join one incident. */
+    groupKey: text("group_key"),
+    startsAt: integer("starts_at", { mode: "timestamp_ms" }).notNull(),
+    lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }).notNull(),
+    resolvedAt: integer("resolved_at", { mode: "timestamp_ms" }),
+    eventCount: integer("event_count").notNull().default(1),
+    /** When this server first received it (the grouping window counts from here). */
+    receivedAt: integer("received_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [
+    // One FIRING alert per (service, fingerprint): concurrent notifications upsert into it.
+    uniqueIndex("alerts_firing_unique").on(table.serviceId, table.fingerprint).where(sql`"status" = 'FIRING'`),
+    index("alerts_incident_idx").on(table.incidentId, table.id),
+    index("alerts_group_key_idx").on(table.serviceId, table.groupKey),
+    index("alerts_service_received_idx").on(table.serviceId, table.receivedAt),
+    check("alerts_status_valid", sql`"status" in ('FIRING', 'RESOLVED')`),
+    check("alerts_severity_valid", sql`"severity" in ('CRITICAL', 'ERROR', 'WARNING', 'INFO')`),
+  ],
+);
+
+export type IntegrationRow = typeof integrations.$inferSelect;
+export type AlertRow = typeof alerts.$inferSelect;

@@ -1,0 +1,183 @@
+import { Redis } from "ioredis";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alertmanagerPayload, triggerEvent } from "./support/alerts.js";
+import { startChildServer, tempDatabase, type ChildServer } from "./support/child-server.js";
+import type { TestDatabase } from "./support/database.js";
+import { startTestServer, type TestServer } from "./support/server.js";
+
+// Section 9's "no lost or doubled alerts": concurrent duplicates, two instances, and a crash in the middle of a storm.
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token } }`;
+
+/** A service with integrations; signs up the first user (the admin) unless given an admin's token. */
+async function setUp(gql: ChildServer["gql"], adminToken?: string) {
+  const token =
+    adminToken ??
+    ((await gql(SIGN_UP, { input: { email: `admin-${randomBytes(3).toString("hex")}@alerts.test`, name: "Admin", password: "correct horse battery" } }))
+      .data.signUp.token as string);
+  const service = await gql(`mutation { createService(input: { name: "Storm" }) { id } }`, {}, token);
+  const key = async (kind: string) =>
+    (
+      await gql(
+        `mutation($input: CreateIntegrationInput!) { createIntegration(input: $input) { key } }`,
+        { input: { serviceId: service.data.createService.id, name: kind, kind } },
+        token,
+      )
+    ).data.createIntegration.key as string;
+  return { token, amKey: await key("ALERTMANAGER"), amKey2: await key("ALERTMANAGER"), v2Key: await key("EVENTS_V2") };
+}
+
+const send = (base: string, key: string, payload: unknown) =>
+  fetch(`${base}/hooks/alertmanager`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+    body: JSON.stringify(payload),
+  });
+
+/** A group of `size` alerts whose fingerprints name the group. */
+const group = (name: string, size: number) =>
+  alertmanagerPayload(
+    Array.from({ length: size }, (_, i) => ({ fingerprint: `${name}-${String(i).padStart(4, "0")}`, labels: { alertname: name, i: String(i) } })),
+    { groupKey: name },
+  );
+
+describe("the same notification many times at once (one instance, the backend under test)", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("makes one alert per fingerprint and one incident, with every notification counted", async () => {
+    const { amKey } = await setUp(server.gql, server.admin.token);
+    const payload = group("dup", 5);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => send(server.base, amKey, payload)));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(12).fill(200));
+    expect(await server.db.scalar("SELECT count(*) FROM alerts WHERE fingerprint LIKE 'dup-%'")).toBe(5);
+    expect(await server.db.scalar("SELECT count(DISTINCT incident_id) FROM alerts WHERE fingerprint LIKE 'dup-%'")).toBe(1);
+    expect(await server.db.scalar("SELECT sum(event_count) FROM alerts WHERE fingerprint LIKE 'dup-%'")).toBe(60);
+    expect(await server.db.scalar("SELECT count(*) FROM incident_logs WHERE kind = 'ALERT'")).toBe(5);
+  });
+});
+
+describe("two instances on one PostgreSQL database and one Redis (needs PostgreSQL and Redis)", () => {
+  const PREFIX = `incident-api-test:${process.pid}-${randomBytes(4).toString("hex")}:`;
+  const LIMIT = 40;
+  let database: TestDatabase;
+  let a: ChildServer;
+  let b: ChildServer;
+  let keys: Awaited<ReturnType<typeof setUp>>;
+
+  beforeAll(async () => {
+    database = await tempDatabase("incident-api-alerts-", "postgres");
+    const env = { REDIS_URL, REDIS_PREFIX: PREFIX, INGEST_RATE_LIMIT: String(LIMIT) };
+    a = await startChildServer({ dbPath: database.dbPath, env });
+    b = await startChildServer({ dbPath: database.dbPath, env });
+    keys = await setUp(a.gql);
+  });
+  afterAll(async () => {
+    await Promise.allSettled([a?.stop(), b?.stop()]);
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    const stale = await redis.keys(`${PREFIX}*`);
+    if (stale.length > 0) await redis.del(...stale);
+    await redis.quit();
+    await database?.remove();
+  });
+
+  it("receiving the same notification at once make one alert and one incident", async () => {
+    for (let round = 0; round < 10; round++) {
+      const payload = group(`race${round}`, 4);
+      const answers = await Promise.all([send(a.base, keys.amKey, payload), send(b.base, keys.amKey, payload), send(a.base, keys.amKey, payload)]);
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+      const bodies = await Promise.all(answers.map((answer) => answer.json() as Promise<{ incidents: string[] }>));
+      expect(new Set(bodies.map((body) => body.incidents.join()))).toHaveProperty("size", 1);
+    }
+    expect(await database.scalar("SELECT count(*) FROM alerts WHERE fingerprint LIKE 'race%'")).toBe(40);
+    expect(await database.scalar("SELECT count(DISTINCT incident_id) FROM alerts WHERE fingerprint LIKE 'race%'")).toBe(10);
+    expect(await database.scalar("SELECT count(*) FROM incidents")).toBe(10);
+    expect(await database.scalar("SELECT min(event_count) FROM alerts WHERE fingerprint LIKE 'race%'")).toBe(3);
+  });
+
+  it("resolving the last alerts on both instances at once auto-resolves the incident", async () => {
+    const payload = group("last", 2);
+    await send(a.base, keys.amKey, payload);
+    const [one, two] = payload.alerts.map((alert) => ({ ...payload, alerts: [{ ...alert, status: "resolved" }] }));
+    const answers = await Promise.all([send(a.base, keys.amKey, one), send(b.base, keys.amKey, two)]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    const [incident] = await database.query<{ status: string }>(
+      "SELECT status FROM incidents WHERE id = (SELECT incident_id FROM alerts WHERE fingerprint = 'last-0000')",
+    );
+    expect(incident!.status).toBe("RESOLVED");
+  });
+
+  it("share each integration's rate limit through Redis", async () => {
+    // Away from a minute's edge, where the window would start again.
+    if (new Date().getSeconds() > 45) await new Promise((resolve) => setTimeout(resolve, (61 - new Date().getSeconds()) * 1000));
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT; i++) {
+      const answer = await send(i % 2 === 0 ? a.base : b.base, keys.amKey2, group(`limit${i}`, 1));
+      statuses.push(answer.status);
+    }
+    expect(statuses).toEqual(Array(LIMIT).fill(200));
+    for (const server of [a, b]) {
+      const over = await send(server.base, keys.amKey2, group("over", 1));
+      expect(over.status).toBe(503);
+      expect(Number(over.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    }
+    const v2 = await fetch(`${b.base}/v2/enqueue`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(triggerEvent(keys.v2Key)) });
+    expect(v2.status).toBe(202);
+  }, 90_000);
+});
+
+describe("a SIGKILL during a storm (the backend under test)", () => {
+  let database: TestDatabase;
+  afterAll(async () => {
+    await database?.remove();
+  });
+
+  it("loses no acknowledged alert and leaves no payload half-stored", async () => {
+    database = await tempDatabase("incident-api-storm-");
+    let server = await startChildServer({ dbPath: database.dbPath, env: {} });
+    const { amKey } = await setUp(server.gql);
+    const acknowledged: string[] = [];
+    const sent: string[] = [];
+    let stopped = false;
+    const sender = async (worker: number) => {
+      for (let i = 0; !stopped; i++) {
+        const name = `s${worker}x${i}`;
+        sent.push(name);
+        try {
+          const answer = await send(server.base, amKey, group(name, 20));
+          if (answer.status === 200) acknowledged.push(name);
+        } catch {
+          return; // the server is gone
+        }
+      }
+    };
+    const senders = Array.from({ length: 8 }, (_, worker) => sender(worker));
+    while (acknowledged.length < 30) await new Promise((resolve) => setTimeout(resolve, 10));
+    await server.kill("SIGKILL");
+    stopped = true;
+    await Promise.all(senders);
+    server = await startChildServer({ dbPath: database.dbPath, env: {} });
+    try {
+      const rows = await database.query<{ name: string; n: unknown }>(
+        "SELECT group_key AS name, count(*) AS n FROM alerts GROUP BY group_key",
+      );
+      const stored = new Map(rows.map((row) => [row.name, Number(row.n)]));
+      for (const name of acknowledged) expect(stored.get(name), name).toBe(20);
+      for (const [name, n] of stored) {
+        expect(sent).toContain(name);
+        expect(n, name).toBe(20);
+      }
+      expect(await database.scalar("SELECT count(*) FROM alerts WHERE incident_id IS NULL")).toBe(0);
+      expect(await database.integrityProblems()).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+});

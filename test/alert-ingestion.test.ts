@@ -1,0 +1,498 @@
+import "reflect-metadata";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  alertmanagerPayload,
+  alertSetup,
+  countRows,
+  enqueue,
+  eventAction,
+  incidentWithAlerts,
+  post,
+  sendAlertmanager,
+  triggerEvent,
+} from "./support/alerts.js";
+import { startTestServer, type TestServer } from "./support/server.js";
+
+// Section 9's rules, over real HTTP, on the backend under test (TEST_DATABASE).
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const resolveIncident = async (id: string) => {
+  for (const status of ["INVESTIGATING", "RESOLVED"]) {
+    const result = await server.gql(
+      `mutation($id: ID!, $status: IncidentStatus!) { updateIncident(id: $id, input: { status: $status }) { status } }`,
+      { id, status },
+      server.admin.token,
+    );
+    expect(result.errors).toBeUndefined();
+  }
+};
+
+describe("Alertmanager webhook", () => {
+  it("opens one incident for a firing group, titled and prioritised from the alert, with no reporter", async () => {
+    const { amKey, serviceId } = await alertSetup(server);
+    const answer = await sendAlertmanager(server, amKey, alertmanagerPayload([{}, {}]));
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ status: "ok", alerts: 2, incidents: [expect.any(String)] });
+    const incident = await incidentWithAlerts(server, answer.body.incidents[0]);
+    expect(incident).toMatchObject({
+      title: "Latency above 2s on web-0",
+      description: "p99 latency over the SLO for 5 minutes",
+      status: "OPEN",
+      priority: "CRITICAL",
+      reporter: null,
+      service: { id: serviceId },
+      labels: [
+        { key: "alertname", value: "HighLatency" },
+        { key: "instance", value: "web-0:9100" },
+        { key: "job", value: "node" },
+        { key: "severity", value: "critical" },
+      ],
+    });
+    expect(incident.alerts.totalCount).toBe(2);
+    expect(incident.alerts.nodes[0]).toMatchObject({
+      fingerprint: "fp00000000000000",
+      status: "FIRING",
+      severity: "CRITICAL",
+      eventCount: 1,
+      startsAt: "2026-11-30T01:00:00.000Z",
+      generatorUrl: "http://prometheus.example:9090/graph?g0.expr=latency",
+      integration: { kind: "ALERTMANAGER" },
+      incident: { id: incident.id },
+    });
+    expect(incident.logs.nodes.map((log: any) => [log.kind, log.author])).toEqual([
+      ["ALERT", null],
+      ["ALERT", null],
+    ]);
+  });
+
+  it("deduplicates a repeated notification into the same alert: no new alert, incident or entry", async () => {
+    const { amKey } = await alertSetup(server);
+    const payload = alertmanagerPayload([{}]);
+    const first = await sendAlertmanager(server, amKey, payload);
+    const [before, logsBefore] = [await countRows(server, "alerts"), await countRows(server, "incident_logs")];
+    const incidentsBefore = await countRows(server, "incidents");
+    for (let i = 0; i < 3; i++) {
+      const again = await sendAlertmanager(server, amKey, { ...payload, alerts: [{ ...payload.alerts[0], annotations: { summary: `now ${i}` } }] });
+      expect(again.body.incidents).toEqual(first.body.incidents);
+    }
+    expect(await countRows(server, "alerts")).toBe(before);
+    expect(await countRows(server, "incidents")).toBe(incidentsBefore);
+    expect(await countRows(server, "incident_logs")).toBe(logsBefore);
+    const incident = await incidentWithAlerts(server, first.body.incidents[0]);
+    expect(incident.alerts.nodes[0]).toMatchObject({ eventCount: 4, summary: "now 2" });
+  });
+
+  it("groups alerts that come with the same groupKey, and opens another incident for another group", async () => {
+    const { amKey } = await alertSetup(server);
+    const first = await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "a1" }], { groupKey: "g1" }));
+    const same = await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "a2" }], { groupKey: "g1" }));
+    const other = await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "a3" }], { groupKey: "g2" }));
+    expect(same.body.incidents).toEqual(first.body.incidents);
+    expect(other.body.incidents[0]).not.toBe(first.body.incidents[0]);
+  });
+
+  it("reads each alert's own status in a mixed group, never the top-level one", async () => {
+    const { amKey } = await alertSetup(server);
+    const opened = await sendAlertmanager(server, amKey, alertmanagerPayload([{}, {}]));
+    const mixed = alertmanagerPayload([{}, { status: "resolved", endsAt: "2026-11-30T01:10:00.123Z" }], { status: "firing" });
+    const answer = await sendAlertmanager(server, amKey, mixed);
+    expect(answer.status).toBe(200);
+    const incident = await incidentWithAlerts(server, opened.body.incidents[0]);
+    expect(incident.alerts.nodes.map((alert: any) => [alert.status, alert.resolvedAt])).toEqual([
+      ["FIRING", null],
+      ["RESOLVED", "2026-11-30T01:10:00.123Z"],
+    ]);
+    expect(incident.status).toBe("OPEN");
+  });
+
+  it("auto-resolves the incident when its last firing alert resolves (system author, acknowledgedAt kept)", async () => {
+    const { amKey } = await alertSetup(server);
+    const opened = await sendAlertmanager(server, amKey, alertmanagerPayload([{}, {}]));
+    const resolved = alertmanagerPayload([{ status: "resolved" }, { status: "resolved" }]);
+    expect((await sendAlertmanager(server, amKey, resolved)).status).toBe(200);
+    const incident = await incidentWithAlerts(server, opened.body.incidents[0]);
+    expect(incident).toMatchObject({ status: "RESOLVED", acknowledgedAt: null, version: 2 });
+    expect(incident.resolvedAt).not.toBeNull();
+    const change = incident.logs.nodes.find((log: any) => log.kind === "STATUS_CHANGE");
+    expect(change).toMatchObject({ fromStatus: "OPEN", toStatus: "RESOLVED", author: null });
+    expect(incident.logs.nodes.filter((log: any) => log.kind === "ALERT")).toHaveLength(4);
+  });
+
+  it("leaves the incident open when the service does not auto-resolve", async () => {
+    const { amKey } = await alertSetup(server, { autoResolve: false });
+    const opened = await sendAlertmanager(server, amKey, alertmanagerPayload([{}]));
+    await sendAlertmanager(server, amKey, alertmanagerPayload([{ status: "resolved" }]));
+    const incident = await incidentWithAlerts(server, opened.body.incidents[0]);
+    expect(incident.status).toBe("OPEN");
+    expect(incident.alerts.nodes[0].status).toBe("RESOLVED");
+  });
+
+  it("never attaches to a resolved incident: the next firing opens a new one", async () => {
+    const { amKey } = await alertSetup(server);
+    const first = await sendAlertmanager(server, amKey, alertmanagerPayload([{}]));
+    await sendAlertmanager(server, amKey, alertmanagerPayload([{ status: "resolved" }]));
+    const again = await sendAlertmanager(server, amKey, alertmanagerPayload([{}]));
+    expect(again.body.incidents[0]).not.toBe(first.body.incidents[0]);
+    expect((await incidentWithAlerts(server, again.body.incidents[0])).status).toBe("OPEN");
+  });
+
+  it("within one payload, a group whose incident the system resolves opens a new one for its next firing alert", async () => {
+    const { amKey } = await alertSetup(server);
+    const first = await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "x" }], { groupKey: "one-payload" }));
+    const mixed = alertmanagerPayload(
+      [{ fingerprint: "a" }, { fingerprint: "a", status: "resolved" }, { fingerprint: "x", status: "resolved" }, { fingerprint: "z" }],
+      { groupKey: "one-payload" },
+    );
+    const answer = await sendAlertmanager(server, amKey, mixed);
+    expect(answer.status).toBe(200);
+    expect(answer.body.incidents).toHaveLength(2);
+    expect(answer.body.incidents[0]).toBe(first.body.incidents[0]);
+    const [resolved, opened] = await Promise.all(answer.body.incidents.map((id: string) => incidentWithAlerts(server, id)));
+    expect(resolved.status).toBe("RESOLVED");
+    expect(resolved.alerts.nodes.map((alert: any) => alert.fingerprint)).toEqual(["x", "a"]);
+    expect(opened.status).toBe("OPEN");
+    expect(opened.alerts.nodes.map((alert: any) => alert.fingerprint)).toEqual(["z"]);
+  });
+
+  it("accepts and ignores a resolved-only notification: no incident is opened", async () => {
+    const { amKey } = await alertSetup(server);
+    const incidents = await countRows(server, "incidents");
+    const answer = await sendAlertmanager(server, amKey, alertmanagerPayload([{ status: "resolved" }]));
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ status: "ok", alerts: 1, incidents: [] });
+    expect(await countRows(server, "incidents")).toBe(incidents);
+  });
+
+  it("uses a hash of the sorted labels when an alert has no fingerprint, and tolerates fields it does not know", async () => {
+    const { amKey } = await alertSetup(server);
+    const alert = { fingerprint: undefined, labels: { b: "2", alertname: "NoPrint", a: "1" }, newField: { x: 1 } };
+    const first = await sendAlertmanager(server, amKey, alertmanagerPayload([alert], { futureField: [1, 2] }));
+    const reordered = { ...alert, labels: { a: "1", alertname: "NoPrint", b: "2" } };
+    const second = await sendAlertmanager(server, amKey, alertmanagerPayload([reordered]));
+    expect(first.status).toBe(200);
+    expect(second.body.incidents).toEqual(first.body.incidents);
+    const incident = await incidentWithAlerts(server, first.body.incidents[0]);
+    expect(incident.alerts.nodes).toHaveLength(1);
+    expect(incident.alerts.nodes[0].eventCount).toBe(2);
+    expect(incident.priority).toBe("MEDIUM"); // no severity label: warning
+  });
+
+  it("keeps only the labels that fit the incident rules on a new incident", async () => {
+    const { amKey } = await alertSetup(server);
+    const labels: Record<string, string> = { alertname: "Many", "Bad-Key": "x", long: "v".repeat(201) };
+    for (let i = 0; i < 30; i++) labels[`k${String(i).padStart(2, "0")}`] = String(i);
+    const answer = await sendAlertmanager(server, amKey, alertmanagerPayload([{ labels }]));
+    const incident = await incidentWithAlerts(server, answer.body.incidents[0]);
+    expect(incident.labels).toHaveLength(20);
+    expect(incident.labels[0]).toEqual({ key: "alertname", value: "Many" });
+    expect(incident.labels.some((label: any) => label.key === "Bad-Key" || label.key === "long")).toBe(false);
+    expect(incident.alerts.nodes[0].labels).toHaveLength(33);
+  });
+});
+
+describe("Events API v2", () => {
+  it("answers 202 with the dedup_key, deduplicates triggers, and maps payload fields to labels", async () => {
+    const { v2Key } = await alertSetup(server);
+    const first = await enqueue(server, triggerEvent(v2Key, { dedupKey: "disk-db7" }));
+    expect(first.status).toBe(202);
+    expect(first.body).toEqual({ status: "success", message: "Event processed", dedup_key: "disk-db7" });
+    const again = await enqueue(server, triggerEvent(v2Key, { dedupKey: "disk-db7", summary: "Disk 95% full on db-7" }));
+    expect(again.status).toBe(202);
+    const id = (await server.db.query<{ incident_id: unknown }>("SELECT incident_id FROM alerts WHERE fingerprint = 'disk-db7'"))[0]!.incident_id;
+    const incident = await incidentWithAlerts(server, String(id));
+    expect(incident).toMatchObject({ title: "Disk 91% full on db-7", priority: "HIGH", reporter: null });
+    expect(incident.alerts.nodes).toHaveLength(1);
+    expect(incident.alerts.nodes[0]).toMatchObject({ eventCount: 2, summary: "Disk 95% full on db-7", source: "db-7.prod.example", severity: "ERROR" });
+    expect(incident.alerts.nodes[0].labels).toEqual([
+      { key: "class", value: "disk" },
+      { key: "component", value: "postgres" },
+      { key: "free bytes", value: "1024" },
+      { key: "group", value: "storage" },
+      { key: "mount", value: "/var/lib/postgresql" },
+      { key: "source", value: "db-7.prod.example" },
+    ]);
+  });
+
+  it("gives a trigger without a dedup_key a new key, returned in the answer", async () => {
+    const { v2Key } = await alertSetup(server);
+    const first = await enqueue(server, triggerEvent(v2Key));
+    const second = await enqueue(server, triggerEvent(v2Key));
+    expect(first.body.dedup_key).toMatch(/^[0-9a-f]{32}$/);
+    expect(second.body.dedup_key).not.toBe(first.body.dedup_key);
+    expect(await countRows(server, "alerts", `WHERE fingerprint IN ('${first.body.dedup_key}', '${second.body.dedup_key}')`)).toBe(2);
+  });
+
+  it("acknowledge moves an OPEN incident to INVESTIGATING; resolve resolves it", async () => {
+    const { v2Key } = await alertSetup(server);
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "cpu-1", severity: "critical" }));
+    const ack = await enqueue(server, eventAction(v2Key, "acknowledge", "cpu-1"));
+    expect(ack.status).toBe(202);
+    expect(ack.body.dedup_key).toBe("cpu-1");
+    const id = String((await server.db.query<{ incident_id: unknown }>("SELECT incident_id FROM alerts WHERE fingerprint = 'cpu-1'"))[0]!.incident_id);
+    let incident = await incidentWithAlerts(server, id);
+    expect(incident).toMatchObject({ status: "INVESTIGATING", priority: "CRITICAL" });
+    expect(incident.acknowledgedAt).not.toBeNull();
+    expect((await enqueue(server, eventAction(v2Key, "resolve", "cpu-1"))).status).toBe(202);
+    incident = await incidentWithAlerts(server, id);
+    expect(incident.status).toBe("RESOLVED");
+    expect(incident.acknowledgedAt).not.toBeNull();
+  });
+
+  it("accepts and ignores acknowledge and resolve for a key with no firing alert", async () => {
+    const { v2Key } = await alertSetup(server);
+    const incidents = await countRows(server, "incidents");
+    expect((await enqueue(server, eventAction(v2Key, "resolve", "never-fired"))).status).toBe(202);
+    expect((await enqueue(server, eventAction(v2Key, "acknowledge", "never-fired"))).status).toBe(202);
+    expect(await countRows(server, "incidents")).toBe(incidents);
+  });
+
+  it("groups by the service's label window: the same cluster joins, another cluster opens its own", async () => {
+    const { v2Key } = await alertSetup(server, { alertGrouping: { labels: ["cluster"], windowSeconds: 600 } });
+    const send = (key: string, cluster: string) => enqueue(server, triggerEvent(v2Key, { dedupKey: key, details: { cluster } }));
+    await send("w1", "eu-1");
+    await send("w2", "eu-1");
+    await send("w3", "us-2");
+    const rows = await server.db.query<{ fingerprint: string; incident_id: unknown }>(
+      "SELECT fingerprint, incident_id FROM alerts WHERE fingerprint IN ('w1', 'w2', 'w3') ORDER BY fingerprint",
+    );
+    const [w1, w2, w3] = rows.map((row) => String(row.incident_id));
+    expect(w2).toBe(w1);
+    expect(w3).not.toBe(w1);
+  });
+
+  it("groups any alert of the service within the window when no labels are named", async () => {
+    const { v2Key } = await alertSetup(server, { alertGrouping: { labels: [], windowSeconds: 60 } });
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "any-1" }));
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "any-2", summary: "Something else" }));
+    expect(await server.db.scalar("SELECT count(DISTINCT incident_id) FROM alerts WHERE fingerprint IN ('any-1', 'any-2')")).toBe(1);
+  });
+});
+
+describe("alerts and people", () => {
+  it("resolving the incident by hand resolves its firing alerts; a later trigger opens a new incident", async () => {
+    const { v2Key } = await alertSetup(server);
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "hand-1" }));
+    const id = String((await server.db.query<{ incident_id: unknown }>("SELECT incident_id FROM alerts WHERE fingerprint = 'hand-1'"))[0]!.incident_id);
+    await resolveIncident(id);
+    const incident = await incidentWithAlerts(server, id);
+    expect(incident.alerts.nodes[0].status).toBe("RESOLVED");
+    const entries = incident.logs.nodes.filter((log: any) => log.kind === "ALERT");
+    expect(entries).toHaveLength(2);
+    expect(entries[1].author).toBeNull();
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "hand-1" }));
+    expect(await server.db.scalar("SELECT count(DISTINCT incident_id) FROM alerts WHERE fingerprint = 'hand-1'")).toBe(2);
+  });
+});
+
+describe("keys", () => {
+  it("refuses a missing, unknown, rotated, deleted or other-kind key with 401, storing nothing", async () => {
+    const { amKey, v2Key, amId, v2Id } = await alertSetup(server);
+    const alerts = await countRows(server, "alerts");
+    const unauthorized = (answer: { status: number; body: any }) => {
+      expect(answer.status).toBe(401);
+      expect(answer.body).toMatchObject({ status: "unauthorized", message: expect.any(String) });
+    };
+    unauthorized(await post(server, "/hooks/alertmanager", alertmanagerPayload([{}])));
+    unauthorized(await sendAlertmanager(server, "x".repeat(43), alertmanagerPayload([{}])));
+    unauthorized(await sendAlertmanager(server, v2Key, alertmanagerPayload([{}])));
+    unauthorized(await enqueue(server, triggerEvent(amKey)));
+    const rotated = await server.gql(`mutation($id: ID!) { rotateIntegrationKey(id: $id) { key integration { keyHint } } }`, { id: amId }, server.admin.token);
+    const newKey = rotated.data.rotateIntegrationKey.key as string;
+    expect(rotated.data.rotateIntegrationKey.integration.keyHint).toBe(newKey.slice(-4));
+    unauthorized(await sendAlertmanager(server, amKey, alertmanagerPayload([{}])));
+    expect((await sendAlertmanager(server, newKey, alertmanagerPayload([{ fingerprint: "after-rotation" }]))).status).toBe(200);
+    await server.gql(`mutation($id: ID!) { deleteIntegration(id: $id) }`, { id: v2Id }, server.admin.token);
+    unauthorized(await enqueue(server, triggerEvent(v2Key)));
+    expect(await countRows(server, "alerts")).toBe(alerts + 1);
+  });
+
+  it("lets only admins create, rotate and delete integrations", async () => {
+    const { serviceId, amId } = await alertSetup(server);
+    const responder = await server.user("RESPONDER");
+    const attempts = [
+      [`mutation($s: ID!) { createIntegration(input: { serviceId: $s, name: "x", kind: EVENTS_V2 }) { key } }`, { s: serviceId }],
+      [`mutation($id: ID!) { rotateIntegrationKey(id: $id) { key } }`, { id: amId }],
+      [`mutation($id: ID!) { deleteIntegration(id: $id) }`, { id: amId }],
+    ] as const;
+    for (const [query, variables] of attempts) {
+      expect((await server.gql(query, variables, responder.token)).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    }
+    const missing = await server.gql(`mutation { createIntegration(input: { serviceId: "999999", name: "x", kind: EVENTS_V2 }) { key } }`, {}, server.admin.token);
+    expect(missing.errors?.[0]?.extensions).toMatchObject({ code: "NOT_FOUND", field: "serviceId" });
+  });
+
+  it("shows a key of at least 24 random bytes once, and stores only its hash", async () => {
+    const { amKey, amId } = await alertSetup(server);
+    expect(Buffer.from(amKey, "base64url").length).toBeGreaterThanOrEqual(24);
+    const stored = await server.db.query<{ key_hash: string }>("SELECT key_hash FROM integrations WHERE id = ?", [Number(amId)]);
+    expect(stored[0]!.key_hash).not.toContain(amKey);
+    const all = await server.db.query<Record<string, unknown>>("SELECT * FROM integrations");
+    expect(JSON.stringify(all)).not.toContain(amKey);
+  });
+});
+
+describe("bad input", () => {
+  const invalid = (answer: { status: number; body: any }) => {
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ status: "invalid event", message: expect.any(String), errors: expect.any(Array) });
+    expect(answer.body.errors.length).toBeGreaterThan(0);
+  };
+
+  it("refuses malformed bodies to either endpoint with the JSON error, storing nothing", async () => {
+    const { amKey, v2Key } = await alertSetup(server);
+    const [alerts, incidents] = [await countRows(server, "alerts"), await countRows(server, "incidents")];
+    const good = alertmanagerPayload([{}]);
+    const am = (body: unknown) => sendAlertmanager(server, amKey, body);
+    invalid(await am("{not json"));
+    invalid(await am({ ...good, version: "3" }));
+    invalid(await am({ ...good, alerts: "none" }));
+    invalid(await am({ ...good, alerts: [{ ...good.alerts[0], status: "pending" }] }));
+    invalid(await am({ ...good, alerts: [{ ...good.alerts[0], startsAt: "yesterday" }] }));
+    invalid(await am({ ...good, alerts: [{ ...good.alerts[0], startsAt: "2026-02-30T00:00:00Z" }] }));
+    invalid(await am({ ...good, alerts: [{ ...good.alerts[0], labels: { a: 1 } }] }));
+    invalid(await am({ ...good, alerts: [{}, { ...good.alerts[0] }] }));
+    // one bad alert among good ones: none of them is stored
+    invalid(await am({ ...good, alerts: [good.alerts[0], { ...good.alerts[0], fingerprint: "x", status: 7 }] }));
+    invalid(await am({ ...good, alerts: Array.from({ length: 1001 }, (_, i) => ({ ...good.alerts[0], fingerprint: `f${i}` })) }));
+    invalid(await am({ ...good, alerts: [{ ...good.alerts[0], labels: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`l${i}`, "v"])) }] }));
+    invalid(await am({ ...good, alerts: [{ ...good.alerts[0], labels: { ["k".repeat(101)]: "v" } }] }));
+    invalid(await am({ ...good, alerts: [{ ...good.alerts[0], annotations: { summary: "s".repeat(1001) } }] }));
+    invalid(await am([good]));
+    invalid(await am({ ...good, alerts: [{ ...good.alerts[0], labels: { alertname: "nul\u0000" } }] }));
+    invalid(await am({ ...good, groupKey: "g\u0000" }));
+    const v2 = (body: unknown) => enqueue(server, body);
+    const trigger = triggerEvent(v2Key);
+    invalid(await v2("{"));
+    invalid(await v2({ ...trigger, routing_key: undefined }));
+    invalid(await v2({ ...trigger, event_action: "escalate" }));
+    invalid(await v2({ ...trigger, payload: { ...trigger.payload, summary: undefined } }));
+    invalid(await v2({ ...trigger, payload: { ...trigger.payload, source: undefined } }));
+    invalid(await v2({ ...trigger, payload: { ...trigger.payload, severity: "fatal" } }));
+    invalid(await v2({ ...trigger, payload: { ...trigger.payload, severity: "constructor" } }));
+    invalid(await v2({ ...trigger, payload: { ...trigger.payload, timestamp: "31/12/2026" } }));
+    invalid(await v2({ ...trigger, payload: undefined }));
+    invalid(await v2({ routing_key: v2Key, event_action: "resolve" }));
+    invalid(await v2({ ...trigger, payload: { ...trigger.payload, summary: "a\u0000b" } }));
+    invalid(await v2({ ...trigger, payload: { ...trigger.payload, custom_details: { "k\u0000": "v" } } }));
+    invalid(await v2({ routing_key: v2Key, event_action: "resolve", dedup_key: "d\u0000" }));
+    invalid(await v2({ ...trigger, payload: { ...trigger.payload, custom_details: { mount: "\ud800" } } }));
+    invalid(await am({ ...good, alerts: [{ ...good.alerts[0], annotations: { summary: "x\udc00" } }] }));
+    invalid(await v2({ routing_key: v2Key, event_action: "acknowledge", dedup_key: "" }));
+    expect([await countRows(server, "alerts"), await countRows(server, "incidents")]).toEqual([alerts, incidents]);
+  });
+
+  it("cuts a long summary to 1,024 characters, as PagerDuty does", async () => {
+    const { v2Key } = await alertSetup(server);
+    const answer = await enqueue(server, triggerEvent(v2Key, { dedupKey: "long-summary", summary: "s".repeat(5000) }));
+    expect(answer.status).toBe(202);
+    const [row] = await server.db.query<{ summary: string }>("SELECT summary FROM alerts WHERE fingerprint = 'long-summary'");
+    expect(row!.summary).toHaveLength(1024);
+  });
+
+  it("answers 413 to a body over 1 MB", async () => {
+    const { amKey } = await alertSetup(server);
+    const big = alertmanagerPayload([{ annotations: { description: "x".repeat(1024 * 1024) } }]);
+    const answer = await sendAlertmanager(server, amKey, big);
+    expect(answer.status).toBe(413);
+  });
+});
+
+describe("reading alerts", () => {
+  it("pages an incident's alerts oldest first, filters them by status, and answers Service.integrations to admins only", async () => {
+    const { amKey, serviceId } = await alertSetup(server);
+    const opened = await sendAlertmanager(server, amKey, alertmanagerPayload([{}, {}, {}]));
+    await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "fp00000000000001", status: "resolved" }]));
+    const id = opened.body.incidents[0];
+    const page = async (after: string | null, status?: string[]) =>
+      (
+        await server.gql(
+          `query($id: ID!, $after: String, $status: [AlertStatus!]) { incident(id: $id) { alerts(first: 2, after: $after, status: $status) {
+             totalCount nodes { fingerprint } pageInfo { hasNextPage endCursor } } } }`,
+          { id, after, status },
+          server.admin.token,
+        )
+      ).data.incident.alerts;
+    const first = await page(null);
+    expect(first.nodes.map((node: any) => node.fingerprint)).toEqual(["fp00000000000000", "fp00000000000001"]);
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const second = await page(first.pageInfo.endCursor);
+    expect(second.nodes.map((node: any) => node.fingerprint)).toEqual(["fp00000000000002"]);
+    const firing = await page(null, ["FIRING"]);
+    expect(firing.totalCount).toBe(2);
+    const viewer = await server.user("VIEWER");
+    const query = `query($id: ID!) { service(id: $id) { name integrations { kind keyHint } } }`;
+    const forViewer = await server.gql(query, { id: serviceId }, viewer.token);
+    expect(forViewer.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    const forAdmin = await server.gql(query, { id: serviceId }, server.admin.token);
+    expect(forAdmin.data.service.integrations.map((i: any) => i.kind)).toEqual(["ALERTMANAGER", "EVENTS_V2"]);
+  });
+
+  it("loads the alerts of a page of incidents in a fixed number of statements, whatever its size", async () => {
+    const { amKey, serviceId } = await alertSetup(server);
+    for (let group = 0; group < 12; group++) {
+      await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: `p${group}a` }, { fingerprint: `p${group}b` }], { groupKey: `page-${group}` }));
+    }
+    const statementsFor = async (first: number) => {
+      const query = `query($s: [ID!], $first: Int) { incidents(first: $first, filter: { serviceId: $s }) { nodes { id service { name } labels { key }
+        alerts(first: 5) { totalCount nodes { fingerprint integration { kind } incident { id } } } } } }`;
+      const before = await server.metric("db_queries_total");
+      const result = await server.gql(query, { s: [serviceId], first }, server.admin.token);
+      expect(result.errors).toBeUndefined();
+      expect(result.data.incidents.nodes).toHaveLength(first);
+      return (await server.metric("db_queries_total")) - before;
+    };
+    expect(await statementsFor(12)).toBe(await statementsFor(3));
+  });
+});
+
+describe("load and metrics", () => {
+  it("counts alerts_received_total by kind and outcome", async () => {
+    const { amKey, v2Key } = await alertSetup(server);
+    const text = async () => (await fetch(`${server.base}/metrics`)).text();
+    const value = (body: string, labels: string) =>
+      Number(body.split("\n").find((line) => line.startsWith(`alerts_received_total{${labels}}`))?.split(" ")[1] ?? 0);
+    const before = await text();
+    await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "m1" }, { fingerprint: "m2" }]));
+    await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "m1" }, { fingerprint: "m2", status: "resolved" }]));
+    await enqueue(server, { routing_key: v2Key, event_action: "nope" });
+    await enqueue(server, "{not json");
+    await sendAlertmanager(server, "unknown-key", alertmanagerPayload([{}]));
+    const after = await text();
+    const delta = (labels: string) => value(after, labels) - value(before, labels);
+    expect(delta('integration_kind="alertmanager",outcome="created"')).toBe(2);
+    expect(delta('integration_kind="alertmanager",outcome="deduplicated"')).toBe(1);
+    expect(delta('integration_kind="alertmanager",outcome="resolved"')).toBe(1);
+    expect(delta('integration_kind="events_v2",outcome="rejected"')).toBe(2);
+    expect(delta('integration_kind="alertmanager",outcome="rejected"')).toBe(1);
+  });
+});
+
+describe("rate limit (INGEST_RATE_LIMIT=3)", () => {
+  let limited: TestServer;
+  beforeAll(async () => {
+    limited = await startTestServer({ INGEST_RATE_LIMIT: "3" });
+  });
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  it("answers Alertmanager 503 and Events v2 429 with Retry-After past the limit, per integration", async () => {
+    const { amKey, v2Key } = await alertSetup(limited);
+    for (let i = 0; i < 3; i++) expect((await sendAlertmanager(limited, amKey, alertmanagerPayload([{}]))).status).toBe(200);
+    const over = await sendAlertmanager(limited, amKey, alertmanagerPayload([{ fingerprint: "over" }]));
+    expect(over.status).toBe(503);
+    expect(Number(over.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(await countRows(limited, "alerts", "WHERE fingerprint = 'over'")).toBe(0);
+    for (let i = 0; i < 3; i++) expect((await enqueue(limited, triggerEvent(v2Key, { dedupKey: "r" }))).status).toBe(202);
+    const tooMany = await enqueue(limited, triggerEvent(v2Key, { dedupKey: "r" }));
+    expect(tooMany.status).toBe(429);
+    expect(Number(tooMany.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+  });
+});
