@@ -17,6 +17,7 @@ import { createDocumentCache, documentStore } from "./graphql/document-store.js"
 import { firstErrorOnlyPlugin } from "./graphql/first-error-only.js";
 import { createCompiledQueryCache, jitGateway } from "./graphql/jit-executor.js";
 import { queryCostPlugin } from "./graphql/query-cost.js";
+import { timeSlicingPlugin } from "./graphql/time-slicing-plugin.js";
 import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
 import { createClientGate } from "./http/client-gate.js";
 import { httpDrainPlugin } from "./http/drain.js";
@@ -176,6 +177,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
           config.rateLimit && { spent: windowCounter("points", config.rateLimit.windowSeconds), points: config.rateLimit.points },
         ),
         ...(config.production ? [firstErrorOnlyPlugin()] : []),
+        timeSlicingPlugin(),
         subscriptionsOverHttpPlugin(),
         observabilityPlugin(metrics),
       ],
@@ -191,7 +193,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       metrics,
       logger,
       corsOrigins: config.corsOrigins,
-      gate: createClientGate(config.fairness.concurrent, config.fairness.queued),
+      gate: createClientGate(config.fairness.concurrent, config.fairness.queued, slicer),
       clientOf: async (req) => {
         const token = bearerToken(req.headers.authorization);
         const claims = token ? await tokens.verify(token) : undefined;

@@ -1,4 +1,5 @@
 import { RateLimitedError } from "../shared/errors.js";
+import type { TimeSlicer } from "../shared/time-slicer.js";
 
 export interface ClientGate {
   /** Runs `task` when `client` has a free slot; RATE_LIMITED when its queue is full too. */
@@ -15,20 +16,17 @@ interface Lane {
  * next `queued` wait their turn, and any more are refused. One client's flood then occupies a few slots of the
  * event loop, whatever its number of connections, and another client's request waits behind those few only.
  * A client's lane exists only while it has requests, so the map holds active clients and nothing else.
- */
-/**
+ *
  * Node runs every ready connection's callback in one pass, and a request can run start to end inside its callback
- * without yielding (its SQL is synchronous on SQLite): sixteen of them in one pass hold the loop for all sixteen.
- * Started in a later turn instead, each request runs once its client's slot is free, one turn after another.
+ * without yielding (its SQL is synchronous on SQLite): sixteen of them in one pass would hold the loop for all
+ * sixteen. So a request with a slot starts in a turn of the event loop of its own (the time slicer's).
  */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-export function createClientGate(concurrent: number, queued: number): ClientGate {
+export function createClientGate(concurrent: number, queued: number, slicer: Pick<TimeSlicer, "turn">): ClientGate {
   const lanes = new Map<string, Lane>();
 
   const release = (client: string, lane: Lane) => {
     const next = lane.waiting.shift();
-    if (next) return void setImmediate(next);
+    if (next) return next();
     lane.running -= 1;
     if (lane.running === 0) lanes.delete(client);
   };
@@ -43,8 +41,8 @@ export function createClientGate(concurrent: number, queued: number): ClientGate
         await new Promise<void>((resolve) => lane.waiting.push(resolve));
       } else {
         lane.running += 1;
-        await yieldToEventLoop();
       }
+      await slicer.turn(client);
       try {
         return await task();
       } finally {

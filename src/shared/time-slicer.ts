@@ -1,57 +1,58 @@
 /**
- * Cooperative time slicing between requests. A request on SQLite runs without ever waiting for I/O, so one
- * heavy document (50 aliases of nested pages, legal under every limit) can hold the event loop for half a
- * second, and every other client waits that long. A request that has run for `sliceMs` since it last resumed
- * waits, at its next loading point, for a turn of the event loop of its own: the waiting requests resume one per
- * turn, taking clients in rotation, and a short request (one that never runs a whole slice) never waits at all.
+ * Cooperative time slicing between requests, in turns of the event loop. A request on SQLite runs without ever
+ * waiting for I/O, so one heavy document (50 aliases of nested pages, legal under every limit) could hold the loop
+ * for half a second, and every other client would wait that long.
+ *
+ * Work is started in units: a request starts in a unit of its own (`turn`), and a request that asks at one of its
+ * loading points (`pause`) once its unit has run for `sliceMs` goes back to wait for another. Waiting units start
+ * one per turn of the event loop, taking clients in rotation, so that whatever arrived meanwhile is read in
+ * between, and one client's many requests take turns with everybody else's rather than ahead of them.
  */
 export type Pause = () => Promise<void> | undefined;
 
 export interface TimeSlicer {
-  /** The pause function of one request of `client`: undefined while its slice lasts, else a turn to wait for. */
+  /** Resolves when a unit of `client`'s starts, in a later turn of the event loop. */
+  turn(client: string): Promise<void>;
+  /** The pause function of one request of `client`: undefined while the current unit's slice lasts. */
   forRequest(client: string): Pause;
 }
 
 export function createTimeSlicer(sliceMs = 10, now = () => performance.now()): TimeSlicer {
   const waiting = new Map<string, Array<() => void>>();
+  let unitStartedAt = now();
   let scheduled = false;
 
-  // One waiter per turn: an immediate scheduled during the check phase runs in the next loop iteration, after the
-  // poll phase has read whatever other clients sent meanwhile. Map order gives the rotation: a client whose waiter
-  // resumes goes to the back.
-  const tick = () => {
+  // One unit per turn: an immediate scheduled during the check phase runs in the next loop iteration, after the
+  // poll phase has read whatever other clients sent meanwhile. Map order gives the rotation: a client whose unit
+  // starts goes to the back.
+  const startNext = () => {
     scheduled = false;
     const next = waiting.entries().next();
     if (next.done) return;
     const [client, queue] = next.value;
     waiting.delete(client);
-    const resume = queue.shift()!;
+    const start = queue.shift()!;
     if (queue.length > 0) waiting.set(client, queue);
-    resume();
+    unitStartedAt = now();
+    start();
     schedule();
   };
   const schedule = () => {
     if (scheduled || waiting.size === 0) return;
     scheduled = true;
-    setImmediate(tick);
+    setImmediate(startNext);
   };
 
+  const turn = (client: string) =>
+    new Promise<void>((resolve) => {
+      const queue = waiting.get(client);
+      if (queue) queue.push(resolve);
+      else waiting.set(client, [resolve]);
+      schedule();
+    });
+
   return {
-    forRequest(client) {
-      let resumedAt = now();
-      return () => {
-        if (now() - resumedAt < sliceMs) return undefined;
-        return new Promise<void>((resolve) => {
-          const queue = waiting.get(client);
-          const resume = () => {
-            resumedAt = now();
-            resolve();
-          };
-          if (queue) queue.push(resume);
-          else waiting.set(client, [resume]);
-          schedule();
-        });
-      };
-    },
+    turn,
+    forRequest: (client) => () => (now() - unitStartedAt < sliceMs ? undefined : turn(client)),
   };
 }

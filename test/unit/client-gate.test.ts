@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createClientGate } from "../../src/http/client-gate.js";
 import { RateLimitedError } from "../../src/shared/errors.js";
+import { createTimeSlicer } from "../../src/shared/time-slicer.js";
+
+const gateOf = (concurrent: number, queued: number) => createClientGate(concurrent, queued, createTimeSlicer());
 
 const deferred = () => {
   let resolve!: () => void;
@@ -10,7 +13,7 @@ const deferred = () => {
 
 describe("the per-client gate", () => {
   it("runs at most `concurrent` tasks of one client at once, the others in order as slots free", async () => {
-    const gate = createClientGate(2, 10);
+    const gate = gateOf(2, 10);
     const blockers = Array.from({ length: 5 }, deferred);
     let running = 0;
     let most = 0;
@@ -32,7 +35,7 @@ describe("the per-client gate", () => {
   });
 
   it("refuses with RATE_LIMITED once the client's queue is full, while other clients still run", async () => {
-    const gate = createClientGate(1, 2);
+    const gate = gateOf(1, 2);
     const blocker = deferred();
     const held = [0, 1, 2].map(() => gate.run("user:1", () => blocker.promise));
     await expect(gate.run("user:1", async () => "late")).rejects.toBeInstanceOf(RateLimitedError);
@@ -43,13 +46,13 @@ describe("the per-client gate", () => {
   });
 
   it("frees a slot when a task fails", async () => {
-    const gate = createClientGate(1, 0);
+    const gate = gateOf(1, 0);
     await expect(gate.run("a", async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
     await expect(gate.run("a", async () => 1)).resolves.toBe(1);
   });
 
   it("lets the event loop turn between one client's queued tasks", async () => {
-    const gate = createClientGate(1, 100);
+    const gate = gateOf(1, 100);
     let timerRan = false;
     let tasksBeforeTimer = 0;
     setTimeout(() => (timerRan = true), 0);
