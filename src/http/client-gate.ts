@@ -19,9 +19,10 @@ interface Lane {
  *
  * Node runs every ready connection's callback in one pass, and a request can run start to end inside its callback
  * without yielding (its SQL is synchronous on SQLite): sixteen of them in one pass would hold the loop for all
- * sixteen. So a request with a slot starts in a turn of the event loop of its own (the time slicer's).
+ * sixteen. So a request with a slot starts only when the time slicer lets it: at once on a loop that is not busy,
+ * else in a turn of its own.
  */
-export function createClientGate(concurrent: number, queued: number, slicer: Pick<TimeSlicer, "turn">): ClientGate {
+export function createClientGate(concurrent: number, queued: number, slicer: Pick<TimeSlicer, "proceed">): ClientGate {
   const lanes = new Map<string, Lane>();
 
   const release = (client: string, lane: Lane) => {
@@ -42,7 +43,7 @@ export function createClientGate(concurrent: number, queued: number, slicer: Pic
       } else {
         lane.running += 1;
       }
-      await slicer.turn(client);
+      await slicer.proceed(client);
       try {
         return await task();
       } finally {

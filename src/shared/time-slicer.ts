@@ -1,26 +1,43 @@
 /**
  * Cooperative time slicing between requests, in turns of the event loop. A request on SQLite runs without ever
  * waiting for I/O, so one heavy document (50 aliases of nested pages, legal under every limit) could hold the loop
- * for half a second, and every other client would wait that long.
+ * for half a second, and every other client would wait that long; and Node runs every ready connection's callback
+ * in one pass, so sixteen requests that arrive together would run back to back.
  *
- * Work is started in units: a request starts in a unit of its own (`turn`), and a request that asks at one of its
- * loading points (`pause`) once its unit has run for `sliceMs` goes back to wait for another. Waiting units start
- * one per turn of the event loop, taking clients in rotation, so that whatever arrived meanwhile is read in
- * between, and one client's many requests take turns with everybody else's rather than ahead of them.
+ * Requests ask, when they start (`proceed`), at each stage of Apollo's pipeline and before each batch load (`pause`),
+ * whether the current stretch of work has run `sliceMs`. A stretch starts with the first question asked in a pass of
+ * the event loop, or when a waiting unit starts. Past the slice, the request waits for a unit of its own: units start
+ * one per turn of the loop, taking clients in rotation, so whatever arrived meanwhile is read and served in between.
+ * A request that starts while others wait joins the rotation too. A loop that is not busy never makes anyone wait.
  */
 export type Pause = () => Promise<void> | undefined;
 
 export interface TimeSlicer {
-  /** Resolves when a unit of `client`'s starts, in a later turn of the event loop. */
-  turn(client: string): Promise<void>;
-  /** The pause function of one request of `client`: undefined while the current unit's slice lasts. */
+  /** Undefined when a request of `client` may start now, else a promise of its unit. */
+  proceed(client: string): Promise<void> | undefined;
+  /** The pause function of one request of `client`: undefined while the current stretch's slice lasts. */
   forRequest(client: string): Pause;
 }
 
 export function createTimeSlicer(sliceMs = 10, now = () => performance.now()): TimeSlicer {
   const waiting = new Map<string, Array<() => void>>();
-  let unitStartedAt = now();
+  let stretchStartedAt = 0;
+  let marked = false;
   let scheduled = false;
+
+  // The first question of a pass starts a stretch and marks the pass; the mark is cleared in the pass's check phase,
+  // so the next pass's first question starts a new stretch. Nothing is scheduled while nobody asks.
+  const clearMark = () => {
+    marked = false;
+  };
+  const elapsed = () => {
+    if (!marked) {
+      marked = true;
+      stretchStartedAt = now();
+      setImmediate(clearMark);
+    }
+    return now() - stretchStartedAt;
+  };
 
   // One unit per turn: an immediate scheduled during the check phase runs in the next loop iteration, after the
   // poll phase has read whatever other clients sent meanwhile. Map order gives the rotation: a client whose unit
@@ -33,7 +50,7 @@ export function createTimeSlicer(sliceMs = 10, now = () => performance.now()): T
     waiting.delete(client);
     const start = queue.shift()!;
     if (queue.length > 0) waiting.set(client, queue);
-    unitStartedAt = now();
+    stretchStartedAt = now();
     start();
     schedule();
   };
@@ -42,8 +59,7 @@ export function createTimeSlicer(sliceMs = 10, now = () => performance.now()): T
     scheduled = true;
     setImmediate(startNext);
   };
-
-  const turn = (client: string) =>
+  const unit = (client: string) =>
     new Promise<void>((resolve) => {
       const queue = waiting.get(client);
       if (queue) queue.push(resolve);
@@ -52,7 +68,7 @@ export function createTimeSlicer(sliceMs = 10, now = () => performance.now()): T
     });
 
   return {
-    turn,
-    forRequest: (client) => () => (now() - unitStartedAt < sliceMs ? undefined : turn(client)),
+    proceed: (client) => (waiting.size === 0 && elapsed() < sliceMs ? undefined : unit(client)),
+    forRequest: (client) => () => (elapsed() < sliceMs ? undefined : unit(client)),
   };
 }

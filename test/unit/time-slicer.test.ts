@@ -5,49 +5,61 @@ const busy = (ms: number) => {
   const end = performance.now() + ms;
   while (performance.now() < end);
 };
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("the time slicer", () => {
-  it("starts a unit in a later turn of the event loop, after what was already due", async () => {
+  it("lets requests start and run at once while the loop's current stretch is short", async () => {
     const slicer = createTimeSlicer(50);
+    expect(slicer.proceed("a")).toBeUndefined();
+    busy(5);
+    expect(slicer.forRequest("a")()).toBeUndefined();
+    expect(slicer.proceed("b")).toBeUndefined();
+  });
+
+  it("makes a request past the slice wait for a unit of its own, in a later turn of the loop", async () => {
+    const slicer = createTimeSlicer(5);
+    const pause = slicer.forRequest("a");
+    pause();
+    busy(6);
     let immediateRan = false;
     setImmediate(() => (immediateRan = true));
-    await slicer.turn("a");
-    expect(immediateRan).toBe(true);
-  });
-
-  it("never pauses a unit that has not run a whole slice", async () => {
-    const slicer = createTimeSlicer(50);
-    await slicer.turn("a");
-    const pause = slicer.forRequest("a");
-    expect(pause()).toBeUndefined();
-    busy(5);
-    expect(pause()).toBeUndefined();
-  });
-
-  it("pauses a unit past its slice until a unit of its own starts", async () => {
-    const slicer = createTimeSlicer(5);
-    await slicer.turn("a");
-    const pause = slicer.forRequest("a");
-    busy(6);
     const waited = pause();
     expect(waited).toBeInstanceOf(Promise);
     await waited;
-    expect(pause()).toBeUndefined();
+    expect(immediateRan).toBe(true);
+    expect(pause()).toBeUndefined(); // the unit starts a new stretch
+  });
+
+  it("queues a request that starts while others wait, even on a short stretch", async () => {
+    const slicer = createTimeSlicer(5);
+    slicer.proceed("a");
+    busy(6);
+    const first = slicer.forRequest("a")();
+    expect(first).toBeInstanceOf(Promise);
+    const second = slicer.proceed("b");
+    expect(second).toBeInstanceOf(Promise);
+    await Promise.all([first, second]);
   });
 
   it("starts waiting units one per turn, taking clients in rotation", async () => {
     const slicer = createTimeSlicer(1);
     const order: string[] = [];
-    const waits = [0, 1, 2, 3].map((i) => slicer.turn("flooder").then(() => void order.push(`flooder${i}`)));
-    waits.push(slicer.turn("other").then(() => void order.push("other")));
+    slicer.proceed("x");
+    busy(2);
+    const waits = [0, 1, 2, 3].map((i) => slicer.proceed("flooder")!.then(() => void order.push(`flooder${i}`)));
+    waits.push(slicer.proceed("other")!.then(() => void order.push("other")));
     await Promise.all(waits);
     expect(order.indexOf("other")).toBeLessThanOrEqual(1);
     expect(order.filter((name) => name.startsWith("flooder"))).toEqual(["flooder0", "flooder1", "flooder2", "flooder3"]);
   });
 
-  it("schedules nothing once no unit waits", async () => {
-    const slicer = createTimeSlicer(10);
-    await slicer.turn("a");
+  it("starts a new stretch in each pass of the loop, and schedules nothing once nobody asks", async () => {
+    const slicer = createTimeSlicer(5);
+    slicer.proceed("a");
+    busy(6);
+    await nextTurn();
+    await nextTurn();
+    expect(slicer.proceed("a")).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(process.getActiveResourcesInfo().filter((kind) => kind === "Immediate")).toEqual([]);
   });
