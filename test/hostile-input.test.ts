@@ -1018,7 +1018,8 @@ describe("mutations", () => {
           expect(after.json.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
         }
       }),
-      runs(8),
+      // One real sign-out always: with a third of the runs "fresh", eight random runs missed it one time in 26.
+      { ...runs(8), examples: [["fresh", undefined, ""]] },
     );
     expect(seen("signOutEverywhere", /^ok$/)).toBeGreaterThan(0);
   }, 60_000);
