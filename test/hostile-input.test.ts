@@ -873,7 +873,7 @@ function protect(spec: Spec, actor: Actor, values: Record<string, unknown>): Rec
   const raw = values.id;
   const target = typeof raw === "string" ? raw : typeof raw === "number" && Number.isInteger(raw) ? String(raw) : undefined;
   const copy: Record<string, unknown> = { ...(input as Record<string, unknown>) };
-  if (target !== server.admin.id && `${copy.role instanceof Raw ? copy.role.text : copy.role}`.trim().replace(/"/g, "") === "ADMIN") {
+  if (target !== server.admin.id && roleText(copy.role).trim().replace(/"/g, "") === "ADMIN") {
     copy.role = "RESPONDER";
   }
   if (target === undefined || target === viewer.id || target === responder.id) {
@@ -881,6 +881,12 @@ function protect(spec: Spec, actor: Actor, values: Record<string, unknown>): Rec
     delete copy.active;
   }
   return { ...values, input: copy };
+}
+
+/** A generated role as GraphQL would read it; objects without a prototype cannot be put in a template string. */
+function roleText(role: unknown): string {
+  if (role instanceof Raw) return role.text;
+  return typeof role === "string" ? role : "";
 }
 
 /** Every argument typed; often one of them (sometimes several) broken instead. */
