@@ -12,12 +12,12 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { token } }`;
 
 /** A service with integrations; signs up the first user (the admin) unless given an admin's token. */
-async function setUp(gql: ChildServer["gql"], adminToken?: string) {
+async function setUp(gql: ChildServer["gql"], adminToken?: string, serviceName = "Storm") {
   const token =
     adminToken ??
     ((await gql(SIGN_UP, { input: { email: `admin-${randomBytes(3).toString("hex")}@alerts.test`, name: "Admin", password: "correct horse battery" } }))
       .data.signUp.token as string);
-  const service = await gql(`mutation { createService(input: { name: "Storm" }) { id } }`, {}, token);
+  const service = await gql(`mutation($name: String!) { createService(input: { name: $name }) { id } }`, { name: serviceName }, token);
   const key = async (kind: string) =>
     (
       await gql(
@@ -100,6 +100,23 @@ describe("two instances on one PostgreSQL database and one Redis (needs PostgreS
     expect(await database.scalar("SELECT count(DISTINCT incident_id) FROM alerts WHERE fingerprint LIKE 'race%'")).toBe(10);
     expect(await database.scalar("SELECT count(*) FROM incidents")).toBe(10);
     expect(await database.scalar("SELECT min(event_count) FROM alerts WHERE fingerprint LIKE 'race%'")).toBe(3);
+  });
+
+  it("different alerts of one new group, sent at once to both instances, open one incident", async () => {
+    // A service of its own: these requests would use up the other tests' rate limits.
+    const own = await setUp(a.gql, keys.token, "Split");
+    for (let round = 0; round < 10; round++) {
+      const name = `split${round}`;
+      const part = (from: number) =>
+        alertmanagerPayload(
+          [0, 1].map((i) => ({ fingerprint: `${name}-${from + i}`, labels: { alertname: name, i: String(from + i) } })),
+          { groupKey: name },
+        );
+      const answers = await Promise.all([send(a.base, own.amKey, part(0)), send(b.base, own.amKey2, part(2)), send(a.base, own.amKey, part(4))]);
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    }
+    expect(await database.scalar("SELECT count(*) FROM alerts WHERE fingerprint LIKE 'split%'")).toBe(60);
+    expect(await database.scalar("SELECT count(DISTINCT incident_id) FROM alerts WHERE fingerprint LIKE 'split%'")).toBe(10);
   });
 
   it("resolving the last alerts on both instances at once auto-resolves the incident", async () => {

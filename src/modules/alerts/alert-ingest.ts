@@ -193,6 +193,7 @@ export function* ingestAlerts(
     return "deduplicated";
   }
 
+  yield* lockGroups(q, target, alerts);
   for (const alert of alerts) {
     const outcome =
       alert.action === "trigger" ? yield* trigger(alert) : alert.action === "resolve" ? yield* resolve(alert) : yield* acknowledge(alert);
@@ -202,6 +203,24 @@ export function* ingestAlerts(
   // run side by side until then): a key rotated or deleted meanwhile still undoes the whole request.
   if (!(yield* one(q.touchIntegration, [at, target.integrationId, target.keyHash]))) throw new KeyRevokedError();
   return result;
+}
+
+/** The groups a new alert of the request may join or open: its groupKey, and its grouping labels' values. */
+function groupsOf(target: IngestTarget, alerts: readonly IncomingAlert[]): string[] {
+  const groups = new Set<string>();
+  for (const alert of alerts) {
+    if (alert.action !== "trigger") continue;
+    if (alert.groupKey !== null) groups.add(`key:${target.serviceId}:${alert.groupKey}`);
+    const { labels, windowSeconds } = target.grouping;
+    if (windowSeconds > 0) groups.add(`labels:${target.serviceId}:${JSON.stringify(labels.map((key) => alert.labels[key] ?? null))}`);
+  }
+  // One order for every request, before any alert's row is locked: two requests never wait on each other.
+  return [...groups].sort();
+}
+
+function* lockGroups(q: AlertStatements, target: IngestTarget, alerts: readonly IncomingAlert[]): Work<void> {
+  if (!q.groupLock) return;
+  for (const group of groupsOf(target, alerts)) yield* all(q.groupLock, [group]);
 }
 
 /**

@@ -26,6 +26,12 @@ export function alertStatements(d: Dialect) {
          annotations = excluded.annotations, generator_url = excluded.generator_url
        RETURNING id, incident_id, event_count`,
     ),
+    /**
+     * PostgreSQL: one group's decision (join which incident, or open one) at a time, until COMMIT. Without it, two
+     * transactions with different new alerts of one new group each see no incident and each open one. SQLite's
+     * write transactions run one at a time already.
+     */
+    groupLock: d.kind === "postgres" ? s("alerts_group_lock", `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`) : undefined,
     attach: s("alerts_attach", `UPDATE alerts SET incident_id = ? WHERE id = ?`),
     groupKeyIncident: s(
       "alerts_group_key_incident",
