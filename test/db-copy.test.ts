@@ -38,10 +38,21 @@ const postgresAnswers = await (async () => {
 })();
 if (!postgresAnswers && !onPostgres) console.warn(`db-copy.test.ts skipped: no PostgreSQL answers at ${POSTGRES_ADMIN_URL}`);
 
-const TABLES = ["users", "incidents", "incident_logs"] as const;
+/** Every table db:copy copies, with the columns each is ordered by. */
+const TABLE_ORDER = {
+  services: "id",
+  users: "id",
+  incidents: "id",
+  incident_labels: "incident_id, key",
+  incident_logs: "id",
+  integrations: "id",
+  alerts: "id",
+} as const;
+const TABLES = Object.keys(TABLE_ORDER) as Array<keyof typeof TABLE_ORDER>;
 const STATUSES = ["OPEN", "INVESTIGATING", "RESOLVED", "CLOSED"] as const;
 const PRIORITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"] as const;
-const ID_COLUMNS = new Set(["id", "reporter_id", "assignee_id", "incident_id", "author_id"]);
+const ID_COLUMNS = new Set(["id", "reporter_id", "assignee_id", "incident_id", "author_id", "service_id", "integration_id"]);
+const BOOLEAN_COLUMNS = new Set(["users.active", "services.auto_resolve"]);
 
 let dir: string;
 let databaseCounter = 0;
@@ -73,20 +84,23 @@ function normalize(row: Record<string, unknown>, table: string): Record<string, 
   for (const [column, value] of Object.entries(row)) {
     if (value instanceof Date) out[column] = value.getTime();
     else if (value !== null && ID_COLUMNS.has(column)) out[column] = Number(value);
-    else if (table === "users" && column === "active") out[column] = value === true || value === 1;
+    else if (BOOLEAN_COLUMNS.has(`${table}.${column}`)) out[column] = value === true || value === 1;
     else out[column] = value;
   }
   return out;
 }
 
-async function pgRows(url: string, table: string) {
-  return (await pgQuery(url, `SELECT * FROM "${table}" ORDER BY id`)).map((row) => normalize(row, table));
+async function pgRows(url: string, table: keyof typeof TABLE_ORDER) {
+  const order = TABLE_ORDER[table].replace("key", `key COLLATE "C"`);
+  return (await pgQuery(url, `SELECT * FROM "${table}" ORDER BY ${order}`)).map((row) => normalize(row, table));
 }
 
-function sqliteRows(path: string, table: string) {
+function sqliteRows(path: string, table: keyof typeof TABLE_ORDER) {
   const handle = openSqlite({ path, busyTimeoutMs: 5_000 });
   try {
-    return (handle.client.prepare(`SELECT * FROM "${table}" ORDER BY id`).all() as Record<string, unknown>[]).map((row) => normalize(row, table));
+    return (handle.client.prepare(`SELECT * FROM "${table}" ORDER BY ${TABLE_ORDER[table]}`).all() as Record<string, unknown>[]).map((row) =>
+      normalize(row, table),
+    );
   } finally {
     handle.close();
   }
@@ -103,7 +117,9 @@ const base = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
 /**
  * A migrated SQLite database like a server's: three users (one inactive, a unicode name and email), an incident
  * for every status and priority with nullable columns both null and set, timelines with system entries (no
- * author), 2,500 notes, and deleted rows (so that SQLite's id sequences run past the largest id left).
+ * author), 2,500 notes, deleted rows (so that SQLite's id sequences run past the largest id left), and two
+ * services with integrations, alerts (one of a deleted integration) and incident labels that sort differently by
+ * byte and by locale.
  * `poison` adds, last of all, a note PostgreSQL cannot store (a NUL character).
  */
 async function seedSqlite(path: string, options: { poison?: boolean } = {}) {
@@ -162,6 +178,7 @@ async function seedSqlite(path: string, options: { poison?: boolean } = {}) {
         log.run(1 + (i % 17), "NOTE", `note ${i} ${i % 7 === 0 ? "日本語 🚒 ñ" : "plain"}`, i % 5 === 0 ? null : 1 + (i % 3), null, null, base + i);
       }
       log.run(keep, "NOTE", "last note, deleted below", 1, null, null, base);
+      seedAlerts(db);
       db.prepare("DELETE FROM incidents WHERE id = ?").run(gone);
       db.prepare("DELETE FROM incident_logs WHERE id = (SELECT max(id) FROM incident_logs)").run();
       if (options.poison) log.run(keep, "NOTE", "a NUL \u0000 character", 1, null, null, base);
@@ -169,6 +186,61 @@ async function seedSqlite(path: string, options: { poison?: boolean } = {}) {
   } finally {
     handle.close();
   }
+}
+
+/** Services, integrations (one deleted), alerts and labels on the first incidents; run inside the seed's transaction. */
+function seedAlerts(db: ReturnType<typeof openSqlite>["client"]) {
+  const service = db.prepare(
+    `INSERT INTO services (name, name_key, description, auto_resolve, grouping_labels, grouping_window_seconds, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const checkout = Number(service.run("Checkout", "checkout", "Pays — 支払い", 1, `["cluster","alertname"]`, 300, base, base + 5).lastInsertRowid);
+  const search = Number(service.run("Search ünï", "search ünï", "", 0, "[]", 0, base + 1, base + 1).lastInsertRowid);
+  const integration = db.prepare(
+    "INSERT INTO integrations (service_id, name, kind, key_hash, key_hint, created_at, last_event_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
+  const am = Number(integration.run(checkout, "Prometheus", "ALERTMANAGER", "a".repeat(64), "ab12", base, base + 9).lastInsertRowid);
+  const v2 = Number(integration.run(search, "Pager", "EVENTS_V2", "b".repeat(64), "cd34", base, null).lastInsertRowid);
+  const gone = Number(integration.run(search, "Old", "EVENTS_V2", "c".repeat(64), "ef56", base, null).lastInsertRowid);
+  db.prepare("UPDATE incidents SET service_id = ? WHERE id <= 6").run(checkout);
+  db.prepare("UPDATE incidents SET service_id = ? WHERE id BETWEEN 7 AND 9").run(search);
+  const alert = db.prepare(
+    `INSERT INTO alerts (incident_id, integration_id, service_id, fingerprint, status, severity, summary, source, labels, annotations,
+       generator_url, group_key, starts_at, last_seen_at, resolved_at, event_count, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (let i = 1; i <= 9; i++) {
+    const resolved = i % 3 === 0;
+    alert.run(
+      i,
+      i <= 6 ? am : i === 9 ? gone : v2,
+      i <= 6 ? checkout : search,
+      `fp-${i}-ü`,
+      resolved ? "RESOLVED" : "FIRING",
+      ["CRITICAL", "ERROR", "WARNING", "INFO"][i % 4],
+      `Disk ${90 + i}% full on db-${i}`,
+      i % 2 ? "prometheus" : null,
+      JSON.stringify({ alertname: "DiskFull", cluster: `eu-${i}`, "ünï": "✓" }),
+      JSON.stringify({ runbook: `https://runbooks.example/${i}` }),
+      i % 2 ? null : `http://prometheus:9090/graph?g0.expr=up%7B${i}%7D`,
+      i <= 6 ? `{}:{alertname="DiskFull"}` : null,
+      base + i,
+      base + i * 10,
+      resolved ? base + i * 20 : null,
+      i,
+      base + i * 10,
+    );
+  }
+  db.prepare("DELETE FROM integrations WHERE id = ?").run(gone);
+  const label = db.prepare("INSERT INTO incident_labels (incident_id, key, value) VALUES (?, ?, ?)");
+  // "Z" < "a" < "é" byte by byte; a locale would put "a" first and "é" next to "e".
+  for (const [key, value] of [
+    ["team", "payments"],
+    ["Zone", "eu-1"],
+    ["a", "1"],
+    ["é", "accent"],
+    ["env", "prod"],
+  ])
+    for (const incident of [1, 2, 7]) label.run(incident, key, value);
 }
 
 const sequence = (path: string, table: string) => {
@@ -199,7 +271,14 @@ describe.skipIf(!postgresAnswers && !onPostgres)("db:copy from SQLite into Postg
   it("copies every row and column, ids included, and verifies them (several batches per table)", async () => {
     const summaries = await copySqliteToPostgres({ sqlitePath: source, postgresUrl: target, batchSize: 7 });
     const expected = Object.fromEntries(TABLES.map((table) => [table, sqliteRows(source, table)]));
-    expect(summaries.map((summary) => [summary.table, summary.rows])).toEqual(TABLES.map((table) => [table, expected[table]!.length]));
+    // Every table both backends have, parents first.
+    expect(Object.fromEntries(summaries.map((summary) => [summary.table, summary.rows]))).toEqual(
+      Object.fromEntries(TABLES.map((table) => [table, expected[table]!.length])),
+    );
+    const position = (table: string) => summaries.findIndex((summary) => summary.table === table);
+    expect(position("services")).toBeLessThan(position("incidents"));
+    expect(position("incidents")).toBeLessThan(position("alerts"));
+    expect(position("integrations")).toBeLessThan(position("alerts"));
     expect(expected.users).toHaveLength(3);
     expect(expected.incidents).toHaveLength(17);
     expect(expected.incident_logs!.length).toBeGreaterThan(2_500);
@@ -220,11 +299,15 @@ describe.skipIf(!postgresAnswers && !onPostgres)("db:copy from SQLite into Postg
     }
     expect(expected.incident_logs!.some((row) => row.author_id === null)).toBe(true);
     expect(expected.users!.some((row) => row.active === false)).toBe(true);
+    expect(expected.services).toHaveLength(2);
+    expect(expected.alerts!.some((row) => row.integration_id === null)).toBe(true);
+    expect(expected.incident_labels).toHaveLength(15);
 
     // The sequences continue after every id SQLite handed out, deleted ones included.
     const incidentSummary = summaries.find((summary) => summary.table === "incidents")!;
     expect(incidentSummary.nextId).toBe(sequence(source, "incidents") + 1);
-    expect(incidentSummary.nextId).toBeGreaterThan(incidentSummary.maxId + 1);
+    expect(incidentSummary.nextId).toBeGreaterThan(incidentSummary.maxId! + 1);
+    expect(summaries.find((summary) => summary.table === "incident_labels")).toEqual({ table: "incident_labels", rows: 15 });
   });
 
   it("refuses a target that is not empty, and leaves it unchanged", async () => {
@@ -303,23 +386,12 @@ describe.skipIf(!postgresAnswers && !onPostgres)("db:copy from SQLite into Postg
     expect(await pgQuery(empty, "SELECT to_regclass('public.users') AS users")).toEqual([{ users: null }]);
   });
 
-  it("refuses a SQLite database that has services, labels, integrations or alerts, which it does not copy yet", async () => {
-    const empty = await createPgDatabase();
-    const withServices = join(dir, "services.db");
-    const handle = openSqlite({ path: withServices, busyTimeoutMs: 5_000 });
-    applyMigrations(handle.client, migrationsFolder("sqlite"));
-    handle.client.exec("INSERT INTO services (name, name_key, created_at, updated_at) VALUES ('Checkout', 'checkout', 0, 0)");
-    handle.close();
-    await expect(copySqliteToPostgres({ sqlitePath: withServices, postgresUrl: empty })).rejects.toThrow(/rows in services/);
-    expect(await pgQuery(empty, "SELECT to_regclass('public.users') AS users")).toEqual([{ users: null }]);
-  });
-
   it("leaves the target empty when PostgreSQL refuses a row part-way, and a later copy then succeeds", async () => {
     const fresh = await createPgDatabase();
     const poisoned = join(dir, "poisoned.db");
     await seedSqlite(poisoned, { poison: true });
     await expect(copySqliteToPostgres({ sqlitePath: poisoned, postgresUrl: fresh, batchSize: 100 })).rejects.toThrow(/incident_logs/);
-    expect(await pgCounts(fresh)).toEqual({ users: 0, incidents: 0, incident_logs: 0 });
+    expect(await pgCounts(fresh)).toEqual(Object.fromEntries(TABLES.map((table) => [table, 0])));
 
     const summaries = await copySqliteToPostgres({ sqlitePath: source, postgresUrl: fresh });
     expect(await pgCounts(fresh)).toEqual(Object.fromEntries(summaries.map((summary) => [summary.table, summary.rows])));
@@ -341,10 +413,11 @@ describe.skipIf(!postgresAnswers && !onPostgres)("db:copy from SQLite into Postg
     const copied = run(["--from", `file:${source}`, "--to", cliTarget]);
     expect(copied.status, copied.stderr).toBe(0);
     const lines = copied.stdout.trim().split("\n");
-    expect(lines).toHaveLength(4);
-    expect(lines[1]).toMatch(/^users: 3 row\(s\) copied and verified \(ids up to 3; next id 4\)$/);
-    expect(lines[2]).toMatch(/^incidents: 17 row\(s\) copied and verified/);
-    expect(lines[3]).toMatch(/^incident_logs: \d+ row\(s\) copied and verified/);
+    expect(lines).toHaveLength(TABLES.length + 1);
+    expect(lines).toContain("users: 3 row(s) copied and verified (ids up to 3; next id 4)");
+    expect(lines).toContain("incident_labels: 15 row(s) copied and verified");
+    expect(lines.some((line) => /^incidents: 17 row\(s\) copied and verified/.test(line))).toBe(true);
+    expect(lines.some((line) => /^incident_logs: \d+ row\(s\) copied and verified/.test(line))).toBe(true);
     for (const table of TABLES) expect(await pgRows(cliTarget, table)).toEqual(sqliteRows(source, table));
 
     // The source defaults to DATABASE_URL; the target is now full, so this copy is refused.

@@ -2,14 +2,15 @@
 //
 // The source is opened read-only and read inside one read transaction (a consistent snapshot, even if a server
 // still writes to it). The target is migrated with the server's own migrator (under its advisory lock), then
-// everything happens in ONE PostgreSQL transaction: lock the three tables, refuse unless they are empty, copy
-// users, incidents and incident_logs (foreign-key order) in multi-row INSERTs keeping every id, compare every
-// row read back with its source row, move the identity sequences past the copied ids (ALTER TABLE ... RESTART,
-// which is transactional, unlike setval), and COMMIT. Any failure rolls the whole copy back: the target stays empty.
+// everything happens in ONE PostgreSQL transaction: lock the tables, refuse unless they are empty, copy every table
+// both backends have (copy-tables.ts; parents first) in multi-row INSERTs keeping every id, compare every row read
+// back with its source row, move the identity sequences past the copied ids (ALTER TABLE ... RESTART, which is
+// transactional, unlike setval), and COMMIT. Any failure rolls the whole copy back: the target stays empty.
 import Database from "better-sqlite3";
 import { existsSync } from "node:fs";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import type pg from "pg";
+import { copyTables, type CopyKind as Kind, type CopyTable as TableSpec } from "./copy-tables.js";
 import { migrationsFolder } from "./migrations-folder.js";
 import { applyPostgresMigrations, openPostgres } from "./postgres.js";
 
@@ -22,10 +23,9 @@ export class CopyRefusedError extends Error {
 export interface TableCopySummary {
   table: string;
   rows: number;
-  /** Largest id copied (0 for an empty table). */
-  maxId: number;
-  /** The id PostgreSQL hands out next. */
-  nextId: number;
+  /** Of a table with an identity id: the largest id copied (0 for an empty table) and the id handed out next. */
+  maxId?: number;
+  nextId?: number;
 }
 
 export interface CopyOptions {
@@ -37,67 +37,10 @@ export interface CopyOptions {
   batchSize?: number;
 }
 
-type Kind = "id" | "int" | "text" | "bool" | "time";
-
-interface TableSpec {
-  name: string;
-  /** Copied columns (the generated priority_rank is not one of them: PostgreSQL computes it). */
-  columns: Array<[name: string, kind: Kind]>;
-}
-
-/** In foreign-key order. */
-const TABLES: TableSpec[] = [
-  {
-    name: "users",
-    columns: [
-      ["id", "id"],
-      ["email", "text"],
-      ["name", "text"],
-      ["password_hash", "text"],
-      ["role", "text"],
-      ["active", "bool"],
-      ["token_version", "int"],
-      ["created_at", "time"],
-      ["updated_at", "time"],
-    ],
-  },
-  {
-    name: "incidents",
-    columns: [
-      ["id", "id"],
-      ["title", "text"],
-      ["description", "text"],
-      ["status", "text"],
-      ["priority", "text"],
-      ["reporter_id", "id"],
-      ["assignee_id", "id"],
-      ["version", "int"],
-      ["created_at", "time"],
-      ["updated_at", "time"],
-      ["acknowledged_at", "time"],
-      ["resolved_at", "time"],
-      ["closed_at", "time"],
-    ],
-  },
-  {
-    name: "incident_logs",
-    columns: [
-      ["id", "id"],
-      ["incident_id", "id"],
-      ["kind", "text"],
-      ["message", "text"],
-      ["author_id", "id"],
-      ["from_status", "text"],
-      ["to_status", "text"],
-      ["created_at", "time"],
-    ],
-  },
-];
-
 const pgCast: Record<Kind, string> = { id: "bigint", int: "integer", text: "text", bool: "boolean", time: "timestamptz" };
 
 function fail(table: string, id: unknown, column: string, problem: string): never {
-  throw new Error(`${table} id ${String(id)}, column ${column}: ${problem}`);
+  throw new Error(`${table} ${String(id)}, column ${column}: ${problem}`);
 }
 
 /** A SQLite value as the canonical value, refusing what PostgreSQL's column could not hold unchanged. */
@@ -129,7 +72,7 @@ function toParameter(kind: Kind, value: number | string | boolean | null): unkno
 /** How each column is read back from PostgreSQL: times as epoch ms (exact: timestamp(3)), ids as text. */
 function pgSelectList(spec: TableSpec): string {
   return spec.columns
-    .map(([name, kind]) =>
+    .map(({ name, kind }) =>
       kind === "time"
         ? `(extract(epoch FROM "${name}") * 1000)::bigint::text AS "${name}"`
         : kind === "id"
@@ -166,12 +109,6 @@ function checkSource(source: Database.Database, path: string): void {
   if (last > newest) {
     throw new CopyRefusedError(`${path} was migrated by a newer version of the API than this one: copy it with that version`);
   }
-  // Services, labels, integrations and alerts are not copied yet: refuse rather than leave them behind.
-  for (const table of ["services", "incident_labels", "integrations", "alerts"]) {
-    if (source.prepare(`SELECT 1 FROM "${table}" LIMIT 1`).get()) {
-      throw new CopyRefusedError(`${path} has rows in ${table}, which this version of db:copy does not copy yet; nothing was copied`);
-    }
-  }
   const dangling = source.pragma("foreign_key_check") as unknown[];
   if (dangling.length > 0) {
     throw new CopyRefusedError(`${path} has ${dangling.length} row(s) whose foreign keys name nothing (PRAGMA foreign_key_check); PostgreSQL would refuse them`);
@@ -184,40 +121,91 @@ function sqliteSequence(source: Database.Database, table: string): number {
   return Number(row?.seq ?? 0);
 }
 
-async function copyTable(
-  source: Database.Database,
-  client: pg.PoolClient,
-  spec: TableSpec,
-  batchSize: number,
-): Promise<TableCopySummary> {
-  const names = spec.columns.map(([name]) => `"${name}"`).join(", ");
-  const page = source.prepare(`SELECT ${names} FROM "${spec.name}" WHERE id > ? ORDER BY id LIMIT ?`);
+type Row = Record<string, unknown>;
+
+/** The key's columns in order; text compared byte by byte on both sides (SQLite's BINARY is PostgreSQL's "C"). */
+const keyList = (spec: TableSpec, postgres: boolean) =>
+  spec.key.map(({ name, kind }) => (postgres ? `t."${name}"${kind === "text" ? ` COLLATE "C"` : ""}` : `"${name}"`)).join(", ");
+const keyOf = (spec: TableSpec, row: Row) => spec.key.map(({ name }) => row[name]);
+const label = (spec: TableSpec, row: Row) => spec.key.map(({ name }) => `${name} ${String(row[name])}`).join(", ");
+
+/** The source's rows in key order, a page at a time. */
+function sqlitePages(source: Database.Database, spec: TableSpec, batchSize: number) {
+  const names = spec.columns.map(({ name }) => `"${name}"`).join(", ");
+  const order = keyList(spec, false);
+  const first = source.prepare(`SELECT ${names} FROM "${spec.name}" ORDER BY ${order} LIMIT ?`);
+  const next = source.prepare(
+    `SELECT ${names} FROM "${spec.name}" WHERE (${order}) > (${spec.key.map(() => "?").join(", ")}) ORDER BY ${order} LIMIT ?`,
+  );
+  return (after: unknown[] | undefined) => (after ? next.all(...after, batchSize) : first.all(batchSize)) as Row[];
+}
+
+/** The target's rows after `after`, in the same order (of the table's columns, not the select list's), read back as `fromPostgres` expects. */
+async function postgresPage(client: pg.PoolClient, spec: TableSpec, after: unknown[] | undefined, batchSize: number): Promise<Row[]> {
+  const order = keyList(spec, true);
+  const bound = spec.key.map(({ kind }, i) => `$${i + 1}::${pgCast[kind]}`).join(", ");
+  const where = after ? `WHERE (${order}) > (${bound})` : "";
+  const params = after ? [...after, batchSize] : [batchSize];
+  const text = `SELECT ${pgSelectList(spec)} FROM "${spec.name}" AS t ${where} ORDER BY ${order} LIMIT $${params.length}`;
+  return (await client.query(text, params)).rows as Row[];
+}
+
+async function insertBatch(client: pg.PoolClient, spec: TableSpec, batch: Row[]): Promise<void> {
+  const deferred = new Set(spec.selfReferences.map(({ name }) => name));
   const width = spec.columns.length;
-  let after = Number.MIN_SAFE_INTEGER;
+  const params: unknown[] = [];
+  const tuples = batch.map((row, r) => {
+    const placeholders = spec.columns.map(({ name, kind }, c) => {
+      const value = fromSqlite(spec.name, label(spec, row), name, kind, row[name]);
+      params.push(deferred.has(name) ? null : toParameter(kind, value));
+      return `$${r * width + c + 1}::${pgCast[kind]}`;
+    });
+    return `(${placeholders.join(", ")})`;
+  });
+  const names = spec.columns.map(({ name }) => `"${name}"`).join(", ");
+  try {
+    await client.query(`INSERT INTO "${spec.name}" (${names}) VALUES ${tuples.join(", ")}`, params);
+  } catch (error) {
+    const range = `${label(spec, batch[0]!)} to ${label(spec, batch[batch.length - 1]!)}`;
+    throw new Error(`${spec.name}: PostgreSQL refused the rows from ${range}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Self-references, once every row of the table is there (a row may name a later one). */
+async function fillSelfReferences(client: pg.PoolClient, spec: TableSpec, batch: Row[]): Promise<void> {
+  const columns = spec.selfReferences;
+  const rows = batch.filter((row) => columns.some(({ name }) => row[name] !== null));
+  if (rows.length === 0) return;
+  const width = columns.length + 1;
+  const params: unknown[] = [];
+  const tuples = rows.map((row, r) => {
+    params.push(row.id, ...columns.map(({ name }) => row[name]));
+    return `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}::bigint`).join(", ")})`;
+  });
+  const names = columns.map(({ name }) => `"${name}"`);
+  await client.query(
+    `UPDATE "${spec.name}" AS t SET ${names.map((name) => `${name} = v.${name}`).join(", ")}
+     FROM (VALUES ${tuples.join(", ")}) AS v(id, ${names.join(", ")}) WHERE t.id = v.id`,
+    params,
+  );
+}
+
+async function copyTable(source: Database.Database, client: pg.PoolClient, spec: TableSpec, batchSize: number): Promise<TableCopySummary> {
+  if (spec.selfReferences.length > 0 && (spec.key.length !== 1 || spec.key[0]!.name !== "id")) {
+    throw new Error(`db:copy can fill self-references only in tables keyed by id (${spec.name})`);
+  }
+  const page = sqlitePages(source, spec, batchSize);
+  const pages = async (each: (batch: Row[]) => Promise<void>) => {
+    for (let batch = page(undefined); batch.length > 0; batch = page(keyOf(spec, batch[batch.length - 1]!))) await each(batch);
+  };
   let rows = 0;
   let maxId = 0;
-  // Copy, batch by batch.
-  for (;;) {
-    const batch = page.all(after, batchSize) as Array<Record<string, unknown>>;
-    if (batch.length === 0) break;
-    const params: unknown[] = [];
-    const tuples = batch.map((row, r) => {
-      const placeholders = spec.columns.map(([name, kind], c) => {
-        params.push(toParameter(kind, fromSqlite(spec.name, row.id, name, kind, row[name])));
-        return `$${r * width + c + 1}::${pgCast[kind]}`;
-      });
-      return `(${placeholders.join(", ")})`;
-    });
-    try {
-      await client.query(`INSERT INTO "${spec.name}" (${names}) VALUES ${tuples.join(", ")}`, params);
-    } catch (error) {
-      const ids = `${String(batch[0]!.id)} to ${String(batch[batch.length - 1]!.id)}`;
-      throw new Error(`${spec.name}: PostgreSQL refused the rows with ids ${ids}: ${(error as Error).message}`, { cause: error });
-    }
+  await pages(async (batch) => {
+    await insertBatch(client, spec, batch);
     rows += batch.length;
-    after = batch[batch.length - 1]!.id as number;
-    maxId = Math.max(maxId, after);
-  }
+    if (spec.identity) maxId = Math.max(maxId, ...batch.map((row) => row.id as number));
+  });
+  if (spec.selfReferences.length > 0) await pages((batch) => fillSelfReferences(client, spec, batch));
 
   // Verify: the same number of rows, and every row read back equal, column by column, to its source row.
   const sourceCount = (source.prepare(`SELECT count(*) AS n FROM "${spec.name}"`).get() as { n: number }).n;
@@ -225,25 +213,21 @@ async function copyTable(
   if (sourceCount !== rows || targetCount !== rows) {
     throw new Error(`${spec.name}: ${sourceCount} rows in SQLite, ${rows} copied, ${targetCount} in PostgreSQL`);
   }
-  after = Number.MIN_SAFE_INTEGER;
-  const select = pgSelectList(spec);
-  for (;;) {
-    const expected = page.all(after, batchSize) as Array<Record<string, unknown>>;
-    if (expected.length === 0) break;
-    const actual = (
-      await client.query(`SELECT ${select} FROM "${spec.name}" t WHERE t.id > $1 ORDER BY t.id LIMIT $2`, [after, batchSize])
-    ).rows as Array<Record<string, unknown>>;
+  let after: unknown[] | undefined;
+  await pages(async (expected) => {
+    const actual = await postgresPage(client, spec, after, batchSize);
     expected.forEach((row, i) => {
       const copied = actual[i];
-      if (!copied) fail(spec.name, row.id, "id", "missing in PostgreSQL");
-      for (const [name, kind] of spec.columns) {
-        const want = fromSqlite(spec.name, row.id, name, kind, row[name]);
+      if (!copied) fail(spec.name, label(spec, row), "key", "missing in PostgreSQL");
+      for (const { name, kind } of spec.columns) {
+        const want = fromSqlite(spec.name, label(spec, row), name, kind, row[name]);
         const got = fromPostgres(kind, copied[name]);
-        if (want !== got) fail(spec.name, row.id, name, `${JSON.stringify(want)} in SQLite, ${JSON.stringify(got)} in PostgreSQL`);
+        if (want !== got) fail(spec.name, label(spec, row), name, `${JSON.stringify(want)} in SQLite, ${JSON.stringify(got)} in PostgreSQL`);
       }
     });
-    after = expected[expected.length - 1]!.id as number;
-  }
+    after = keyOf(spec, expected[expected.length - 1]!);
+  });
+  if (!spec.identity) return { table: spec.name, rows };
 
   // New rows continue after every id SQLite ever handed out.
   const nextId = Math.max(maxId, sqliteSequence(source, spec.name)) + 1;
@@ -271,9 +255,10 @@ export async function copySqliteToPostgres(options: CopyOptions): Promise<TableC
         await client.query("BEGIN");
         try {
           // Nothing else writes to these tables until COMMIT; readers may go on.
-          await client.query(`LOCK TABLE "users", "incidents", "incident_logs" IN EXCLUSIVE MODE`);
+          const tables = copyTables();
+          await client.query(`LOCK TABLE ${tables.map(({ name }) => `"${name}"`).join(", ")} IN EXCLUSIVE MODE`);
           const occupied: string[] = [];
-          for (const spec of TABLES) {
+          for (const spec of tables) {
             const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM "${spec.name}") AS any`);
             if (rows[0].any) occupied.push(spec.name);
           }
@@ -286,7 +271,7 @@ export async function copySqliteToPostgres(options: CopyOptions): Promise<TableC
           source.exec("BEGIN");
           const summaries: TableCopySummary[] = [];
           try {
-            for (const spec of TABLES) summaries.push(await copyTable(source, client, spec, batchSize));
+            for (const spec of tables) summaries.push(await copyTable(source, client, spec, batchSize));
           } finally {
             source.exec("COMMIT");
           }
@@ -309,5 +294,6 @@ export async function copySqliteToPostgres(options: CopyOptions): Promise<TableC
 
 /** One line per table, e.g. `incidents: 120 rows copied and verified (ids up to 131; next id 132)`. */
 export function describeCopy(summary: TableCopySummary): string {
-  return `${summary.table}: ${summary.rows} row(s) copied and verified (ids up to ${summary.maxId}; next id ${summary.nextId})`;
+  const ids = summary.nextId === undefined ? "" : ` (ids up to ${summary.maxId}; next id ${summary.nextId})`;
+  return `${summary.table}: ${summary.rows} row(s) copied and verified${ids}`;
 }
