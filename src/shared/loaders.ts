@@ -40,6 +40,11 @@ export interface AlertPageKey {
   statuses?: readonly AlertStatus[];
 }
 
+export interface AlertCountKey {
+  incidentId: number;
+  statuses?: readonly AlertStatus[];
+}
+
 /** Per-request batching: every loader turns one tick's worth of `load` calls into one SQL statement. */
 export interface Loaders {
   userById: DataLoader<number, UserRow | null>;
@@ -64,7 +69,7 @@ export interface Loaders {
   labels: DataLoader<number, Label[]>;
   alertById: DataLoader<number, AlertRow | null>;
   alertPage: DataLoader<AlertPageKey, AlertRow[], string>;
-  alertCount: DataLoader<{ incidentId: number; statuses?: readonly AlertStatus[] }, number, string>;
+  alertCount: DataLoader<AlertCountKey, number, string>;
   integrationById: DataLoader<number, IntegrationRow | null>;
   integrationsOfService: DataLoader<number, IntegrationRow[]>;
 }
@@ -97,6 +102,27 @@ async function batchByShape<K, V>(
 }
 
 // Column lists come from memoized projections, so the same list is usually the same array: joined once.
+/** How many children (with one of `statuses`, when given) each parent has: one statement per set of statuses. */
+function countLoader<S extends string, K extends { statuses?: readonly S[] }>(
+  pause: Pause,
+  parentOf: (key: K) => number,
+  count: (parentIds: number[], statuses: readonly S[] | undefined) => Promise<Map<number, number>>,
+): DataLoader<K, number, string> {
+  return new DataLoader(
+    (keys) =>
+      batchByShape(
+        keys,
+        (key) => statusKey(key.statuses),
+        async (group) => {
+          await pause();
+          const counts = await count(group.map(parentOf), group[0]!.statuses);
+          return (key) => counts.get(parentOf(key)) ?? 0;
+        },
+      ),
+    { cacheKeyFn: (key) => `${parentOf(key)}:${statusKey(key.statuses)}` },
+  );
+}
+
 const columnKeys = new WeakMap<readonly LogColumn[], string>();
 const columnsKey = (columns: readonly LogColumn[] | undefined) => {
   if (!columns) return "*";
@@ -217,22 +243,7 @@ export function createLoaders({ users, incidents, services, alerts, pause = () =
       },
     ),
 
-    assignedCount: new DataLoader(
-      (keys) =>
-        batchByShape(
-          keys,
-          (key) => statusKey(key.statuses),
-          async (group) => {
-            await pause();
-            const counts = await incidents.assignedCounts(
-              group.map((key) => key.userId),
-              group[0]!.statuses,
-            );
-            return (key) => counts.get(key.userId) ?? 0;
-          },
-        ),
-      { cacheKeyFn: (key) => `${key.userId}:${statusKey(key.statuses)}` },
-    ),
+    assignedCount: countLoader<IncidentStatus, AssignedCountKey>(pause, (key) => key.userId, (ids, statuses) => incidents.assignedCounts(ids, statuses)),
 
     serviceById: byIdLoader(pause, (ids) => services.findByIds(ids)),
     labels: new DataLoader(async (ids) => {
@@ -260,22 +271,7 @@ export function createLoaders({ users, incidents, services, alerts, pause = () =
         ),
       { cacheKeyFn: (key) => `${key.incidentId}:${key.first}:${key.afterId ?? ""}:${statusKey(key.statuses)}` },
     ),
-    alertCount: new DataLoader(
-      (keys) =>
-        batchByShape(
-          keys,
-          (key) => statusKey(key.statuses),
-          async (group) => {
-            await pause();
-            const counts = await alerts.counts(
-              group.map((key) => key.incidentId),
-              group[0]!.statuses,
-            );
-            return (key) => counts.get(key.incidentId) ?? 0;
-          },
-        ),
-      { cacheKeyFn: (key) => `${key.incidentId}:${statusKey(key.statuses)}` },
-    ),
+    alertCount: countLoader<AlertStatus, AlertCountKey>(pause, (key) => key.incidentId, (ids, statuses) => alerts.counts(ids, statuses)),
     integrationById: byIdLoader(pause, (ids) => alerts.integrationsByIds(ids)),
     integrationsOfService: new DataLoader(async (ids) => {
       await pause();
