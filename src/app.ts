@@ -2,12 +2,12 @@ import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createLoginThrottle } from "./auth/login-throttle.js";
 import { createPasswordHasher } from "./auth/password.js";
-import { createTokenService } from "./auth/tokens.js";
+import { createTokenService, type TokenClaims } from "./auth/tokens.js";
 import { viewerResolver } from "./auth/viewer.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/open-database.js";
@@ -185,6 +185,17 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     await apollo.start();
 
     const slicer = createTimeSlicer();
+    // The request's token, verified once: the per-client gate reads it first, the viewer later.
+    const verified = new WeakMap<IncomingMessage, Promise<TokenClaims | undefined>>();
+    const claimsOf = (req: IncomingMessage) => {
+      let claims = verified.get(req);
+      if (!claims) {
+        const token = bearerToken(req.headers.authorization);
+        claims = token ? tokens.verify(token) : Promise.resolve(undefined);
+        verified.set(req, claims);
+      }
+      return claims;
+    };
     let closing: Promise<void> | undefined;
     let draining = false;
     await createHttpApp({
@@ -195,8 +206,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       corsOrigins: config.corsOrigins,
       gate: createClientGate(config.fairness.concurrent, config.fairness.queued, slicer),
       clientOf: async (req) => {
-        const token = bearerToken(req.headers.authorization);
-        const claims = token ? await tokens.verify(token) : undefined;
+        const claims = await claimsOf(req);
         return claims ? `user:${claims.userId}` : `address:${req.socket.remoteAddress ?? "unknown"}`;
       },
       explorer: !config.production,
@@ -212,7 +222,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
           loaders,
           clientAddress: req.socket.remoteAddress,
           client,
-          viewer: viewerResolver(tokens, bearerToken(req.headers.authorization), loaders),
+          viewer: viewerResolver(bearerToken(req.headers.authorization) !== undefined, () => claimsOf(req), loaders),
         };
       },
     }, httpServer);
