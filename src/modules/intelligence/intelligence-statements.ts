@@ -1,0 +1,120 @@
+import type { Dialect, Statement } from "../../db/sql-work.js";
+import type { IncidentCriteria } from "../incidents/incident.repository.js";
+
+// The statements of search and similarity. Only the full-text parts differ between the backends: SQLite's FTS5
+// table `incident_fts` (bm25, lower is better, weights title 10, description 4, notes 1) and PostgreSQL's
+// `incident_search.doc` tsvector (ts_rank_cd with the A/B/C weights of the document, higher is better).
+
+/** bm25 weights of the FTS5 columns: title, description, notes. */
+const bm25 = `bm25(incident_fts, 10.0, 4.0, 1.0)`;
+
+/** A full-text condition on `i` (incidents), its score expression (higher is better) and the order it sorts by. */
+interface TextMatch {
+  from: string;
+  score: string;
+  order: string;
+}
+
+const textMatch = (d: Dialect): TextMatch =>
+  d.kind === "sqlite"
+    ? { from: `incident_fts f JOIN incidents i ON i.id = f.rowid WHERE incident_fts MATCH ?`, score: `-${bm25}`, order: `${bm25}, i.id DESC` }
+    : {
+        from: `incident_search f JOIN incidents i ON i.id = f.incident_id, to_tsquery('incident_search', ?) q WHERE f.doc @@ q`,
+        score: `ts_rank_cd(f.doc, q)`,
+        order: `ts_rank_cd(f.doc, q) DESC, i.id DESC`,
+      };
+
+/** IncidentFilter as SQL over `i`, bound after the text query; `shape` names the conditions present. */
+export function criteriaSql(d: Dialect, criteria: IncidentCriteria): { shape: string; text: string; params: unknown[] } {
+  let shape = "";
+  let text = "";
+  const params: unknown[] = [];
+  const add = (flag: string, condition: string, ...values: unknown[]) => {
+    shape += flag;
+    text += ` AND ${condition}`;
+    params.push(...values);
+  };
+  if (criteria.statuses) add("s", d.inList("i.status", "text"), d.list(criteria.statuses));
+  if (criteria.priorities) add("p", d.inList("i.priority", "text"), d.list(criteria.priorities));
+  if (criteria.assigneeId !== undefined) add("a", "i.assignee_id = ?", criteria.assigneeId);
+  if (criteria.reporterId !== undefined) add("r", "i.reporter_id = ?", criteria.reporterId);
+  if (criteria.createdAfter) add(">", "i.created_at > ?", d.time(criteria.createdAfter));
+  if (criteria.createdBefore) add("<", "i.created_at < ?", d.time(criteria.createdBefore));
+  if (criteria.serviceIds) add("v", d.inList("i.service_id", "bigint"), d.list(criteria.serviceIds));
+  for (const label of criteria.labels ?? []) {
+    add("l", "i.id IN (SELECT incident_id FROM incident_labels WHERE key = ? AND value = ?)", label.key, label.value);
+  }
+  return { shape, text, params };
+}
+
+export function intelligenceStatements(d: Dialect) {
+  const s = (name: string, text: string): Statement => ({ name, text });
+  const match = textMatch(d);
+  return {
+    /** Parameters: the text query, the criteria's, the limit. The text is read for the page only. */
+    search: (shape: string, conditions: string) =>
+      s(
+        `intelligence_search_${shape}`,
+        `WITH hits AS (SELECT i.id, ${match.score} AS score FROM ${match.from}${conditions} ORDER BY ${match.order} LIMIT ?)
+         SELECT h.id, h.score, t.title, t.description, t.notes FROM hits h JOIN incident_search t ON t.incident_id = h.id
+         ORDER BY h.score DESC, h.id DESC`,
+      ),
+    /**
+     * Candidates for similarity: the incidents whose text matches any of the distinctive terms, best first.
+     * Parameters: the text query, window start, window end, the incident itself (0 for a draft), [service], limit.
+     */
+    candidates: (sameService: boolean) =>
+      s(
+        `intelligence_candidates_${sameService ? "service" : "all"}`,
+        `SELECT i.id, ${match.score} AS score FROM ${match.from}
+           AND i.created_at >= ? AND i.created_at <= ? AND i.id <> ?
+           ${sameService ? `AND ${d.same("i.service_id", "?")}` : ""}
+         ORDER BY ${match.order} LIMIT ?`,
+      ),
+    /** Documents containing each term (exactly), and the highest incident id as the size of the collection. */
+    documentFrequencies:
+      d.kind === "sqlite"
+        ? s(
+            "intelligence_document_frequencies",
+            `SELECT term, doc AS n FROM incident_fts_vocab WHERE term IN (SELECT value FROM json_each(?))
+             UNION ALL SELECT NULL, coalesce(max(id), 0) FROM incidents`,
+          )
+        : // Counted from the GIN index up to a cap: past it a term is common, and its exact count does not matter.
+          s(
+            "intelligence_document_frequencies",
+            `SELECT t.term, (SELECT count(*) FROM (SELECT 1 FROM incident_search WHERE doc @@ to_tsquery('incident_search', t.query) LIMIT 500) c) AS n
+             FROM unnest(?::text[], ?::text[]) AS t(term, query)
+             UNION ALL SELECT NULL, coalesce(max(id), 0) FROM incidents`,
+          ),
+    /** Incidents carrying each pair: label rarity. Parameters: keys, values (same length). */
+    labelFrequencies:
+      d.kind === "sqlite"
+        ? s(
+            "intelligence_label_frequencies",
+            `SELECT l.key, l.value, count(*) AS n FROM json_each(?) p
+             JOIN incident_labels l ON l.key = json_extract(p.value, '$[0]') AND l.value = json_extract(p.value, '$[1]')
+             GROUP BY l.key, l.value`,
+          )
+        : s(
+            "intelligence_label_frequencies",
+            `SELECT l.key, l.value, count(*) AS n FROM unnest(?::text[], ?::text[]) AS p(key, value)
+             JOIN incident_labels l ON l.key = p.key AND l.value = p.value GROUP BY l.key, l.value`,
+          ),
+    /** What similarity compares, for a list of incidents. */
+    features: s(
+      "intelligence_features",
+      `SELECT i.id, i.status, i.service_id, i.created_at, t.title, t.description, t.notes
+       FROM incidents i JOIN incident_search t ON t.incident_id = i.id WHERE ${d.inList("i.id", "bigint")}`,
+    ),
+    labels: s(
+      "intelligence_labels",
+      `SELECT incident_id, key, value FROM incident_labels WHERE ${d.inList("incident_id", "bigint")} ORDER BY incident_id, key${d.binary}`,
+    ),
+    alerts: s(
+      "intelligence_alerts",
+      `SELECT incident_id, fingerprint, ${d.jsonText("labels")} AS alertname FROM alerts WHERE ${d.inList("incident_id", "bigint")}`,
+    ),
+  };
+}
+
+export type IntelligenceStatements = ReturnType<typeof intelligenceStatements>;
