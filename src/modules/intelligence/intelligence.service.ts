@@ -13,13 +13,14 @@ import { highlights } from "./highlights.js";
 import type { IncidentFeatures, IntelligenceRepository } from "./intelligence.repository.js";
 import { searchTerms } from "./search-terms.js";
 import {
-  candidateLimit,
+  defaultTuning,
   distinctiveTerms,
   rankSimilar,
-  scoreCandidate,
+  scoreCandidates,
   sourceTermWeights,
   type Comparable,
   type SimilarityReason,
+  type SimilarityTuning,
 } from "./similarity.js";
 
 export interface SearchHit {
@@ -51,6 +52,8 @@ export interface IntelligenceServiceDeps {
   intelligence: IntelligenceRepository;
   /** IncidentFilter as repository criteria ("nothing" when it cannot match), as `incidents` reads it. */
   criteria(filter: IncidentFilterInput | null | undefined): IncidentCriteria | "nothing";
+  /** The score's knobs; the tuned defaults when omitted. */
+  tuning?: SimilarityTuning;
 }
 
 const dayMs = 86_400_000;
@@ -141,14 +144,14 @@ export class IntelligenceService {
 
   /** A fixed number of statements: term statistics, label rarity, candidates, then the candidates' features. */
   private async rank(source: Source, indexed: boolean, window: { from: Date; to: Date }, serviceId?: number | null) {
-    const { intelligence } = this.deps;
-    const weights = sourceTermWeights(source);
+    const { intelligence, tuning = defaultTuning } = this.deps;
+    const weights = sourceTermWeights(source, tuning);
     const looked = [...weights].sort((a, b) => b[1] - a[1]).slice(0, lookedUpTerms).map(([term]) => term);
     const [statistics, labelFrequencies] = await Promise.all([
       looked.length > 0 ? intelligence.termStatistics(looked) : { frequencies: new Map<string, number>(), documents: 0 },
       intelligence.labelFrequencies(source.labels),
     ]);
-    const terms = distinctiveTerms(weights, statistics.frequencies, statistics.documents, indexed);
+    const terms = distinctiveTerms(weights, statistics.frequencies, statistics.documents, indexed, tuning.queryTerms);
     if (terms.length === 0) return [];
     const stems = [...new Set(terms.map((term) => term.stem))];
     const candidates = await intelligence.candidates({
@@ -156,7 +159,7 @@ export class IntelligenceService {
       ...window,
       excludeId: source.id,
       serviceId,
-      limit: candidateLimit,
+      limit: tuning.candidates,
     });
     const features = await intelligence.features(candidates.map((candidate) => candidate.id));
     const context = {
@@ -165,12 +168,17 @@ export class IntelligenceService {
       labelFrequencies,
       documents: statistics.documents,
       bestTextScore: candidates.reduce((best, candidate) => Math.max(best, candidate.score), 0),
+      tuning,
     };
-    const scored = candidates.flatMap((candidate) => {
-      const found: IncidentFeatures | undefined = features.get(candidate.id);
-      if (!found) return [];
-      return [{ ...scoreCandidate(context, found, candidate.score), status: found.status, createdAt: found.createdAt }];
+    const found = candidates.flatMap((candidate) => {
+      const row: IncidentFeatures | undefined = features.get(candidate.id);
+      return row ? [{ ...row, textScore: candidate.score }] : [];
     });
+    const scored = scoreCandidates(context, found).map((candidate, index) => ({
+      ...candidate,
+      status: found[index]!.status,
+      createdAt: found[index]!.createdAt,
+    }));
     return rankSimilar(scored);
   }
 
