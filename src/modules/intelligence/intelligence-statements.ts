@@ -5,6 +5,9 @@ import type { IncidentCriteria } from "../incidents/incident.repository.js";
 // table `incident_fts` (bm25, lower is better, weights title 10, description 4, notes 1) and PostgreSQL's
 // `incident_search.doc` tsvector (ts_rank_cd with the A/B/C weights of the document, higher is better).
 
+/** Similarity ranks at most this many of the most recent incidents matching any of its terms. */
+export const recentMatches = 1_000;
+
 /** bm25 weights of the FTS5 columns: title, description, notes. */
 const bm25 = `bm25(incident_fts, 10.0, 4.0, 1.0)`;
 
@@ -60,17 +63,32 @@ export function intelligenceStatements(d: Dialect) {
          ORDER BY h.score DESC, h.id DESC`,
       ),
     /**
-     * Candidates for similarity: the incidents whose text matches any of the distinctive terms, best first.
-     * Parameters: the text query, window start, window end, the incident itself (0 for a draft), [service], limit.
+     * Candidates for similarity: the incidents whose text matches any of the distinctive terms, best first, among
+     * the `recentMatches` most recent matches in the window (a common problem can match a third of a long history;
+     * ranking all of them would cost as much as the history is long). Parameters: `candidateParams`.
      */
-    candidates: (sameService: boolean) =>
-      s(
-        `intelligence_candidates_${sameService ? "service" : "all"}`,
-        `SELECT i.id, ${match.score} AS score FROM ${match.from}
-           AND i.created_at >= ? AND i.created_at <= ? AND i.id <> ?
-           ${sameService ? `AND ${d.same("i.service_id", "?")}` : ""}
-         ORDER BY ${match.order} LIMIT ?`,
-      ),
+    candidates: (sameService: boolean) => {
+      const service = sameService ? `AND ${d.same("i.service_id", "?")}` : "";
+      const window = `AND i.created_at >= ? AND i.created_at <= ? AND i.id <> ? ${service}`;
+      // The newest matches first: FTS5 walks its doclists in rowid order, and bm25 is computed for those kept only.
+      return d.kind === "sqlite"
+        ? s(
+            `intelligence_candidates_${sameService ? "service" : "all"}`,
+            `SELECT id, score FROM (
+               SELECT i.id, ${match.score} AS score FROM ${match.from} ${window}
+               ORDER BY f.rowid DESC LIMIT ${recentMatches})
+             ORDER BY score DESC, id DESC LIMIT ?`,
+          )
+        : s(
+            `intelligence_candidates_${sameService ? "service" : "all"}`,
+            `WITH recent AS (SELECT i.id, f.doc FROM ${match.from} ${window} ORDER BY f.incident_id DESC LIMIT ${recentMatches})
+             SELECT r.id, ts_rank_cd(r.doc, q) AS score FROM recent r, to_tsquery('incident_search', ?) q
+             ORDER BY score DESC, r.id DESC LIMIT ?`,
+          );
+    },
+    /** The parameters of `candidates`, in the order its dialect's text binds them. */
+    candidateParams: (query: string, window: readonly unknown[], limit: number): unknown[] =>
+      d.kind === "sqlite" ? [query, ...window, limit] : [query, ...window, query, limit],
     /** Documents containing each term (exactly), and the highest incident id as the size of the collection. */
     documentFrequencies:
       d.kind === "sqlite"
@@ -86,19 +104,27 @@ export function intelligenceStatements(d: Dialect) {
              FROM unnest(?::text[], ?::text[]) AS t(term, query)
              UNION ALL SELECT NULL, coalesce(max(id), 0) FROM incidents`,
           ),
-    /** Incidents carrying each pair: label rarity. Parameters: keys, values (same length). */
+    /**
+     * Incidents carrying each pair, for label rarity, counted up to a fifth of the history: a pair that common
+     * weighs nothing whatever its exact count (env=prod on most incidents would otherwise be a long count).
+     * Parameters: the pairs (SQLite: one JSON array of [key, value]; PostgreSQL: keys, values).
+     */
     labelFrequencies:
       d.kind === "sqlite"
         ? s(
             "intelligence_label_frequencies",
-            `SELECT l.key, l.value, count(*) AS n FROM json_each(?) p
-             JOIN incident_labels l ON l.key = json_extract(p.value, '$[0]') AND l.value = json_extract(p.value, '$[1]')
-             GROUP BY l.key, l.value`,
+            `SELECT json_extract(p.value, '$[0]') AS key, json_extract(p.value, '$[1]') AS value,
+               (SELECT count(*) FROM (SELECT 1 FROM incident_labels l
+                  WHERE l.key = json_extract(p.value, '$[0]') AND l.value = json_extract(p.value, '$[1]')
+                  LIMIT (SELECT coalesce(max(id), 0) / 5 + 1 FROM incidents))) AS n
+             FROM json_each(?) p`,
           )
         : s(
             "intelligence_label_frequencies",
-            `SELECT l.key, l.value, count(*) AS n FROM unnest(?::text[], ?::text[]) AS p(key, value)
-             JOIN incident_labels l ON l.key = p.key AND l.value = p.value GROUP BY l.key, l.value`,
+            `SELECT p.key, p.value,
+               (SELECT count(*) FROM (SELECT 1 FROM incident_labels l WHERE l.key = p.key AND l.value = p.value
+                  LIMIT (SELECT coalesce(max(id), 0) / 5 + 1 FROM incidents)) c) AS n
+             FROM unnest(?::text[], ?::text[]) AS p(key, value)`,
           ),
     /** What similarity compares, for a list of incidents. */
     features: s(

@@ -109,7 +109,8 @@ export function createIntelligenceRepository(backend: SqlBackend): IntelligenceR
 
     async candidates({ terms, from, to, excludeId, serviceId, limit }) {
       const sameService = serviceId !== undefined;
-      const params = [textQuery(terms, "any"), d.time(from), d.time(to), excludeId, ...(sameService ? [serviceId] : []), limit];
+      const window = [d.time(from), d.time(to), excludeId, ...(sameService ? [serviceId] : [])];
+      const params = q.candidateParams(textQuery(terms, "any"), window, limit);
       const rows = await backend.read(() => all(q.candidates(sameService), params));
       return rows.map((row) => ({ id: d.readId(row.id), score: Number(row.score) }));
     },

@@ -10,7 +10,7 @@ import type { IncidentFilterInput } from "../incidents/incident.inputs.js";
 import { checkLabels, type Label } from "../services/label.rules.js";
 import type { UserRow } from "../users/user.table.js";
 import { highlights } from "./highlights.js";
-import type { IncidentFeatures, IntelligenceRepository } from "./intelligence.repository.js";
+import type { IncidentFeatures, IntelligenceRepository, TermStatistics } from "./intelligence.repository.js";
 import { searchTerms } from "./search-terms.js";
 import {
   defaultTuning,
@@ -19,6 +19,7 @@ import {
   scoreCandidates,
   sourceTermWeights,
   type Comparable,
+  type QueryTerm,
   type SimilarityReason,
   type SimilarityTuning,
 } from "./similarity.js";
@@ -67,6 +68,18 @@ function checkWithinDays(value: number | null | undefined): number {
     throw new BadUserInputError(`withinDays must be between 1 and ${maxWithinDays}`, "withinDays");
   }
   return days;
+}
+
+/**
+ * The terms the candidate query asks for: those on at most a twentieth of the history (or 200 incidents, for a
+ * short one). A word on a tenth of all incidents finds a tenth of the history, costs as much to rank, and says
+ * little; such words still count in the score of the candidates the rarer ones find. Never none: the rarest three.
+ */
+function queryTerms(terms: readonly QueryTerm[], statistics: TermStatistics): QueryTerm[] {
+  const cap = Math.max(200, statistics.documents / 20);
+  const frequency = (term: QueryTerm) => statistics.frequencies.get(term.term) ?? 0;
+  const rare = terms.filter((term) => frequency(term) <= cap);
+  return rare.length > 0 ? rare : [...terms].sort((a, b) => frequency(a) - frequency(b)).slice(0, 3);
 }
 
 /** The source of a comparison: the draft's text and labels, or an incident's features. */
@@ -153,7 +166,7 @@ export class IntelligenceService {
     ]);
     const terms = distinctiveTerms(weights, statistics.frequencies, statistics.documents, indexed, tuning.queryTerms);
     if (terms.length === 0) return [];
-    const stems = [...new Set(terms.map((term) => term.stem))];
+    const stems = [...new Set(queryTerms(terms, statistics).map((term) => term.stem))];
     const candidates = await intelligence.candidates({
       terms: stems,
       ...window,
