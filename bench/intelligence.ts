@@ -70,7 +70,7 @@ export function draftIncidents(count: number, now = Date.now()): IncidentDraft[]
   });
 }
 
-async function seedSqlite(path: string, drafts: IncidentDraft[]): Promise<void> {
+export async function seedSqlite(path: string, drafts: IncidentDraft[]): Promise<void> {
   const db = new Database(path);
   const services = new Map<string, number>();
   const insertService = db.prepare("INSERT INTO services (name, name_key, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id");
@@ -96,7 +96,7 @@ async function seedSqlite(path: string, drafts: IncidentDraft[]): Promise<void> 
   db.close();
 }
 
-async function seedPostgres(url: string, drafts: IncidentDraft[]): Promise<void> {
+export async function seedPostgres(url: string, drafts: IncidentDraft[]): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -11,23 +11,37 @@ export const recentMatches = 1_000;
 /** bm25 weights of the FTS5 columns: title, description, notes. */
 const bm25 = `bm25(incident_fts, 10.0, 4.0, 1.0)`;
 
-/** A full-text condition on `i` (incidents), its score expression (higher is better) and the order it sorts by. */
+/**
+ * A full-text condition, its score expression (higher is better) and the order it sorts by. Joined with
+ * incidents as `i` when a filter or window needs them; alone otherwise (every indexed document is an incident's).
+ */
 interface TextMatch {
   from: string;
+  id: string;
   score: string;
   order: string;
 }
 
-const textMatch = (d: Dialect): TextMatch =>
-  d.kind === "sqlite"
-    ? // CROSS JOIN keeps the index first: a filter on incidents (a service, a status) never turns the plan into a
+function textMatch(d: Dialect, withIncidents: boolean): TextMatch {
+  if (d.kind === "sqlite") {
+    const id = withIncidents ? "i.id" : "f.rowid";
+    return {
+      // CROSS JOIN keeps the index first: a filter on incidents (a service, a status) never turns the plan into a
       // walk over incidents that probes the index once per row.
-      { from: `incident_fts f CROSS JOIN incidents i ON i.id = f.rowid WHERE incident_fts MATCH ?`, score: `-${bm25}`, order: `${bm25}, i.id DESC` }
-    : {
-        from: `incident_search f JOIN incidents i ON i.id = f.incident_id, to_tsquery('incident_search', ?) q WHERE f.doc @@ q`,
-        score: `ts_rank_cd(f.doc, q)`,
-        order: `ts_rank_cd(f.doc, q) DESC, i.id DESC`,
-      };
+      from: `incident_fts f${withIncidents ? " CROSS JOIN incidents i ON i.id = f.rowid" : ""} WHERE incident_fts MATCH ?`,
+      id,
+      score: `-${bm25}`,
+      order: `${bm25}, ${id} DESC`,
+    };
+  }
+  const id = withIncidents ? "i.id" : "f.incident_id";
+  return {
+    from: `incident_search f${withIncidents ? " JOIN incidents i ON i.id = f.incident_id" : ""}, to_tsquery('incident_search', ?) q WHERE f.doc @@ q`,
+    id,
+    score: `ts_rank_cd(f.doc, q)`,
+    order: `ts_rank_cd(f.doc, q) DESC, ${id} DESC`,
+  };
+}
 
 /** IncidentFilter as SQL over `i`, bound after the text query; `shape` names the conditions present. */
 export function criteriaSql(d: Dialect, criteria: IncidentCriteria): { shape: string; text: string; params: unknown[] } {
@@ -54,16 +68,18 @@ export function criteriaSql(d: Dialect, criteria: IncidentCriteria): { shape: st
 
 export function intelligenceStatements(d: Dialect) {
   const s = (name: string, text: string): Statement => ({ name, text });
-  const match = textMatch(d);
+  const match = textMatch(d, true);
   return {
     /** Parameters: the text query, the criteria's, the limit. The text is read for the page only. */
-    search: (shape: string, conditions: string) =>
-      s(
+    search: (shape: string, conditions: string) => {
+      const hit = textMatch(d, shape !== "");
+      return s(
         `intelligence_search_${shape}`,
-        `WITH hits AS (SELECT i.id, ${match.score} AS score FROM ${match.from}${conditions} ORDER BY ${match.order} LIMIT ?)
+        `WITH hits AS (SELECT ${hit.id} AS id, ${hit.score} AS score FROM ${hit.from}${conditions} ORDER BY ${hit.order} LIMIT ?)
          SELECT h.id, h.score, t.title, t.description, t.notes FROM hits h JOIN incident_search t ON t.incident_id = h.id
          ORDER BY h.score DESC, h.id DESC`,
-      ),
+      );
+    },
     /**
      * Candidates for similarity: the incidents whose text matches any of the distinctive terms, best first, among
      * the `recentMatches` most recent matches in the window (a common problem can match a third of a long history;
@@ -99,10 +115,10 @@ export function intelligenceStatements(d: Dialect) {
             `SELECT term, doc AS n FROM incident_fts_vocab WHERE term IN (SELECT value FROM json_each(?))
              UNION ALL SELECT NULL, coalesce(max(id), 0) FROM incidents`,
           )
-        : // Counted from the GIN index up to a cap: past it a term is common, and its exact count does not matter.
+        : // Counted from the GIN index up to 200: past that a term is common, and its exact count does not matter.
           s(
             "intelligence_document_frequencies",
-            `SELECT t.term, (SELECT count(*) FROM (SELECT 1 FROM incident_search WHERE doc @@ to_tsquery('incident_search', t.query) LIMIT 500) c) AS n
+            `SELECT t.term, (SELECT count(*) FROM (SELECT 1 FROM incident_search WHERE doc @@ to_tsquery('incident_search', t.query) LIMIT 200) c) AS n
              FROM unnest(?::text[], ?::text[]) AS t(term, query)
              UNION ALL SELECT NULL, coalesce(max(id), 0) FROM incidents`,
           ),

@@ -43,7 +43,7 @@ export interface CandidateQuery {
 }
 
 export interface TermStatistics {
-  /** Documents containing each term (PostgreSQL counts up to 500). */
+  /** Documents containing each term (PostgreSQL counts up to 200). */
   frequencies: Map<string, number>;
   /** The size of the collection (the highest incident id: deleted ones count, which only flattens rarity a little). */
   documents: number;
