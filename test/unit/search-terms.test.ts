@@ -27,7 +27,7 @@ describe("search terms", () => {
   it("stems lightly, never below four letters, and keeps topical words only", () => {
     expect(["connections", "connecting", "connected", "connection"].map(stem)).toEqual(["connect", "connect", "connect", "connect"]);
     expect(stem("lags")).toBe("lags");
-    expect(["the", "db7", "incident", "ok", "replication"].map(isTopical)).toEqual([false, false, false, false, true]);
+    expect(["the", "db7", "incident", "ok", "replication", "502", "5xx", "250"].map(isTopical)).toEqual([false, false, false, false, true, true, true, false]);
   });
 });
 

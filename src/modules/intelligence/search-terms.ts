@@ -55,8 +55,12 @@ const stopWords = new Set(
    looking look looks around approx approximately multiple several many one two three`.split(/\s+/u),
 );
 
+/** HTTP error statuses (404, 502, 5xx) name a problem; other numbers are counts, sizes, ids and host indexes. */
+const statusCode = /^[45](\d\d|xx)$/u;
+
 /** Whether a token can tell one problem from another: not a function word, not a number, id or host index. */
 export function isTopical(token: string): boolean {
+  if (statusCode.test(token)) return true;
   return token.length >= 3 && !stopWords.has(token) && !/\d/u.test(token);
 }
 
