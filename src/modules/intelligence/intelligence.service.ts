@@ -60,7 +60,7 @@ export interface IntelligenceServiceDeps {
 const dayMs = 86_400_000;
 export const maxWithinDays = 3_650;
 /** Source words whose document frequency is looked up (the most weighted ones). */
-const lookedUpTerms = 32;
+const lookedUpTerms = 24;
 
 function checkWithinDays(value: number | null | undefined): number {
   const days = value ?? 180;
