@@ -14,6 +14,8 @@
 //   --json FILE          also write every figure as JSON              --keep          keep the temporary directory
 //   --flood              a second user's latency while one user floods distinct documents (bench/flood.ts):
 //                        --flood-connections N (16), --flood-seconds S (15), --heap MB (the API's heap cap)
+//   --intelligence       search and similar incidents at --intelligence-sizes (10000,100000): p50 and p99 of
+//                        similar(first: 5), similarIncidents and searchIncidents, --samples N requests each (300)
 //   --api-node-args "..." node flags for the API server alone (e.g. "--max-semi-space-size=32"), to measure V8 settings
 //   --pg, --backend postgres   the same on PostgreSQL: a temporary database (created on --postgres-url's server,
 //                        postgres://postgres@127.0.0.1:5432/test by default; dropped at the end, on errors and on
@@ -29,6 +31,7 @@ import { fileURLToPath } from "node:url";
 import { summariseCpuProfile } from "./cpu-profile.js";
 import { runFlood } from "./flood.js";
 import { ingestionBench } from "./ingest.js";
+import { intelligenceBench } from "./intelligence.js";
 import { seedIncidents, type SeedResult } from "./seed.js";
 import { seedPostgres } from "./seed-pg.js";
 import pg from "pg";
@@ -768,6 +771,13 @@ async function main(): Promise<void> {
   if (flag("flood")) {
     const heap = option("heap");
     return runFlood({ connections: num("flood-connections", 16), seconds: num("flood-seconds", 15), heapMb: heap ? Number(heap) : undefined, incidents: opts.incidents });
+  }
+  if (flag("intelligence")) {
+    return intelligenceBench({
+      sizes: list("intelligence-sizes", [10_000, 100_000]),
+      samples: num("samples", 300),
+      postgresUrl: opts.pg ? opts.postgresUrl : undefined,
+    });
   }
   const startedAt = Date.now();
   process.stderr.write(`machine: ${machine()}\n`);

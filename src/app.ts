@@ -30,6 +30,7 @@ import { AlertService } from "./modules/alerts/alert.service.js";
 import { ingestRateLimit } from "./modules/alerts/ingest-rate-limit.js";
 import { IntegrationService } from "./modules/alerts/integration.service.js";
 import { ServiceService } from "./modules/services/service.service.js";
+import { IntelligenceService } from "./modules/intelligence/intelligence.service.js";
 import { UserService } from "./modules/users/user.service.js";
 import { createEventBus } from "./realtime/event-bus.js";
 import { incidentEventPublisher } from "./realtime/incident-event-publisher.js";
@@ -101,7 +102,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     metrics.watchCache("compiled_queries", compiledQueries);
     metrics.watchCache("documents", documents);
     const cursors = createCursorCodec(secret);
-    const { users, incidents, services, alerts } = database;
+    const { users, incidents, services, alerts, intelligence } = database;
     const loaderSources = { users, incidents, services, alerts };
     const userService = new UserService({
       users,
@@ -122,6 +123,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       services: new ServiceService({ services, cursors }),
       integrations: integrationService,
       alerts: new AlertService(cursors),
+      intelligence: new IntelligenceService({ intelligence, criteria: (filter) => incidentService.criteria(filter) }),
       events,
     });
     // Alert hooks: each integration's requests a minute, shared by every instance through Redis when there is one.

@@ -53,8 +53,9 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
     // generated_secrets is PostgreSQL's own: the SQLite backend keeps its development secret in a file.
+    // incident_search is the search index's document table (SQLite has it too, beside its FTS5 tables).
     expect(tables.map((row) => row.table_name).sort()).toEqual(
-      ["alerts", "generated_secrets", "incident_labels", "incident_logs", "incidents", "integrations", "services", "users"].sort(),
+      ["alerts", "generated_secrets", "incident_labels", "incident_logs", "incident_search", "incidents", "integrations", "services", "users"].sort(),
     );
 
     const cascade = await database.query<{ name: string; on_delete: string }>(
@@ -114,6 +115,7 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "incident_labels_incident_id_key_pk", // the composite primary key, named by drizzle-kit
       "incident_labels_pair_idx",
       "incident_logs_incident_idx",
+      "incident_search_doc_idx", // the GIN index of full-text search
       "incidents_assignee_created_idx",
       "incidents_created_idx",
       "incidents_priority_created_idx",

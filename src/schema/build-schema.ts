@@ -14,6 +14,8 @@ import type { IntegrationService } from "../modules/alerts/integration.service.j
 import { IncidentServiceResolver, ServiceResolver } from "../modules/services/service.resolver.js";
 import type { ServiceService } from "../modules/services/service.service.js";
 import { installDirectResolvers, type DirectResolvers } from "./direct-resolvers.js";
+import { IncidentSimilarResolver, IntelligenceResolver } from "../modules/intelligence/intelligence.resolver.js";
+import type { IntelligenceService } from "../modules/intelligence/intelligence.service.js";
 import type { IncidentService } from "../modules/incidents/incident.service.js";
 import { RateLimitResolver } from "../modules/rate-limit/rate-limit.resolver.js";
 import { UserResolver } from "../modules/users/user.resolver.js";
@@ -27,6 +29,7 @@ export interface SchemaServices {
   services: ServiceService;
   integrations: IntegrationService;
   alerts: AlertService;
+  intelligence: IntelligenceService;
   /** What subscriptions listen to; may be left out when the schema is only printed. */
   events?: IncidentEventBus;
 }
@@ -43,6 +46,8 @@ const resolvers = [
   IncidentAlertsResolver,
   IntegrationResolver,
   RateLimitResolver,
+  IntelligenceResolver,
+  IncidentSimilarResolver,
 ] as const;
 
 /** Builds the executable schema, with resolvers bound to this server's services (no DI framework). */
@@ -59,6 +64,8 @@ export async function buildAppSchema(services: SchemaServices): Promise<GraphQLS
     [AlertResolver, new AlertResolver()],
     [IncidentAlertsResolver, new IncidentAlertsResolver(services.alerts)],
     [IntegrationResolver, new IntegrationResolver(services.integrations)],
+    [IntelligenceResolver, new IntelligenceResolver(services.intelligence)],
+    [IncidentSimilarResolver, new IncidentSimilarResolver(services.intelligence)],
   ]);
   const schema = await buildSchema({
     resolvers,

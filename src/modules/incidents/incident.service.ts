@@ -287,7 +287,7 @@ export class IncidentService {
     return user;
   }
 
-  private criteria(filter: IncidentFilterInput | null | undefined): IncidentCriteria | "nothing" {
+  criteria(filter: IncidentFilterInput | null | undefined): IncidentCriteria | "nothing" {
     if (!filter) return {};
     const criteria: IncidentCriteria = {};
     if (filter.status != null) criteria.statuses = filter.status;

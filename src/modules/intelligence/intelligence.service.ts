@@ -1,0 +1,206 @@
+import { assertCan, Permission } from "../../auth/policy.js";
+import { BadUserInputError } from "../../shared/errors.js";
+import { parseId } from "../../shared/ids.js";
+import type { Loaders } from "../../shared/loaders.js";
+import { checkFirst } from "../../shared/pagination.js";
+import type { IncidentCriteria } from "../incidents/incident.repository.js";
+import { checkDescription, normalizeTitle } from "../incidents/incident.rules.js";
+import type { IncidentRow } from "../incidents/incident.table.js";
+import type { IncidentFilterInput } from "../incidents/incident.inputs.js";
+import { checkLabels, type Label } from "../services/label.rules.js";
+import type { UserRow } from "../users/user.table.js";
+import { highlights } from "./highlights.js";
+import type { IncidentFeatures, IntelligenceRepository, TermStatistics } from "./intelligence.repository.js";
+import { searchTerms } from "./search-terms.js";
+import {
+  defaultTuning,
+  distinctiveTerms,
+  rankSimilar,
+  scoreCandidates,
+  sourceTermWeights,
+  type Comparable,
+  type QueryTerm,
+  type SimilarityReason,
+  type SimilarityTuning,
+} from "./similarity.js";
+
+export interface SearchHit {
+  incident: IncidentRow;
+  score: number;
+  highlights: string[];
+}
+
+export interface SimilarIncident {
+  incident: IncidentRow;
+  score: number;
+  reasons: SimilarityReason[];
+}
+
+export interface SimilarArgs {
+  first?: number | null;
+  sameServiceOnly?: boolean | null;
+  withinDays?: number | null;
+}
+
+export interface DraftInput {
+  title: string;
+  description?: string | null;
+  serviceId?: string | null;
+  labels?: { key: string; value: string }[] | null;
+}
+
+export interface IntelligenceServiceDeps {
+  intelligence: IntelligenceRepository;
+  /** IncidentFilter as repository criteria ("nothing" when it cannot match), as `incidents` reads it. */
+  criteria(filter: IncidentFilterInput | null | undefined): IncidentCriteria | "nothing";
+  /** The score's knobs; the tuned defaults when omitted. */
+  tuning?: SimilarityTuning;
+}
+
+const dayMs = 86_400_000;
+export const maxWithinDays = 3_650;
+/** Source words whose document frequency is looked up (the most weighted ones). */
+const lookedUpTerms = 24;
+
+function checkWithinDays(value: number | null | undefined): number {
+  const days = value ?? 180;
+  if (!Number.isInteger(days) || days < 1 || days > maxWithinDays) {
+    throw new BadUserInputError(`withinDays must be between 1 and ${maxWithinDays}`, "withinDays");
+  }
+  return days;
+}
+
+/**
+ * The terms the candidate query asks for: those on at most a twentieth of the history (or 200 incidents, for a
+ * short one). A word on a tenth of all incidents finds a tenth of the history, costs as much to rank, and says
+ * little; such words still count in the score of the candidates the rarer ones find. Never none: the rarest three.
+ */
+function queryTerms(terms: readonly QueryTerm[], statistics: TermStatistics): QueryTerm[] {
+  const cap = Math.max(200, statistics.documents / 20);
+  const frequency = (term: QueryTerm) => statistics.frequencies.get(term.term) ?? 0;
+  const rare = terms.filter((term) => frequency(term) <= cap);
+  return rare.length > 0 ? rare : [...terms].sort((a, b) => frequency(a) - frequency(b)).slice(0, 3);
+}
+
+/** The source of a comparison: the draft's text and labels, or an incident's features. */
+interface Source extends Comparable {
+  id: number;
+  createdAt: Date;
+}
+
+export class IntelligenceService {
+  constructor(private readonly deps: IntelligenceServiceDeps) {}
+
+  /** Every word of `query` (as a prefix) in the title, description or notes; best first. */
+  async search(
+    actor: UserRow,
+    args: { query: string; filter?: IncidentFilterInput | null; first?: number | null },
+    loaders: Loaders,
+  ): Promise<SearchHit[]> {
+    assertCan(actor, Permission.READ);
+    const first = checkFirst(args.first, 20);
+    const words = searchTerms(args.query);
+    const criteria = this.deps.criteria(args.filter);
+    // IncidentFilter.search keeps its meaning here through the same index: its words are required too.
+    const terms = criteria === "nothing" ? [] : searchTerms([...words, ...(criteria.words ?? [])].join(" "));
+    if (first === 0 || terms.length === 0 || criteria === "nothing") return [];
+    const matches = await this.deps.intelligence.search(terms, { ...criteria, words: undefined }, first);
+    const incidents = await loaders.incidentById.loadMany(matches.map((match) => match.incidentId));
+    return matches.flatMap((match, index) => {
+      const incident = incidents[index];
+      if (!incident || incident instanceof Error) return [];
+      return [{ incident, score: match.score, highlights: highlights([match.title, match.description, match.notes], terms) }];
+    });
+  }
+
+  /** Incidents like `incident`, created within `withinDays` of it. */
+  async similar(actor: UserRow, incident: IncidentRow, args: SimilarArgs, loaders: Loaders): Promise<SimilarIncident[]> {
+    assertCan(actor, Permission.READ);
+    const first = checkFirst(args.first, 5);
+    const days = checkWithinDays(args.withinDays);
+    if (first === 0) return [];
+    const source = (await this.deps.intelligence.features([incident.id])).get(incident.id);
+    if (!source) return [];
+    const window = { from: new Date(source.createdAt.getTime() - days * dayMs), to: new Date(source.createdAt.getTime() + days * dayMs) };
+    const ranked = await this.rank(source, true, window, args.sameServiceOnly ? source.serviceId : undefined);
+    return this.load(ranked.slice(0, first), loaders);
+  }
+
+  /** "Is this already reported?": a draft against open and investigating incidents first, then the rest. */
+  async similarToDraft(
+    actor: UserRow,
+    args: { to: DraftInput; first?: number | null; withinDays?: number | null },
+    loaders: Loaders,
+  ): Promise<SimilarIncident[]> {
+    assertCan(actor, Permission.READ);
+    const first = checkFirst(args.first, 5);
+    const days = checkWithinDays(args.withinDays);
+    const { to } = args;
+    if (to.description === null) throw new BadUserInputError("description cannot be null", "description");
+    const now = new Date();
+    const source: Source = {
+      id: 0,
+      createdAt: now,
+      title: normalizeTitle(to.title),
+      description: checkDescription(to.description ?? ""),
+      notes: "",
+      serviceId: to.serviceId == null ? null : (parseId(to.serviceId) ?? -1),
+      labels: checkLabels(to.labels ?? []) as Label[],
+      alerts: [],
+    };
+    if (first === 0) return [];
+    const ranked = await this.rank(source, false, { from: new Date(now.getTime() - days * dayMs), to: now });
+    const active = (status: string) => status === "OPEN" || status === "INVESTIGATING";
+    const ordered = [...ranked.filter((c) => active(c.status)), ...ranked.filter((c) => !active(c.status))];
+    return this.load(ordered.slice(0, first), loaders);
+  }
+
+  /** A fixed number of statements: term statistics, label rarity, candidates, then the candidates' features. */
+  private async rank(source: Source, indexed: boolean, window: { from: Date; to: Date }, serviceId?: number | null) {
+    const { intelligence, tuning = defaultTuning } = this.deps;
+    const weights = sourceTermWeights(source, tuning);
+    const looked = [...weights].sort((a, b) => b[1] - a[1]).slice(0, lookedUpTerms).map(([term]) => term);
+    const [statistics, labelFrequencies] = await Promise.all([
+      looked.length > 0 ? intelligence.termStatistics(looked) : { frequencies: new Map<string, number>(), documents: 0 },
+      intelligence.labelFrequencies(source.labels),
+    ]);
+    const terms = distinctiveTerms(weights, statistics.frequencies, statistics.documents, indexed, tuning.queryTerms);
+    if (terms.length === 0) return [];
+    const stems = [...new Set(queryTerms(terms, statistics).map((term) => term.stem))];
+    const candidates = await intelligence.candidates({
+      terms: stems,
+      ...window,
+      excludeId: source.id,
+      serviceId,
+      limit: tuning.candidates,
+    });
+    const features = await intelligence.features(candidates.map((candidate) => candidate.id));
+    const context = {
+      source,
+      terms,
+      labelFrequencies,
+      documents: statistics.documents,
+      bestTextScore: candidates.reduce((best, candidate) => Math.max(best, candidate.score), 0),
+      tuning,
+    };
+    const found = candidates.flatMap((candidate) => {
+      const row: IncidentFeatures | undefined = features.get(candidate.id);
+      return row ? [{ ...row, textScore: candidate.score }] : [];
+    });
+    const scored = scoreCandidates(context, found).map((candidate, index) => ({
+      ...candidate,
+      status: found[index]!.status,
+      createdAt: found[index]!.createdAt,
+    }));
+    return rankSimilar(scored);
+  }
+
+  private async load(ranked: { id: number; score: number; reasons: SimilarityReason[] }[], loaders: Loaders): Promise<SimilarIncident[]> {
+    const incidents = await loaders.incidentById.loadMany(ranked.map((candidate) => candidate.id));
+    return ranked.flatMap((candidate, index) => {
+      const incident = incidents[index];
+      if (!incident || incident instanceof Error) return [];
+      return [{ incident, score: candidate.score, reasons: candidate.reasons }];
+    });
+  }
+}

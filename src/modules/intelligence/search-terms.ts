@@ -1,0 +1,78 @@
+import { BadUserInputError } from "../../shared/errors.js";
+
+// Words as both indexes see them: runs of letters and digits (SQLite's unicode61 separators; the PostgreSQL
+// index replaces ASCII punctuation with spaces before parsing), lower case, accents removed. Queries are built
+// from these tokens only, each one quoted, so that nothing a user types is ever read as FTS syntax.
+
+const wordPattern = /[\p{L}\p{N}\p{M}\p{Co}]+/gu;
+const marks = /\p{M}+/gu;
+
+/** The folded words of `text`, in order. */
+export function tokenize(text: string): string[] {
+  const words: string[] = [];
+  for (const [raw] of text.matchAll(wordPattern)) {
+    const word = raw.normalize("NFD").replace(marks, "").toLowerCase();
+    if (word) words.push(word);
+  }
+  return words;
+}
+
+export const maxSearchWords = 32;
+export const maxSearchLength = 1_000;
+
+/**
+ * The words of a search box, each matched as a prefix; duplicates and words that are prefixes of another word
+ * add nothing and are dropped. Empty when the query has no word at all (the answer is then empty).
+ */
+export function searchTerms(query: string): string[] {
+  if ([...query].length > maxSearchLength) {
+    throw new BadUserInputError(`query must be at most ${maxSearchLength} characters`, "query");
+  }
+  const words = [...new Set(tokenize(query))];
+  if (words.length > maxSearchWords) throw new BadUserInputError(`query takes at most ${maxSearchWords} words`, "query");
+  return words.filter((word) => !words.some((other) => other !== word && other.startsWith(word)));
+}
+
+/** FTS5: every term as a quoted prefix, all required (`"a"* "b"*`), or any (`"a"* OR "b"*`). */
+export function fts5Query(terms: readonly string[], mode: "all" | "any"): string {
+  return terms.map((term) => `"${term.replace(/"/g, '""')}"*`).join(mode === "all" ? " " : " OR ");
+}
+
+/** PostgreSQL to_tsquery: every term as a quoted prefix lexeme, `&` or `|` between them. */
+export function tsQuery(terms: readonly string[], mode: "all" | "any"): string {
+  return terms.map((term) => `'${term.replace(/'/g, "''").replace(/\\/g, "\\\\")}':*`).join(mode === "all" ? " & " : " | ");
+}
+
+// Words that say nothing about which problem an incident is: English function words and incident boilerplate.
+const stopWords = new Set(
+  `a about above after again against all am an and any are as at be because been before being below between both but by
+   can could did do does doing down during each few for from further had has have having he her here hers him his how i
+   if in into is it its itself just me more most my no nor not now of off on once only or other our out over own same she
+   should so some such than that the their them then there these they this those through to too under until up very was
+   we were what when where which while who whom why will with would you your yours also via per since still yet again
+   issue issues incident incidents problem problems please see seen seems seeing noticed reported report reports
+   started starting start currently ongoing some users user customers customer affected affecting team investigating
+   looking look looks around approx approximately multiple several many one two three`.split(/\s+/u),
+);
+
+/** HTTP error statuses (404, 502, 5xx) name a problem; other numbers are counts, sizes, ids and host indexes. */
+const statusCode = /^[45](\d\d|xx)$/u;
+
+/** Whether a token can tell one problem from another: not a function word, not a number, id or host index. */
+export function isTopical(token: string): boolean {
+  if (statusCode.test(token)) return true;
+  return token.length >= 3 && !stopWords.has(token) && !/\d/u.test(token);
+}
+
+const suffixes = ["ations", "ation", "ments", "ment", "ings", "ing", "ions", "ion", "ies", "ers", "er", "ed", "es", "s", "ly", "y", "e"];
+
+/**
+ * A light stem for prefix matching: `connection`, `connections`, `connecting`, `connected` all share `connect`.
+ * Never shorter than four letters, so that a stem still names one family of words.
+ */
+export function stem(term: string): string {
+  for (const suffix of suffixes) {
+    if (term.endsWith(suffix) && term.length - suffix.length >= 4) return term.slice(0, -suffix.length);
+  }
+  return term;
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { excerpt, highlights } from "../../src/modules/intelligence/highlights.js";
+import { fts5Query, isTopical, searchTerms, stem, tokenize, tsQuery } from "../../src/modules/intelligence/search-terms.js";
+import { defaultTuning, distinctiveTerms, labelIdf, rankSimilar, scoreCandidates, type Comparable } from "../../src/modules/intelligence/similarity.js";
+
+describe("search terms", () => {
+  it("splits words as unicode61 does: letters and digits, lower case, accents removed", () => {
+    expect(tokenize("Déploiement raté: db-7 @ api.example.com (Zürich)")).toEqual(["deploiement", "rate", "db", "7", "api", "example", "com", "zurich"]);
+  });
+
+  it("quotes every term, so that no input is FTS or tsquery syntax", () => {
+    const terms = searchTerms(`"NEAR(a b)" -x* y:z OR`);
+    expect(terms).toEqual(["near", "a", "b", "x", "y", "z", "or"]);
+    expect(fts5Query(terms, "all")).toBe(`"near"* "a"* "b"* "x"* "y"* "z"* "or"*`);
+    expect(fts5Query(["a", "b"], "any")).toBe(`"a"* OR "b"*`);
+    expect(tsQuery(["a", "b"], "all")).toBe(`'a':* & 'b':*`);
+    expect(tsQuery(["a", "b"], "any")).toBe(`'a':* | 'b':*`);
+  });
+
+  it("drops duplicates and words that prefix another, and refuses oversized queries", () => {
+    expect(searchTerms("disk Disk di diskette")).toEqual(["diskette"]);
+    expect(searchTerms(" \t ")).toEqual([]);
+    expect(() => searchTerms("x".repeat(1001))).toThrow(/at most 1000 characters/);
+    expect(() => searchTerms(Array.from({ length: 33 }, (_, i) => `w${i}`).join(" "))).toThrow(/at most 32 words/);
+  });
+
+  it("stems lightly, never below four letters, and keeps topical words only", () => {
+    expect(["connections", "connecting", "connected", "connection"].map(stem)).toEqual(["connect", "connect", "connect", "connect"]);
+    expect(stem("lags")).toBe("lags");
+    expect(["the", "db7", "incident", "ok", "replication", "502", "5xx", "250"].map(isTopical)).toEqual([false, false, false, false, true, true, true, false]);
+  });
+});
+
+describe("highlights", () => {
+  it("marks the matched words of each field that matched, in a short excerpt", () => {
+    expect(highlights(["Disk full on db-7", "nothing here", "Rotated logs, disk back to 60%"], ["disk"])).toEqual([
+      "**Disk** full on db-7",
+      "Rotated logs, **disk** back to 60%",
+    ]);
+    const long = `${"lorem ".repeat(60)}the kafka consumer lag grew ${"ipsum ".repeat(60)}`;
+    const cut = excerpt(long, ["kafka"])!;
+    expect(cut).toMatch(/^….*\*\*kafka\*\* consumer lag grew.*…$/);
+    expect(cut.length).toBeLessThan(200);
+  });
+});
+
+describe("similarity score", () => {
+  const base: Comparable = { title: "", description: "", notes: "", serviceId: null, labels: [], alerts: [] };
+  it("sums its reasons, stays in (0, 1], and ignores labels carried by a fifth of the incidents", () => {
+    const source = { ...base, title: "Kafka consumer lag", serviceId: 1, labels: [{ key: "env", value: "prod" }, { key: "alertname", value: "KafkaLag" }], alerts: [{ fingerprint: "f", alertname: "KafkaLag" }] };
+    const terms = distinctiveTerms(new Map([["kafka", 3], ["consumer", 3], ["lag", 3]]), new Map([["kafka", 3], ["consumer", 5], ["lag", 4]]), 100, true);
+    const context = { source, terms, labelFrequencies: new Map([["env=prod", 90], ["alertname=KafkaLag", 3]]), documents: 100, bestTextScore: 10, tuning: defaultTuning };
+    const [same, textOnly] = scoreCandidates(context, [
+      { ...source, id: 2, textScore: 10 },
+      { ...base, id: 3, title: "kafka consumers lagging", textScore: 5, labels: [{ key: "env", value: "prod" }] },
+    ]);
+    expect(same!.score).toBeCloseTo(1, 5);
+    expect(same!.reasons.map((reason) => reason.kind)).toEqual(["TEXT", "SERVICE", "LABELS", "ALERT"]);
+    expect(same!.reasons.find((reason) => reason.kind === "LABELS")!.detail).toBe("alertname=KafkaLag");
+    expect(textOnly!.reasons.map((reason) => reason.kind)).toEqual(["TEXT"]);
+    for (const scored of [same!, textOnly!]) expect(scored.reasons.reduce((sum, reason) => sum + reason.weight, 0)).toBeCloseTo(scored.score, 6);
+    expect(labelIdf(100, 20)).toBe(0);
+    expect(labelIdf(100, 2)).toBeGreaterThan(0);
+  });
+
+  it("puts resolved and closed incidents above open ones at equal score", () => {
+    const at = new Date();
+    const ranked = rankSimilar([
+      { id: 1, score: 0.5, reasons: [], status: "OPEN" as const, createdAt: at },
+      { id: 2, score: 0.5, reasons: [], status: "CLOSED" as const, createdAt: at },
+      { id: 3, score: 0.7, reasons: [], status: "OPEN" as const, createdAt: at },
+      { id: 4, score: 0, reasons: [], status: "RESOLVED" as const, createdAt: at },
+    ]);
+    expect(ranked.map((entry) => entry.id)).toEqual([3, 2, 1]);
+  });
+});
