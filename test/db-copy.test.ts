@@ -359,6 +359,12 @@ describe.skipIf(!postgresAnswers && !onPostgres)("db:copy from SQLite into Postg
           ],
         },
       });
+
+      // The copy is searchable: PostgreSQL's index is built as the rows arrive, notes included.
+      const found = await gql(`{ searchIncidents(query: "Incident 1: OPEN/CRITICAL") { incident { id } } }`, undefined, token);
+      expect(found.data?.searchIncidents[0], JSON.stringify(found)).toEqual({ incident: { id: "1" } });
+      const byNote = await gql(`{ searchIncidents(query: "日本語") { incident { id } } }`, undefined, token);
+      expect(byNote.data?.searchIncidents.length, JSON.stringify(byNote)).toBeGreaterThan(0);
     } finally {
       await app.close();
     }
