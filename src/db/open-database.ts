@@ -5,6 +5,7 @@ import { createSqliteIncidentRepository, type IncidentRepository } from "../modu
 import { createSqliteUserRepository, type UserRepository } from "../modules/users/user.repository.js";
 import { createAlertRepository, type AlertRepository } from "../modules/alerts/alert.repository.js";
 import { createServiceRepository, type ServiceRepository } from "../modules/services/service.repository.js";
+import { createInsightRepository, type InsightRepository } from "../modules/insights/insight.repository.js";
 import type { Metrics } from "../shared/metrics.js";
 import { sqliteBackend } from "./sql-backend.js";
 import { applyMigrations } from "./migrate.js";
@@ -18,6 +19,7 @@ export interface AppDatabase {
   incidents: IncidentRepository;
   services: ServiceRepository;
   alerts: AlertRepository;
+  insights: InsightRepository;
   /** The JWT secret to use when JWT_SECRET is not set (never in production, which requires it). */
   developmentJwtSecret(): Promise<string>;
   /** Whether the database answers. */
@@ -43,6 +45,7 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
         incidents: createSqliteIncidentRepository(handle, config.caches.statementBytes),
         services: createServiceRepository(backend),
         alerts: createAlertRepository(backend),
+        insights: createInsightRepository(backend),
         developmentJwtSecret: async () => developmentJwtSecret(target.path),
         ready: async () => handle.client.prepare("SELECT 1").get() !== undefined,
         close: async () => handle.close(),

@@ -4,6 +4,7 @@ import type { Config } from "../config.js";
 import { createAlertRepository } from "../modules/alerts/alert.repository.js";
 import { createPgIncidentRepository } from "../modules/incidents/incident.pg-repository.js";
 import { createServiceRepository } from "../modules/services/service.repository.js";
+import { createInsightRepository } from "../modules/insights/insight.repository.js";
 import { createPgUserRepository } from "../modules/users/user.pg-repository.js";
 import { migrationsFolder } from "./migrations-folder.js";
 import type { AppDatabase } from "./open-database.js";
@@ -29,6 +30,7 @@ export async function openPostgresDatabase(config: Config, url: string, onStatem
       incidents: createPgIncidentRepository(handle, config.caches.statementBytes),
       services: createServiceRepository(backend),
       alerts: createAlertRepository(backend),
+      insights: createInsightRepository(backend),
       developmentJwtSecret: () => developmentJwtSecretInPostgres(handle.db),
       ready: () => handle.ready(),
       close: () => handle.close(),

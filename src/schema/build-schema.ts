@@ -13,6 +13,8 @@ import type { AlertService } from "../modules/alerts/alert.service.js";
 import type { IntegrationService } from "../modules/alerts/integration.service.js";
 import { IncidentServiceResolver, ServiceResolver } from "../modules/services/service.resolver.js";
 import type { ServiceService } from "../modules/services/service.service.js";
+import { IncidentInsightsResolver, IncidentMetricsRowResolver } from "../modules/insights/insight.resolver.js";
+import type { InsightService } from "../modules/insights/insight.service.js";
 import { installDirectResolvers, type DirectResolvers } from "./direct-resolvers.js";
 import type { IncidentService } from "../modules/incidents/incident.service.js";
 import { RateLimitResolver } from "../modules/rate-limit/rate-limit.resolver.js";
@@ -27,6 +29,7 @@ export interface SchemaServices {
   services: ServiceService;
   integrations: IntegrationService;
   alerts: AlertService;
+  insights: InsightService;
   /** What subscriptions listen to; may be left out when the schema is only printed. */
   events?: IncidentEventBus;
 }
@@ -42,6 +45,8 @@ const resolvers = [
   AlertResolver,
   IncidentAlertsResolver,
   IntegrationResolver,
+  IncidentInsightsResolver,
+  IncidentMetricsRowResolver,
   RateLimitResolver,
 ] as const;
 
@@ -59,6 +64,8 @@ export async function buildAppSchema(services: SchemaServices): Promise<GraphQLS
     [AlertResolver, new AlertResolver()],
     [IncidentAlertsResolver, new IncidentAlertsResolver(services.alerts)],
     [IntegrationResolver, new IntegrationResolver(services.integrations)],
+    [IncidentInsightsResolver, new IncidentInsightsResolver(services.insights)],
+    [IncidentMetricsRowResolver, new IncidentMetricsRowResolver()],
   ]);
   const schema = await buildSchema({
     resolvers,

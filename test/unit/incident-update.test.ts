@@ -23,6 +23,8 @@ function incident(overrides: Partial<IncidentRow> = {}): IncidentRow {
     resolvedAt: null,
     closedAt: null,
     serviceId: null,
+    mergedIntoId: null,
+    resolvedBySystem: false,
     ...overrides,
   };
 }

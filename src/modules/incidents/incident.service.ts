@@ -287,7 +287,8 @@ export class IncidentService {
     return user;
   }
 
-  private criteria(filter: IncidentFilterInput | null | undefined): IncidentCriteria | "nothing" {
+  /** IncidentFilter as repository criteria; "nothing" when no incident can match. */
+  criteria(filter: IncidentFilterInput | null | undefined): IncidentCriteria | "nothing" {
     if (!filter) return {};
     const criteria: IncidentCriteria = {};
     if (filter.status != null) criteria.statuses = filter.status;
