@@ -117,7 +117,8 @@ function filterSql(d: Dialect, criteria: IncidentCriteria): BoundFilter {
   return { shape, text: parts.map((part) => ` AND ${part}`).join(""), params };
 }
 
-const percentiles = [50, 90, 95] as const;
+/** The percentiles DurationStats shows; SQLite's nearest_ranks() (db/sqlite.ts) returns the same ones, in this order. */
+export const PERCENTILES = [50, 90, 95] as const;
 
 /** A duration in milliseconds, an integer on both backends. */
 const millis = (d: Dialect, end: string, start: string) =>
@@ -125,8 +126,8 @@ const millis = (d: Dialect, end: string, start: string) =>
 
 /**
  * Metrics in one statement: incidents joined to their bucket (a list of [lo, hi) bounds computed for the time zone),
- * grouped by bucket and the chosen dimensions; counts, sums and maxima aggregate, and each percentile is the value
- * whose rank in its group is the nearest rank, ceil(p * n / 100), from window functions over the same rows.
+ * grouped by bucket and the chosen dimensions: counts, sums, maxima, and each percentile the value at the nearest
+ * rank of its group's sorted durations.
  * Rows come out in the contract's order: bucket, service name, priority (CRITICAL first), assignee name.
  */
 export function metricsStatement(d: Dialect, groupBy: readonly MetricsGroupBy[], criteria: IncidentCriteria, buckets: readonly BucketBounds[]) {
@@ -145,15 +146,20 @@ export function metricsStatement(d: Dialect, groupBy: readonly MetricsGroupBy[],
       : [buckets.map((b) => b.label), buckets.map((b) => b.lo), buckets.map((b) => b.hi)];
   const group = "bucket, service_id, priority, assignee_id";
   const done = "i.status IN ('RESOLVED', 'CLOSED')";
-  const rankOf = (metric: string) => `row_number() OVER (PARTITION BY ${group} ORDER BY ${metric}_ms NULLS LAST) AS ${metric}_rank,
-      count(${metric}_ms) OVER (PARTITION BY ${group}) AS ${metric}_n`;
+  // Each group's durations in order, once per metric: SQLite's nearest_ranks() aggregate sorts them and returns the
+  // values at the nearest ranks; PostgreSQL keeps the ordered array and the outer query indexes it. Ranks are
+  // integers, ceil(p * n / 100) = (p * n + 99) / 100: no floating point decides which value is picked.
+  const ranked = (metric: string) =>
+    d.kind === "sqlite"
+      ? `nearest_ranks(${metric}_ms) AS ${metric}_ranks`
+      : `array_agg(${metric}_ms ORDER BY ${metric}_ms) FILTER (WHERE ${metric}_ms IS NOT NULL) AS ${metric}_ranks`;
+  const pick = (metric: string, p: number, index: number) =>
+    d.kind === "sqlite"
+      ? `json_extract(g.${metric}_ranks, '$[${index}]') AS ${metric}_p${p}`
+      : `g.${metric}_ranks[((${p} * g.${metric}_count + 99) / 100)::int] AS ${metric}_p${p}`;
   const statsOf = (metric: string) =>
-    [
-      `count(${metric}_ms) AS ${metric}_count`,
-      `sum(${metric}_ms) AS ${metric}_sum`,
-      `max(${metric}_ms) AS ${metric}_max`,
-      ...percentiles.map((p) => `max(CASE WHEN ${metric}_rank = (${p} * ${metric}_n + 99) / 100 THEN ${metric}_ms END) AS ${metric}_p${p}`),
-    ].join(", ");
+    `count(${metric}_ms) AS ${metric}_count, sum(${metric}_ms) AS ${metric}_sum, max(${metric}_ms) AS ${metric}_max, ${ranked(metric)}`;
+  const picks = ["ack", "res"].flatMap((metric) => PERCENTILES.map((p, index) => pick(metric, p, index))).join(", ");
   const order = [
     "g.bucket",
     ...(by.has("SERVICE") ? [`s.name IS NULL`, `s.name${d.binary}`, "g.service_id"] : []),
@@ -169,12 +175,13 @@ export function metricsStatement(d: Dialect, groupBy: readonly MetricsGroupBy[],
         CASE WHEN ${done} AND i.resolved_by_system THEN 1 ELSE 0 END AS auto_resolved
       FROM b JOIN incidents AS i ON i.created_at >= b.lo AND i.created_at < b.hi
       WHERE 1 = 1${filter.text}),
-    ranked AS (SELECT base.*, ${rankOf("ack")}, ${rankOf("res")} FROM base),
     g AS (
       SELECT ${group}, count(*) AS created, count(ack_ms) AS acknowledged, sum(resolved) AS resolved,
         sum(auto_resolved) AS auto_resolved, ${statsOf("ack")}, ${statsOf("res")}
-      FROM ranked GROUP BY ${group})
-    SELECT g.* FROM g
+      FROM base GROUP BY ${group})
+    SELECT g.bucket, g.service_id, g.priority, g.assignee_id, g.created, g.acknowledged, g.resolved, g.auto_resolved,
+      g.ack_count, g.ack_sum, g.ack_max, g.res_count, g.res_sum, g.res_max, ${picks}
+    FROM g
     ${by.has("SERVICE") ? "LEFT JOIN services AS s ON s.id = g.service_id" : ""}
     ${by.has("ASSIGNEE") ? "LEFT JOIN users AS u ON u.id = g.assignee_id" : ""}
     ORDER BY ${order}`;
