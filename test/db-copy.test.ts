@@ -73,7 +73,7 @@ function normalize(row: Record<string, unknown>, table: string): Record<string, 
   for (const [column, value] of Object.entries(row)) {
     if (value instanceof Date) out[column] = value.getTime();
     else if (value !== null && ID_COLUMNS.has(column)) out[column] = Number(value);
-    else if (table === "users" && column === "active") out[column] = value === true || value === 1;
+    else if ((table === "users" && column === "active") || (table === "incidents" && column === "resolved_by_system")) out[column] = value === true || value === 1;
     else out[column] = value;
   }
   return out;

@@ -77,6 +77,7 @@ const TABLES: TableSpec[] = [
       ["acknowledged_at", "time"],
       ["resolved_at", "time"],
       ["closed_at", "time"],
+      ["resolved_by_system", "bool"],
     ],
   },
   {
