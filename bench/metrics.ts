@@ -220,7 +220,7 @@ export function sqlitePlan(count: number): string {
   try {
     applyMigrations(handle.client, migrationsFolder("sqlite"));
     sqliteSeed(handle.client, count);
-    const { statement, params } = metricsStatement(sqliteDialect, input.groupBy, {}, metricsBuckets(input.from, input.to, input.bucket, input.timeZone));
+    const { statement, params } = metricsStatement(sqliteDialect, input.groupBy, {}, metricsBuckets(input.from, input.to, input.bucket, input.timeZone), 5_001);
     return handle.client
       .prepare(`EXPLAIN QUERY PLAN ${statement.text}`)
       .all(...params)

@@ -369,6 +369,20 @@ describe("incidentMetrics: bad input", () => {
     expect(await codeOf({ from, to: "2026-01-02T00:00:00.000Z", timeZone: "Pacific/Chatham", bucket: "DAY" })).toEqual([true, "OK"]);
   });
 
+  it("refuses an answer of more than 5,000 rows, and says how to narrow it", async () => {
+    // 14 services x 366 days of 2029: 5,124 groups, one incident each, written in one statement.
+    const days = onPostgres ? "SELECT generate_series(0, 365) AS day" : "WITH RECURSIVE d(day) AS (SELECT 0 UNION ALL SELECT day + 1 FROM d WHERE day < 365) SELECT day FROM d";
+    const now = onPostgres ? "now()" : String(Date.now());
+    await server.db.exec(`INSERT INTO services (name, name_key, created_at, updated_at)
+      SELECT 'Bulk ' || day, 'bulk ' || day, ${now}, ${now} FROM (${days}) AS s WHERE day < 14`);
+    const created = onPostgres ? "timestamptz '2029-01-01 12:00:00Z' + d.day * interval '1 day'" : `${Date.parse("2029-01-01T12:00:00Z")} + d.day * 86400000`;
+    await server.db.exec(`INSERT INTO incidents (title, status, priority, service_id, created_at, updated_at)
+      SELECT 'Bulk', 'OPEN', 'LOW', s.id, ${created}, ${created} FROM services AS s CROSS JOIN (${days}) AS d WHERE s.name LIKE 'Bulk %'`);
+    const year = { from: "2029-01-01T00:00:00.000Z", to: "2030-01-01T00:00:00.000Z" };
+    expect(await codeOf({ ...year, groupBy: ["SERVICE"], bucket: "DAY" })).toEqual([true, "BAD_USER_INPUT", "groupBy"]);
+    expect((await rows({ ...year, groupBy: ["SERVICE"], bucket: "WEEK" })).length).toBe(14 * 53);
+  });
+
   it("is for signed-in users of every role", async () => {
     const anonymous = await server.gql(`{ incidentMetrics(input: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" }) { created } }`);
     expect(onlyError(anonymous).extensions?.code).toBe("UNAUTHENTICATED");

@@ -130,7 +130,13 @@ const millis = (d: Dialect, end: string, start: string) =>
  * rank of its group's sorted durations.
  * Rows come out in the contract's order: bucket, service name, priority (CRITICAL first), assignee name.
  */
-export function metricsStatement(d: Dialect, groupBy: readonly MetricsGroupBy[], criteria: IncidentCriteria, buckets: readonly BucketBounds[]) {
+export function metricsStatement(
+  d: Dialect,
+  groupBy: readonly MetricsGroupBy[],
+  criteria: IncidentCriteria,
+  buckets: readonly BucketBounds[],
+  limit: number,
+) {
   const filter = filterSql(d, criteria);
   const by = new Set(groupBy);
   const service = by.has("SERVICE") ? "i.service_id" : "CAST(NULL AS bigint)";
@@ -184,7 +190,8 @@ export function metricsStatement(d: Dialect, groupBy: readonly MetricsGroupBy[],
     FROM g
     ${by.has("SERVICE") ? "LEFT JOIN services AS s ON s.id = g.service_id" : ""}
     ${by.has("ASSIGNEE") ? "LEFT JOIN users AS u ON u.id = g.assignee_id" : ""}
-    ORDER BY ${order}`;
+    ORDER BY ${order}
+    LIMIT ?`;
   const name = `insights_metrics_${[...by].sort().join("_") || "none"}_${filter.shape || "all"}`;
-  return { statement: s(name, text), params: [...boundParams, ...filter.params] };
+  return { statement: s(name, text), params: [...boundParams, ...filter.params, limit] };
 }

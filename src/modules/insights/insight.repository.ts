@@ -41,8 +41,8 @@ export interface InsightRepository {
   merge(request: MergeRequest): Promise<MergeResult>;
   /** The incidents of each window's service created in [from, to). */
   serviceHistory(windows: readonly HistoryWindow[]): Promise<ServiceHistoryRow[]>;
-  /** One statement: rows in the contract's order. */
-  metrics(groupBy: readonly MetricsGroupBy[], criteria: IncidentCriteria, buckets: readonly BucketBounds[]): Promise<MetricsRecord[]>;
+  /** One statement: the first `limit` rows, in the contract's order. */
+  metrics(groupBy: readonly MetricsGroupBy[], criteria: IncidentCriteria, buckets: readonly BucketBounds[], limit: number): Promise<MetricsRecord[]>;
 }
 
 /** PostgreSQL may abort one of two transactions that wait on each other (an alert request locks in the other order). */
@@ -79,8 +79,8 @@ export function createInsightRepository(backend: SqlBackend): InsightRepository 
       return rows.map((row) => ({ serviceId: d.readId(row.service_id), title: row.title as string, createdAt: d.readTime(row.created_at).getTime() }));
     },
 
-    async metrics(groupBy, criteria, buckets) {
-      const { statement, params } = metricsStatement(d, groupBy, criteria, buckets);
+    async metrics(groupBy, criteria, buckets, limit) {
+      const { statement, params } = metricsStatement(d, groupBy, criteria, buckets, limit);
       const rows = await backend.read(() => all(statement, params));
       return rows.map((row) => ({
         bucket: d.readTime(row.bucket),

@@ -13,6 +13,8 @@ import { isTimeZone, metricsBuckets } from "./metrics-buckets.js";
 import { durationStats, type DurationStats } from "./metrics-stats.js";
 
 export const MAX_METRICS_DAYS = 366;
+/** Rows one answer may hold: a year of days by service, priority and assignee could otherwise be millions. */
+export const MAX_METRICS_ROWS = 5_000;
 const DAY_MS = 86_400_000;
 
 export interface MetricsRow {
@@ -68,7 +70,10 @@ export class InsightService {
     const criteria = this.deps.incidentService.criteria(input.filter);
     if (criteria === "nothing") return [];
     const buckets = metricsBuckets(from, to, input.bucket ?? null, timeZone);
-    const records = await this.deps.insights.metrics(groupBy, criteria, buckets);
+    const records = await this.deps.insights.metrics(groupBy, criteria, buckets, MAX_METRICS_ROWS + 1);
+    if (records.length > MAX_METRICS_ROWS) {
+      throw new BadUserInputError(`More than ${MAX_METRICS_ROWS} rows: use a larger bucket, fewer groupings or a filter`, "groupBy");
+    }
     const labelled = input.bucket != null;
     return records.map((record) => ({
       bucketStart: labelled ? record.bucket : null,
