@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -186,5 +187,43 @@ describe("mergeIncidents", () => {
     expect(result.errors).toBeUndefined();
     expect((await incident(source)).version).toBe(2);
     expect(result.data.mergeIncidents.logs.nodes.at(-1).message).toContain("1 duplicate incident");
+  });
+
+  it("lets one of two crossing merges win: the other finds its target closed, and nothing is half done", async () => {
+    for (let round = 0; round < 5; round++) {
+      const [a, b, c] = [await createIncident("A"), await createIncident("B"), await createIncident("C")];
+      const attempts: Array<[string, string[]]> = [
+        [a, [b, c]],
+        [b, [a]],
+        [c, [a, b]],
+      ];
+      const results = await Promise.all(attempts.map(([target, sources]) => merge(target, sources)));
+      const won = results.flatMap((result, i) => (result.errors ? [] : [attempts[i]!]));
+      expect(won).toHaveLength(1);
+      for (const lost of results.filter((result) => result.errors)) expect(onlyError(lost).extensions?.code).toBe("BAD_USER_INPUT");
+      const [winner, sources] = won[0]!;
+      for (const id of [a, b, c].filter((id) => id !== winner)) {
+        const expected = sources.includes(id) ? { status: "CLOSED", version: 2, mergedInto: { id: winner } } : { status: "OPEN", version: 1, mergedInto: null };
+        expect(await incident(id)).toMatchObject(expected);
+      }
+      expect(await incident(winner)).toMatchObject({ status: "OPEN", version: 2, mergedInto: null });
+    }
+  });
+
+  it("answers any generated target and sources with a merge, BAD_USER_INPUT or NOT_FOUND, never a 500, and stays sound", async () => {
+    const ids = [...(await Promise.all(Array.from({ length: 6 }, (_, i) => createIncident(`Fuzzed ${i}`))))];
+    const id = fc.oneof(fc.constantFrom(...ids), fc.string({ maxLength: 24 }), fc.integer().map(String), fc.constant("9007199254740993"));
+    await fc.assert(
+      fc.asyncProperty(id, fc.array(id, { maxLength: 60 }), async (targetId, sourceIds) => {
+        const result = await merge(targetId, sourceIds);
+        expect(result.status).toBeLessThan(500);
+        if (result.errors) expect(["BAD_USER_INPUT", "NOT_FOUND"]).toContain(onlyError(result).extensions?.code);
+        else expect(result.data.mergeIncidents.id).toBe(targetId);
+      }),
+      { numRuns: 60 },
+    );
+    // Whatever merged, every merged incident is closed.
+    expect(await server.db.scalar("SELECT count(*) FROM incidents WHERE merged_into IS NOT NULL AND status <> 'CLOSED'")).toBe(0);
+    expect(await server.db.integrityProblems()).toEqual([]);
   });
 });
