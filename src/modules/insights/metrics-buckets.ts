@@ -103,10 +103,10 @@ function nextBucketDate(date: LocalDate, bucket: TimeBucket): LocalDate {
  * The buckets that cover [from, to): each labelled with its local start in `timeZone`, and bounded by it and the
  * next one's start, clipped to the range. Without a bucket size, one bucket, the range itself (label null).
  */
-export function metricsBuckets(from: Date, to: Date, bucket: TimeBucket | null, timeZone: string): Array<BucketBounds & { labelled: boolean }> {
-  if (!bucket) return [{ label: from, lo: from, hi: to, labelled: false }];
+export function metricsBuckets(from: Date, to: Date, bucket: TimeBucket | null, timeZone: string): BucketBounds[] {
+  if (!bucket) return [{ label: from, lo: from, hi: to }];
   const format = formatter(timeZone);
-  const buckets: Array<BucketBounds & { labelled: boolean }> = [];
+  const buckets: BucketBounds[] = [];
   let date = bucketStartDate(localDate(format, from.getTime()), bucket);
   let start = startOfLocalDate(format, date);
   while (start < to.getTime()) {
@@ -116,7 +116,6 @@ export function metricsBuckets(from: Date, to: Date, bucket: TimeBucket | null, 
       label: new Date(start),
       lo: new Date(Math.max(start, from.getTime())),
       hi: new Date(Math.min(next, to.getTime())),
-      labelled: true,
     });
     [date, start] = [nextDate, next];
   }

@@ -24,9 +24,3 @@ export function durationStats(record: DurationRecord): DurationStats {
     max: seconds(record.max),
   };
 }
-
-/** The nearest-rank percentile of sorted values: the smallest with at least p% of them at or below it. */
-export function nearestRank(sorted: readonly number[], p: number): number | undefined {
-  if (sorted.length === 0) return undefined;
-  return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1];
-}
