@@ -171,6 +171,17 @@ describe("incidentMetrics: durations worked out by hand", () => {
     expect(result[0]).toMatchObject({ created: 2, acknowledged: 2, resolved: 2, autoResolved: 1 });
     expect(result[0].timeToResolve).toEqual(stats(2, 2700, 1800, 3600, 3600, 3600));
     expect(await rows({ ...january, filter: { status: [] } })).toEqual([]);
+    // Label pairs: every pair must be on the incident.
+    const delta = (await createService(server, { name: "Delta" })).id;
+    for (const labels of [[{ key: "env", value: "prod" }, { key: "team", value: "core" }], [{ key: "env", value: "prod" }], []]) {
+      const made = await server.gql(`mutation($input: CreateIncidentInput!) { createIncident(input: $input) { id } }`, { input: { title: "Labelled", serviceId: delta, labels } }, responder.token);
+      await server.db.exec(`UPDATE incidents SET created_at = ${literal(ms("2026-01-15T00:00:00.000Z"))} WHERE id = ${Number(made.data.createIncident.id)}`);
+    }
+    const labelled = (labels: Array<{ key: string; value: string }>) => rows({ ...january, filter: { serviceId: [delta], labels } });
+    expect((await labelled([{ key: "env", value: "prod" }]))[0].created).toBe(2);
+    expect((await labelled([{ key: "env", value: "prod" }, { key: "team", value: "core" }]))[0].created).toBe(1);
+    expect(await labelled([{ key: "env", value: "staging" }])).toEqual([]);
+    expect((await rows({ ...january, filter: { serviceId: [delta], search: "LABEL" } }))[0].created).toBe(3);
     expect(await rows({ ...january, filter: { search: "nothing like this" } })).toEqual([]);
   });
 
