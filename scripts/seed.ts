@@ -54,8 +54,11 @@ interface World {
   run: string;
 }
 
-/** Moves what a change stamped with the clock back to `at`, the simulated time it happened. */
-async function settle(world: World, incidentId: number, at: number): Promise<void> {
+/**
+ * Moves what a change stamped with the clock back to `at`, the simulated time it happened; `alerts`: the change may
+ * have resolved the incident's alerts (a person resolving or closing it).
+ */
+async function settle(world: World, incidentId: number, at: number, alerts = false): Promise<void> {
   const d = world.raw.dialect;
   const [when, real] = [d.time(new Date(at)), d.time(world.realStart)];
   const moved = (column: string) => `${column} = CASE WHEN ${column} >= ? THEN ? ELSE ${column} END`;
@@ -68,7 +71,7 @@ async function settle(world: World, incidentId: number, at: number): Promise<voi
       [real, when, real, when, real, when, real, when, real, when, incidentId],
     );
     yield* all({ name: "seed_settle_logs", text: `UPDATE incident_logs SET created_at = ? WHERE incident_id = ? AND created_at >= ?` }, [when, incidentId, real]);
-    yield* all({ name: "seed_settle_alerts", text: `UPDATE alerts SET ${moved("resolved_at")}, ${moved("last_seen_at")} WHERE incident_id = ?` }, [
+    if (alerts) yield* all({ name: "seed_settle_alerts", text: `UPDATE alerts SET ${moved("resolved_at")}, ${moved("last_seen_at")} WHERE incident_id = ?` }, [
       real,
       when,
       real,
@@ -241,7 +244,7 @@ const responder = (world: World, random: ReturnType<typeof prng>) => random.pick
 async function update(world: World, actor: UserRow, id: number, input: Record<string, unknown>, at: number): Promise<boolean> {
   if (at >= world.end) return false;
   await world.incidents.update(actor, String(id), input, world.loaders);
-  await settle(world, id, at);
+  await settle(world, id, at, input.status === "RESOLVED" || input.status === "CLOSED");
   return true;
 }
 

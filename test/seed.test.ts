@@ -13,34 +13,33 @@ import { createTestDatabase, type TestDatabase } from "./support/database.js";
 // a database that has incidents unless --force. Runs the built script (`npm run build`, which `npm test` runs first).
 
 const SEED_JS = fileURLToPath(new URL("../dist/scripts/seed.js", import.meta.url));
+/** A seed takes seconds on SQLite and tens of seconds on PostgreSQL on a busy machine. */
+const SLOW = { timeout: 240_000 };
 
 const runSeed = (database: TestDatabase, ...args: string[]) =>
   spawnSync(process.execPath, [SEED_JS, ...args], {
     cwd: database.dir,
     env: { PATH: process.env.PATH, DATABASE_URL: database.url, LOG_LEVEL: "silent" },
     encoding: "utf8",
-    timeout: 240_000,
+    timeout: 230_000,
   });
 
 let first: TestDatabase;
-let second: TestDatabase;
 let app: AppDatabase | undefined;
 beforeAll(async () => {
   if (!existsSync(SEED_JS)) throw new Error(`${SEED_JS} is missing: run npm run build`);
   first = await createTestDatabase("incident-seed-");
-  second = await createTestDatabase("incident-seed-");
 });
 afterAll(async () => {
   await app?.close();
   await first?.remove();
-  await second?.remove();
 });
 
-const story = (database: TestDatabase) =>
-  database.query<{ title: string; status: string }>("SELECT title, status FROM incidents ORDER BY created_at, title");
+/** The incidents' titles in the order they were written. */
+const story = async (database: TestDatabase) => (await database.query<{ title: string }>("SELECT title FROM incidents ORDER BY id")).map((row) => row.title);
 
 describe("npm run seed", () => {
-  it("fills an empty database with a quarter of services, alert-opened and human-opened incidents, timelines and merges", async () => {
+  it("fills an empty database with a quarter of services, alert-opened and human-opened incidents, timelines and merges", SLOW, async () => {
     const seeded = runSeed(first);
     expect(seeded.status, seeded.stderr).toBe(0);
     expect(seeded.stdout).toMatch(/Seeded \d+ incidents/);
@@ -61,12 +60,6 @@ describe("npm run seed", () => {
     expect(await first.integrityProblems()).toEqual([]);
   });
 
-  it("tells the same story every time", async () => {
-    expect(runSeed(second).status).toBe(0);
-    const [a, b] = [await story(first), await story(second)];
-    expect(b.map((row) => row.title)).toEqual(a.map((row) => row.title));
-  });
-
   it("gives the outlier classification something to show: FREQUENT, RARE and ANOMALY incidents", async () => {
     const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: first.url, LOG_LEVEL: "silent" });
     app = await openDatabase(config, createMetrics(), pino({ level: "silent" }));
@@ -75,7 +68,7 @@ describe("npm run seed", () => {
     expect([...classes].sort()).toEqual(["ANOMALY", "FREQUENT", "RARE", null].sort());
   });
 
-  it("refuses a database that has incidents, unless --force", async () => {
+  it("refuses a database that has incidents, unless --force, and then tells the same story again", SLOW, async () => {
     const before = await first.scalar("SELECT count(*) FROM incidents");
     const refused = runSeed(first);
     expect(refused.status).toBe(1);
@@ -84,5 +77,7 @@ describe("npm run seed", () => {
     const forced = runSeed(first, "--force");
     expect(forced.status, forced.stderr).toBe(0);
     expect(await first.scalar("SELECT count(*) FROM incidents")).toBe(2 * before);
+    const titles = await story(first);
+    expect(titles.slice(before)).toEqual(titles.slice(0, before));
   });
 });
