@@ -228,7 +228,7 @@ async function seed(db: AppDatabase, raw: SqlBackend): Promise<void> {
   }
   for (let i = 0; i < 12; i++) {
     const at = start + random.int(0, QUARTER_DAYS - 1) * DAY + random.int(8, 18) * HOUR;
-    await reportedIncident(world, random, { at, service: demoServices[0]!, serviceId: 0, family: null, title: random.pick(unservicedTitles), description: "", priority: "LOW" }, null);
+    await reportedIncident(world, random, { at, title: random.pick(unservicedTitles), description: "", priority: "LOW" }, null);
     reported++;
   }
   const total = await db.incidents.count({});
@@ -287,6 +287,8 @@ async function alertIncident(world: World, random: ReturnType<typeof prng>, plan
   const acknowledged = random.chance(0.85) && (await update(world, owner, id, { status: "INVESTIGATING", assigneeId: String(owner.id) }, ackAt));
   now = acknowledged ? ackAt : now;
   if (acknowledged && random.chance(0.6)) await note(world, owner, id, (now += random.tail(10 * MINUTE)), random);
+  // Some of the last two days' problems are still being worked on.
+  if (plan.at > world.end - 2 * DAY && random.chance(0.4)) return;
   const resolveAt = now + random.tail(45 * MINUTE);
   if (resolveAt >= world.end) return;
   if (target.autoResolve && random.chance(0.7)) {
@@ -322,7 +324,12 @@ async function duplicateReport(world: World, random: ReturnType<typeof prng>, pl
   return mergeAt;
 }
 
-async function reportedIncident(world: World, random: ReturnType<typeof prng>, plan: Plan, serviceId: number | null): Promise<void> {
+async function reportedIncident(
+  world: World,
+  random: ReturnType<typeof prng>,
+  plan: Pick<Plan, "at" | "title" | "description" | "priority">,
+  serviceId: number | null,
+): Promise<void> {
   const reporter = responder(world, random);
   const owner = random.chance(0.7) ? responder(world, random) : null;
   const input = { title: plan.title, description: plan.description, priority: plan.priority, ...(serviceId ? { serviceId: String(serviceId) } : {}), ...(owner ? { assigneeId: String(owner.id) } : {}) };
