@@ -32,6 +32,7 @@ import { summariseCpuProfile } from "./cpu-profile.js";
 import { runFlood } from "./flood.js";
 import { ingestionBench } from "./ingest.js";
 import { intelligenceBench } from "./intelligence.js";
+import { metricsBench, sqlitePlan } from "./metrics.js";
 import { seedIncidents, type SeedResult } from "./seed.js";
 import { seedPostgres } from "./seed-pg.js";
 import pg from "pg";
@@ -779,6 +780,7 @@ async function main(): Promise<void> {
       postgresUrl: opts.pg ? opts.postgresUrl : undefined,
     });
   }
+  if (opts.only?.length === 1 && opts.only[0] === "metrics") return void (await runMetricsBench());
   const startedAt = Date.now();
   process.stderr.write(`machine: ${machine()}\n`);
   process.stderr.write(`options: ${JSON.stringify(opts)}\n`);
@@ -995,6 +997,8 @@ async function main(): Promise<void> {
     });
   }
 
+  if (wants("metrics")) figures.metrics = await runMetricsBench();
+
   const table = printTable();
   process.stdout.write(`\nmachine: ${machine()}\n`);
   process.stdout.write(`backend: ${opts.pg ? `PostgreSQL (${await postgresVersion(databaseUrl)}; peak RSS counts the node processes only, not the PostgreSQL backends)` : "SQLite"}\n`);
@@ -1024,6 +1028,26 @@ async function main(): Promise<void> {
     if (!opts.keep) process.stdout.write("(pass --keep to keep the profile files)\n");
   }
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ machine: machine(), options: opts, figures }, null, 2));
+}
+
+/**
+ * incidentMetrics for a year grouped by service and week (Europe/Berlin), at --metrics-sizes incidents (10,000 and
+ * 100,000), --metrics-runs calls each (50): p50 and p99, and the growth from the smallest size to the largest.
+ */
+async function runMetricsBench() {
+  const sizes = list("metrics-sizes", quick ? [10_000] : [10_000, 100_000]);
+  section(`incidentMetrics: a year by service and week, ${sizes.map((size) => fmt(size)).join(" and ")} incidents`);
+  const results = await metricsBench({ sizes, runs: num("metrics-runs", quick ? 10 : 50), postgresUrl: opts.pg ? opts.postgresUrl : undefined });
+  process.stdout.write(`${"backend".padEnd(10)}${"incidents".padStart(10)}${"rows".padStart(7)}${"p50 ms".padStart(10)}${"p99 ms".padStart(10)}\n`);
+  for (const r of results) {
+    process.stdout.write(`${r.backend.padEnd(10)}${fmt(r.incidents).padStart(10)}${String(r.rows).padStart(7)}${fmt(r.p50, 1).padStart(10)}${fmt(r.p99, 1).padStart(10)}\n`);
+  }
+  for (const backend of ["sqlite", "postgres"] as const) {
+    const mine = results.filter((r) => r.backend === backend);
+    if (mine.length > 1) process.stdout.write(`${backend}: p50 growth ${fmt(mine.at(-1)!.p50 / mine[0]!.p50, 2)}x from ${fmt(mine[0]!.incidents)} to ${fmt(mine.at(-1)!.incidents)}\n`);
+  }
+  process.stdout.write(`SQLite plan of the bucket join at ${fmt(sizes.at(-1)!)}: ${sqlitePlan(sizes.at(-1)!)}\n`);
+  return results;
 }
 
 main().then(

@@ -24,6 +24,7 @@ import { httpDrainPlugin } from "./http/drain.js";
 import { withExplorerLink } from "./http/explorer/landing-page-link.js";
 import { createHttpApp } from "./http/server.js";
 import { IncidentService } from "./modules/incidents/incident.service.js";
+import { InsightService } from "./modules/insights/insight.service.js";
 import { alertHooks } from "./modules/alerts/alert-hooks.js";
 import { AlertIntakeService } from "./modules/alerts/alert-intake.service.js";
 import { AlertService } from "./modules/alerts/alert.service.js";
@@ -102,8 +103,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     metrics.watchCache("compiled_queries", compiledQueries);
     metrics.watchCache("documents", documents);
     const cursors = createCursorCodec(secret);
-    const { users, incidents, services, alerts, intelligence } = database;
-    const loaderSources = { users, incidents, services, alerts };
+    const { users, incidents, services, alerts, intelligence, insights } = database;
+    const loaderSources = { users, incidents, services, alerts, insights };
     const userService = new UserService({
       users,
       hasher: createPasswordHasher(),
@@ -116,6 +117,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     const events = createEventBus({ eventTarget: redis?.eventTarget() });
     const publisher = incidentEventPublisher(events, logger);
     const incidentService = new IncidentService({ incidents, cursors, events: publisher });
+    const insightService = new InsightService({ insights, incidents, incidentService, events: publisher });
     const integrationService = new IntegrationService(alerts);
     const schema = await buildAppSchema({
       users: userService,
@@ -124,6 +126,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       integrations: integrationService,
       alerts: new AlertService(cursors),
       intelligence: new IntelligenceService({ intelligence, criteria: (filter) => incidentService.criteria(filter) }),
+      insights: insightService,
       events,
     });
     // Alert hooks: each integration's requests a minute, shared by every instance through Redis when there is one.

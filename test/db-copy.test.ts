@@ -51,8 +51,8 @@ const TABLE_ORDER = {
 const TABLES = Object.keys(TABLE_ORDER) as Array<keyof typeof TABLE_ORDER>;
 const STATUSES = ["OPEN", "INVESTIGATING", "RESOLVED", "CLOSED"] as const;
 const PRIORITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"] as const;
-const ID_COLUMNS = new Set(["id", "reporter_id", "assignee_id", "incident_id", "author_id", "service_id", "integration_id"]);
-const BOOLEAN_COLUMNS = new Set(["users.active", "services.auto_resolve"]);
+const ID_COLUMNS = new Set(["id", "reporter_id", "assignee_id", "incident_id", "author_id", "service_id", "integration_id", "merged_into"]);
+const BOOLEAN_COLUMNS = new Set(["users.active", "services.auto_resolve", "incidents.resolved_by_system"]);
 
 let dir: string;
 let databaseCounter = 0;
@@ -179,6 +179,9 @@ async function seedSqlite(path: string, options: { poison?: boolean } = {}) {
       }
       log.run(keep, "NOTE", "last note, deleted below", 1, null, null, base);
       seedAlerts(db);
+      // Merged into a later incident: a self-reference PostgreSQL can take only once its target is there.
+      db.prepare("UPDATE incidents SET merged_into = ?, status = 'CLOSED' WHERE id IN (3, 4)").run(keep);
+      db.prepare("UPDATE incidents SET resolved_by_system = 1 WHERE id = 11").run();
       db.prepare("DELETE FROM incidents WHERE id = ?").run(gone);
       db.prepare("DELETE FROM incident_logs WHERE id = (SELECT max(id) FROM incident_logs)").run();
       if (options.poison) log.run(keep, "NOTE", "a NUL \u0000 character", 1, null, null, base);
@@ -299,6 +302,8 @@ describe.skipIf(!postgresAnswers && !onPostgres)("db:copy from SQLite into Postg
     }
     expect(expected.incident_logs!.some((row) => row.author_id === null)).toBe(true);
     expect(expected.users!.some((row) => row.active === false)).toBe(true);
+    expect(expected.incidents!.filter((row) => row.merged_into !== null)).toHaveLength(2);
+    expect(expected.incidents!.some((row) => row.resolved_by_system === true)).toBe(true);
     expect(expected.services).toHaveLength(2);
     expect(expected.alerts!.some((row) => row.integration_id === null)).toBe(true);
     expect(expected.incident_labels).toHaveLength(15);

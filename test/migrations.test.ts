@@ -145,6 +145,43 @@ describe.skipIf(onPostgres)("migrations (SQLite: skipped with TEST_DATABASE=post
     }
   });
 
+  it("mark the incidents the system resolved before resolved_by_system existed, from their timelines", () => {
+    const before = committedMigrations().indexOf("0003_merges_and_system_resolutions");
+    const db = open();
+    applyMigrations(db, firstMigrations(before));
+    seed(db, 5, 0);
+    const entry = db.prepare(
+      "INSERT INTO incident_logs (incident_id, kind, message, author_id, from_status, to_status, created_at) VALUES (?, 'STATUS_CHANGE', 'm', ?, ?, ?, ?)",
+    );
+    const now = Date.now();
+    const history: Array<[incident: number, status: string, changes: Array<[author: number | null, from: string, to: string]>]> = [
+      [1, "RESOLVED", [[null, "OPEN", "RESOLVED"]]], // by the system
+      [2, "RESOLVED", [[1, "OPEN", "INVESTIGATING"], [1, "INVESTIGATING", "RESOLVED"]]], // by a person
+      [3, "RESOLVED", [[null, "OPEN", "RESOLVED"], [1, "RESOLVED", "INVESTIGATING"], [1, "INVESTIGATING", "RESOLVED"]]], // reopened, then a person
+      [4, "CLOSED", [[null, "INVESTIGATING", "RESOLVED"], [1, "RESOLVED", "CLOSED"]]], // the system, then closed
+      [5, "INVESTIGATING", [[null, "OPEN", "RESOLVED"], [1, "RESOLVED", "INVESTIGATING"]]], // reopened: not resolved now
+    ];
+    for (const [incident, status, changes] of history) {
+      db.prepare("UPDATE incidents SET status = ? WHERE id = ?").run(status, incident);
+      changes.forEach(([author, from, to], i) => entry.run(incident, author, from, to, now + i));
+    }
+    applyMigrations(db, migrationsFolder());
+    const marked = db.prepare("SELECT id, resolved_by_system AS system FROM incidents ORDER BY id").all();
+    expect(marked).toEqual([
+      { id: 1, system: 1 },
+      { id: 2, system: 0 },
+      { id: 3, system: 0 },
+      { id: 4, system: 1 },
+      { id: 5, system: 0 },
+    ]);
+    // merged_into: deleting the target leaves the duplicate, no longer merged (ON DELETE SET NULL, added in place).
+    db.prepare("UPDATE incidents SET merged_into = 1 WHERE id = 2").run();
+    db.prepare("DELETE FROM incidents WHERE id = 1").run();
+    expect(db.prepare("SELECT merged_into FROM incidents WHERE id = 2").get()).toEqual({ merged_into: null });
+    expect(db.pragma("foreign_key_check")).toEqual([]);
+    db.close();
+  });
+
   it("keep every incident and log when a later migration rebuilds incidents", () => {
     const db = open();
     applyMigrations(db, migrationsFolder());

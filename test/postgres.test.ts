@@ -70,6 +70,8 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
     );
     expect(Object.fromEntries(onDelete.map((row) => [row.name, row.on_delete]))).toMatchObject({
       incidents_service_id_services_id_fk: "n",
+      // Section 10: deleting a merge target leaves its duplicates, no longer merged into anything.
+      incidents_merged_into_incidents_id_fk: "n",
       integrations_service_id_services_id_fk: "c",
       alerts_incident_id_incidents_id_fk: "c",
       alerts_integration_id_integrations_id_fk: "n",
@@ -118,6 +120,7 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "incident_search_doc_idx", // the GIN index of full-text search
       "incidents_assignee_created_idx",
       "incidents_created_idx",
+      "incidents_merged_into_idx",
       "incidents_priority_created_idx",
       "incidents_priority_idx",
       "incidents_reporter_created_idx",

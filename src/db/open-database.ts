@@ -6,6 +6,7 @@ import { createSqliteUserRepository, type UserRepository } from "../modules/user
 import { createAlertRepository, type AlertRepository } from "../modules/alerts/alert.repository.js";
 import { createServiceRepository, type ServiceRepository } from "../modules/services/service.repository.js";
 import { createIntelligenceRepository, type IntelligenceRepository } from "../modules/intelligence/intelligence.repository.js";
+import { createInsightRepository, type InsightRepository } from "../modules/insights/insight.repository.js";
 import type { Metrics } from "../shared/metrics.js";
 import { sqliteBackend } from "./sql-backend.js";
 import { applyMigrations } from "./migrate.js";
@@ -21,6 +22,7 @@ export interface AppDatabase {
   alerts: AlertRepository;
   /** Full-text search and similarity. */
   intelligence: IntelligenceRepository;
+  insights: InsightRepository;
   /** The JWT secret to use when JWT_SECRET is not set (never in production, which requires it). */
   developmentJwtSecret(): Promise<string>;
   /** Whether the database answers. */
@@ -47,6 +49,7 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
         services: createServiceRepository(backend),
         alerts: createAlertRepository(backend),
         intelligence: createIntelligenceRepository(backend),
+        insights: createInsightRepository(backend),
         developmentJwtSecret: async () => developmentJwtSecret(target.path),
         ready: async () => handle.client.prepare("SELECT 1").get() !== undefined,
         close: async () => handle.close(),

@@ -5,6 +5,7 @@ import { createAlertRepository } from "../modules/alerts/alert.repository.js";
 import { createPgIncidentRepository } from "../modules/incidents/incident.pg-repository.js";
 import { createServiceRepository } from "../modules/services/service.repository.js";
 import { createIntelligenceRepository } from "../modules/intelligence/intelligence.repository.js";
+import { createInsightRepository } from "../modules/insights/insight.repository.js";
 import { createPgUserRepository } from "../modules/users/user.pg-repository.js";
 import { migrationsFolder } from "./migrations-folder.js";
 import type { AppDatabase } from "./open-database.js";
@@ -31,6 +32,7 @@ export async function openPostgresDatabase(config: Config, url: string, onStatem
       services: createServiceRepository(backend),
       alerts: createAlertRepository(backend),
       intelligence: createIntelligenceRepository(backend),
+      insights: createInsightRepository(backend),
       developmentJwtSecret: () => developmentJwtSecretInPostgres(handle.db),
       ready: () => handle.ready(),
       close: () => handle.close(),

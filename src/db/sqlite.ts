@@ -54,6 +54,7 @@ export function openSqlite(options: SqliteOptions): SqliteHandle {
   client.function("unicode_lower", { deterministic: true }, (text: unknown) =>
     typeof text === "string" ? text.toLowerCase() : text,
   );
+  registerNearestRanks(client);
   const onStatement = options.onStatement ?? (() => {});
   instrument(client, onStatement);
   const db = drizzle({ client, schema }) as SqliteDb;
@@ -73,4 +74,25 @@ export function openSqlite(options: SqliteOptions): SqliteHandle {
       if (client.open) client.close();
     },
   };
+}
+
+/**
+ * nearest_ranks(value): the aggregate of incident metrics (section 10), a JSON array of the nearest-rank p50, p90
+ * and p95 of a group's non-null values, or null when it has none. PostgreSQL does the same with an ordered
+ * array_agg; SQLite has no ordered aggregate, so the sort happens here, once per group.
+ */
+function registerNearestRanks(client: Database.Database): void {
+  client.aggregate("nearest_ranks", {
+    start: () => [] as number[],
+    step: (values: number[], value: unknown) => {
+      if (typeof value === "number") values.push(value);
+      return values;
+    },
+    result: (values: number[]) => {
+      if (values.length === 0) return null;
+      values.sort((a, b) => a - b);
+      // ceil(p * n / 100) in integers: no floating point decides which value is picked.
+      return JSON.stringify([50, 90, 95].map((p) => values[Math.floor((p * values.length + 99) / 100) - 1]));
+    },
+  });
 }

@@ -13,6 +13,8 @@ import type { AlertService } from "../modules/alerts/alert.service.js";
 import type { IntegrationService } from "../modules/alerts/integration.service.js";
 import { IncidentServiceResolver, ServiceResolver } from "../modules/services/service.resolver.js";
 import type { ServiceService } from "../modules/services/service.service.js";
+import { IncidentInsightsResolver, IncidentMetricsRowResolver } from "../modules/insights/insight.resolver.js";
+import type { InsightService } from "../modules/insights/insight.service.js";
 import { installDirectResolvers, type DirectResolvers } from "./direct-resolvers.js";
 import { IncidentSimilarResolver, IntelligenceResolver } from "../modules/intelligence/intelligence.resolver.js";
 import type { IntelligenceService } from "../modules/intelligence/intelligence.service.js";
@@ -30,6 +32,7 @@ export interface SchemaServices {
   integrations: IntegrationService;
   alerts: AlertService;
   intelligence: IntelligenceService;
+  insights: InsightService;
   /** What subscriptions listen to; may be left out when the schema is only printed. */
   events?: IncidentEventBus;
 }
@@ -45,6 +48,8 @@ const resolvers = [
   AlertResolver,
   IncidentAlertsResolver,
   IntegrationResolver,
+  IncidentInsightsResolver,
+  IncidentMetricsRowResolver,
   RateLimitResolver,
   IntelligenceResolver,
   IncidentSimilarResolver,
@@ -66,6 +71,8 @@ export async function buildAppSchema(services: SchemaServices): Promise<GraphQLS
     [IntegrationResolver, new IntegrationResolver(services.integrations)],
     [IntelligenceResolver, new IntelligenceResolver(services.intelligence)],
     [IncidentSimilarResolver, new IncidentSimilarResolver(services.intelligence)],
+    [IncidentInsightsResolver, new IncidentInsightsResolver(services.insights)],
+    [IncidentMetricsRowResolver, new IncidentMetricsRowResolver()],
   ]);
   const schema = await buildSchema({
     resolvers,

@@ -12,6 +12,9 @@ import type { ServiceRepository } from "../modules/services/service.repository.j
 import type { ServiceRow } from "../modules/services/service.table.js";
 import type { UserRepository } from "../modules/users/user.repository.js";
 import type { UserRow } from "../modules/users/user.table.js";
+import type { InsightRepository } from "../modules/insights/insight.repository.js";
+import type { TemplateEvidence } from "../modules/insights/outlier.js";
+import { templateEvidence } from "../modules/insights/template-evidence.js";
 
 export interface LogPageKey {
   incidentId: number;
@@ -72,6 +75,8 @@ export interface Loaders {
   alertCount: DataLoader<AlertCountKey, number, string>;
   integrationById: DataLoader<number, IntegrationRow | null>;
   integrationsOfService: DataLoader<number, IntegrationRow[]>;
+  /** An incident's template and the 30 days of its service it is compared with. */
+  template: DataLoader<IncidentRow, TemplateEvidence, number>;
 }
 
 export interface LoaderSources {
@@ -81,6 +86,7 @@ export interface LoaderSources {
   pause?: Pause;
   services: ServiceRepository;
   alerts: AlertRepository;
+  insights: InsightRepository;
 }
 
 /** Groups keys that share the part of the query other than the parent id; each group is one statement. */
@@ -157,7 +163,7 @@ function byIdLoader<T extends { id: number }>(pause: Pause, fetch: (ids: readonl
   });
 }
 
-export function createLoaders({ users, incidents, services, alerts, pause = () => undefined }: LoaderSources): Loaders {
+export function createLoaders({ users, incidents, services, alerts, insights, pause = () => undefined }: LoaderSources): Loaders {
   const settledUsers = new Map<number, UserRow | null>();
   const loadedLogPages = new Map<string, LoadedLogPage[]>();
   const userById = new DataLoader<number, UserRow | null>(async (ids) => {
@@ -278,5 +284,12 @@ export function createLoaders({ users, incidents, services, alerts, pause = () =
       const groups = await alerts.integrationsOfServices(ids);
       return ids.map((id) => groups.get(id) ?? []);
     }),
+    template: new DataLoader(
+      async (rows) => {
+        await pause();
+        return templateEvidence(insights, rows);
+      },
+      { cacheKeyFn: (row) => row.id },
+    ),
   };
 }

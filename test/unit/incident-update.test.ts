@@ -23,6 +23,8 @@ function incident(overrides: Partial<IncidentRow> = {}): IncidentRow {
     resolvedAt: null,
     closedAt: null,
     serviceId: null,
+    mergedIntoId: null,
+    resolvedBySystem: false,
     ...overrides,
   };
 }
@@ -92,5 +94,11 @@ describe("planning an incident update", () => {
   it("refuses a service or label change on a closed incident", () => {
     expect(() => planIncidentUpdate(incident({ status: "CLOSED" }), { service: null }, now)).not.toThrow(); // no change: already none
     expect(() => planIncidentUpdate(incident({ status: "CLOSED" }), { labels: [{ key: "a", value: "b" }] }, now, [])).toThrow(BadUserInputError);
+  });
+
+  it("makes a person's resolution theirs: an earlier resolution by the system no longer counts", () => {
+    const reopened = incident({ status: "INVESTIGATING", resolvedBySystem: true });
+    expect(planIncidentUpdate(reopened, { status: "RESOLVED" }, now).changes.resolvedBySystem).toBe(false);
+    expect(planIncidentUpdate(reopened, { priority: "LOW" }, now).changes).not.toHaveProperty("resolvedBySystem");
   });
 });

@@ -88,7 +88,7 @@ export function* ingestAlerts(
 
   /** The system's status change, when the incident is still in `from`; true when it happened. */
   function* changeStatus(incidentId: number, from: IncidentStatus, to: IncidentStatus, why: string): Work<boolean> {
-    const changed = yield* one(q.systemStatus, [to, at, to, at, to, at, incidentId, from]);
+    const changed = yield* one(q.systemStatus, [to, at, to, at, to, to, at, incidentId, from]);
     if (!changed) return false;
     yield* log(incidentId, "STATUS_CHANGE", `Status changed from ${from} to ${to} (${why})`, from, to);
     result.events.push({ kind: "UPDATED", incidentId });

@@ -80,6 +80,7 @@ export function alertStatements(d: Dialect) {
       "incidents_system_status",
       `UPDATE incidents SET status = ?, updated_at = ?, version = version + 1,
          resolved_at = CASE WHEN ? = 'RESOLVED' THEN ? ELSE resolved_at END,
+         resolved_by_system = (? = 'RESOLVED' OR resolved_by_system),
          acknowledged_at = CASE WHEN ? = 'INVESTIGATING' THEN COALESCE(acknowledged_at, ?) ELSE acknowledged_at END
        WHERE id = ? AND status = ? RETURNING id`,
     ),

@@ -8,6 +8,8 @@ export const LogKind = {
   EDIT: "EDIT",
   /** An alert attached to or resolved on the incident (written by the system). */
   ALERT: "ALERT",
+  /** Duplicates merged into the incident, or the incident merged into another (written with the merge). */
+  MERGE: "MERGE",
 } as const;
 export type LogKind = (typeof LogKind)[keyof typeof LogKind];
 export const logKindValues = Object.values(LogKind) as [LogKind, ...LogKind[]];

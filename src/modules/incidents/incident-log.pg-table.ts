@@ -28,7 +28,7 @@ export const incidentLogs = pgTable(
   (table) => [
     // The timeline of one incident, oldest first, is a range scan of this index.
     index("incident_logs_incident_idx").on(table.incidentId, table.id),
-    check("incident_logs_kind_valid", sql`"kind" in ('NOTE', 'STATUS_CHANGE', 'PRIORITY_CHANGE', 'ASSIGNMENT', 'EDIT', 'ALERT')`),
+    check("incident_logs_kind_valid", sql`"kind" in ('NOTE', 'STATUS_CHANGE', 'PRIORITY_CHANGE', 'ASSIGNMENT', 'EDIT', 'ALERT', 'MERGE')`),
   ],
 );
 

@@ -34,6 +34,9 @@ export const incidentColumnsSelected = projection<IncidentColumn>({
   service: ["serviceId"],
   labels: ["id"],
   alerts: ["id"],
+  template: ["title", "createdAt", "serviceId"],
+  outlier: ["title", "createdAt", "serviceId"],
+  mergedInto: ["mergedIntoId"],
 });
 
 /** IncidentLog fields and the columns they read. */

@@ -14,6 +14,8 @@ export interface ValueDecoders {
   id(value: unknown): number;
   /** A timestamp column (SQLite: epoch milliseconds; PostgreSQL timestamptz: a Date already). */
   time(value: unknown): Date;
+  /** A boolean column (SQLite: 0 or 1; PostgreSQL: a boolean already). */
+  bool(value: unknown): boolean;
 }
 
 /** In table order. */
@@ -68,6 +70,8 @@ export function incidentRowReader(columns: readonly IncidentColumn[], decode: Va
       resolvedAt: time(raw, index.resolvedAt),
       closedAt: time(raw, index.closedAt),
       serviceId: id(raw, index.serviceId),
+      mergedIntoId: id(raw, index.mergedIntoId),
+      resolvedBySystem: index.resolvedBySystem === absent ? undefined : decode.bool(raw[index.resolvedBySystem]),
       // Every column and no other key: a column added to the table must be read here too.
     }) satisfies Record<IncidentColumn, unknown> as IncidentRow;
 }

@@ -42,7 +42,7 @@ export function timelineRow(incidentId: number, authorId: number | null, entry: 
 export type IncidentChanges = Partial<
   Pick<
     IncidentRow,
-    "title" | "description" | "status" | "priority" | "assigneeId" | "serviceId" | "updatedAt" | "acknowledgedAt" | "resolvedAt" | "closedAt"
+    "title" | "description" | "status" | "priority" | "assigneeId" | "serviceId" | "updatedAt" | "acknowledgedAt" | "resolvedAt" | "closedAt" | "resolvedBySystem"
   >
 >;
 
@@ -105,7 +105,10 @@ export function planIncidentUpdate(current: IncidentRow, patch: IncidentPatch, n
     const to = patch.status!;
     changes.status = to;
     if (to === IncidentStatus.INVESTIGATING && current.acknowledgedAt === null) changes.acknowledgedAt = now;
-    if (to === IncidentStatus.RESOLVED) changes.resolvedAt = now;
+    if (to === IncidentStatus.RESOLVED) {
+      changes.resolvedAt = now;
+      changes.resolvedBySystem = false;
+    }
     if (to === IncidentStatus.CLOSED) changes.closedAt = now;
     entries.push({
       kind: LogKind.STATUS_CHANGE,

@@ -23,6 +23,7 @@ import { defaultStatementCacheBytes, statementCache } from "../../db/statement-c
 const pgValues: ValueDecoders = {
   id: (value) => Number(value),
   time: (value) => value as Date,
+  bool: (value) => value === true,
 };
 
 // The PostgreSQL twin of incident.repository.ts, with the same semantics: keyset pages, one statement per batch of

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, boolean, check, index, integer, pgTable, text, timestamp, type AnyPgColumn } from "drizzle-orm/pg-core";
 import { services } from "../services/service.pg-table.js";
 import { users } from "../users/user.pg-table.js";
 import { priorityValues } from "./incident-priority.js";
@@ -34,6 +34,10 @@ export const incidents = pgTable(
     closedAt: at("closed_at"),
     /** The service that broke; null when none, or once it is deleted. */
     serviceId: id("service_id").references(() => services.id, { onDelete: "set null" }),
+    /** The incident this duplicate was merged into; null when not merged, or once that one is deleted. */
+    mergedIntoId: id("merged_into").references((): AnyPgColumn => incidents.id, { onDelete: "set null" }),
+    /** Whether the last resolution was the system's (every alert resolved, section 9), not a person's. */
+    resolvedBySystem: boolean("resolved_by_system").notNull().default(false),
   },
   // CHECK constraints name bare columns, as in the SQLite table.
   (table) => [
@@ -46,6 +50,8 @@ export const incidents = pgTable(
     index("incidents_assignee_created_idx").on(table.assigneeId, table.createdAt, table.id),
     index("incidents_reporter_created_idx").on(table.reporterId, table.createdAt, table.id),
     index("incidents_service_created_idx").on(table.serviceId, table.createdAt, table.id),
+    // Deleting a merge target sets its duplicates' merged_into to null: a lookup, not a scan.
+    index("incidents_merged_into_idx").on(table.mergedIntoId),
     check("incidents_status_valid", sql`"status" in ('OPEN', 'INVESTIGATING', 'RESOLVED', 'CLOSED')`),
     check("incidents_priority_valid", sql`"priority" in ('CRITICAL', 'HIGH', 'MEDIUM', 'LOW')`),
     check("incidents_version_positive", sql`"version" >= 1`),

@@ -197,6 +197,7 @@ function bindCriteria(criteria: IncidentCriteria): BoundCriteria {
 const sqliteValues: ValueDecoders = {
   id: (value) => value as number,
   time: (value) => new Date(value as number),
+  bool: (value) => value === 1,
 };
 
 export function createSqliteIncidentRepository(handle: SqliteHandle, statementCacheBytes = defaultStatementCacheBytes): IncidentRepository {

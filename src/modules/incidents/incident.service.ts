@@ -287,6 +287,7 @@ export class IncidentService {
     return user;
   }
 
+  /** IncidentFilter as repository criteria; "nothing" when no incident can match. */
   criteria(filter: IncidentFilterInput | null | undefined): IncidentCriteria | "nothing" {
     if (!filter) return {};
     const criteria: IncidentCriteria = {};

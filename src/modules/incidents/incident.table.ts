@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, sqliteTable, text, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import { services } from "../services/service.table.js";
 import { users } from "../users/user.table.js";
 import { priorityValues } from "./incident-priority.js";
@@ -31,6 +31,10 @@ export const incidents = sqliteTable(
     closedAt: integer("closed_at", { mode: "timestamp_ms" }),
     /** The service that broke; null when none, or once it is deleted. */
     serviceId: integer("service_id").references(() => services.id, { onDelete: "set null" }),
+    /** The incident this duplicate was merged into; null when not merged, or once that one is deleted. */
+    mergedIntoId: integer("merged_into").references((): AnySQLiteColumn => incidents.id, { onDelete: "set null" }),
+    /** Whether the last resolution was the system's (every alert resolved, section 9), not a person's. */
+    resolvedBySystem: integer("resolved_by_system", { mode: "boolean" }).notNull().default(false),
   },
   // CHECK constraints name bare columns: a table-qualified name breaks drizzle-kit's table-rebuild migrations.
   (table) => [
@@ -43,6 +47,8 @@ export const incidents = sqliteTable(
     index("incidents_assignee_created_idx").on(table.assigneeId, table.createdAt, table.id),
     index("incidents_reporter_created_idx").on(table.reporterId, table.createdAt, table.id),
     index("incidents_service_created_idx").on(table.serviceId, table.createdAt, table.id),
+    // Deleting a merge target sets its duplicates' merged_into to null: a lookup, not a scan.
+    index("incidents_merged_into_idx").on(table.mergedIntoId),
     check("incidents_status_valid", sql`"status" in ('OPEN', 'INVESTIGATING', 'RESOLVED', 'CLOSED')`),
     check("incidents_priority_valid", sql`"priority" in ('CRITICAL', 'HIGH', 'MEDIUM', 'LOW')`),
     check("incidents_version_positive", sql`"version" >= 1`),

@@ -87,9 +87,9 @@ export function intelligenceStatements(d: Dialect) {
      */
     candidates: (sameService: boolean) => {
       const service = sameService ? `AND ${d.same("i.service_id", "?")}` : "";
-      // The incident itself is never a candidate; nor, once incidents can be merged, those merged into it: that
-      // is `AND ? NOT IN (i.id, coalesce(i.merged_into, 0))` in place of `AND i.id <> ?`, same parameter.
-      const window = `AND i.created_at >= ? AND i.created_at <= ? AND i.id <> ? ${service}`;
+      // The incident itself is never a candidate, nor those merged into it (a draft's id, 0, names neither: merged_into
+      // is null, not 0, on every incident not merged).
+      const window = `AND i.created_at >= ? AND i.created_at <= ? AND ? NOT IN (i.id, coalesce(i.merged_into, -1)) ${service}`;
       // The newest matches first: FTS5 walks its doclists in rowid order, and bm25 is computed for those kept only.
       return d.kind === "sqlite"
         ? s(

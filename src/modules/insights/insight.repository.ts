@@ -1,0 +1,99 @@
+import { pgErrorCode } from "../../db/pg-errors.js";
+import type { SqlBackend } from "../../db/sql-backend.js";
+import { all, type Row } from "../../db/sql-work.js";
+import type { IncidentCriteria } from "../incidents/incident.repository.js";
+import type { Priority } from "../incidents/incident-priority.js";
+import type { MetricsGroupBy } from "./insight-enums.js";
+import { historyParams, insightStatements, metricsStatement, type BucketBounds, type HistoryWindow } from "./insight-statements.js";
+import { mergeIncidents, type MergeRequest, type MergeResult } from "./merge.js";
+
+/** Duration statistics in milliseconds, as the database computed them. */
+export interface DurationRecord {
+  count: number;
+  sum: number | null;
+  max: number | null;
+  p50: number | null;
+  p90: number | null;
+  p95: number | null;
+}
+
+export interface MetricsRecord {
+  bucket: Date;
+  serviceId: number | null;
+  priority: Priority | null;
+  assigneeId: number | null;
+  created: number;
+  acknowledged: number;
+  resolved: number;
+  autoResolved: number;
+  timeToAcknowledge: DurationRecord;
+  timeToResolve: DurationRecord;
+}
+
+export interface ServiceHistoryRow {
+  serviceId: number;
+  title: string;
+  createdAt: number;
+}
+
+export interface InsightRepository {
+  /** One transaction; throws NotFoundError or BadUserInputError, having changed nothing. */
+  merge(request: MergeRequest): Promise<MergeResult>;
+  /** The incidents of each window's service created in [from, to). */
+  serviceHistory(windows: readonly HistoryWindow[]): Promise<ServiceHistoryRow[]>;
+  /** One statement: the first `limit` rows, in the contract's order. */
+  metrics(groupBy: readonly MetricsGroupBy[], criteria: IncidentCriteria, buckets: readonly BucketBounds[], limit: number): Promise<MetricsRecord[]>;
+}
+
+/** PostgreSQL may abort one of two transactions that wait on each other (an alert request locks in the other order). */
+const retriable = (error: unknown) => ["40P01", "40001"].includes(pgErrorCode(error) ?? "");
+const maxAttempts = 5;
+
+export function createInsightRepository(backend: SqlBackend): InsightRepository {
+  const d = backend.dialect;
+  const q = insightStatements(d);
+  const number = (value: unknown) => (value === null || value === undefined ? null : d.readNumber(value));
+  const duration = (row: Row, metric: string): DurationRecord => ({
+    count: d.readNumber(row[`${metric}_count`]),
+    sum: number(row[`${metric}_sum`]),
+    max: number(row[`${metric}_max`]),
+    p50: number(row[`${metric}_p50`]),
+    p90: number(row[`${metric}_p90`]),
+    p95: number(row[`${metric}_p95`]),
+  });
+
+  return {
+    async merge(request) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await backend.transaction(() => mergeIncidents(q, d, request));
+        } catch (error) {
+          if (attempt >= maxAttempts || !retriable(error)) throw error;
+        }
+      }
+    },
+
+    async serviceHistory(windows) {
+      if (windows.length === 0) return [];
+      const rows = await backend.read(() => all(q.serviceHistory, historyParams(d, windows)));
+      return rows.map((row) => ({ serviceId: d.readId(row.service_id), title: row.title as string, createdAt: d.readTime(row.created_at).getTime() }));
+    },
+
+    async metrics(groupBy, criteria, buckets, limit) {
+      const { statement, params } = metricsStatement(d, groupBy, criteria, buckets, limit);
+      const rows = await backend.read(() => all(statement, params));
+      return rows.map((row) => ({
+        bucket: d.readTime(row.bucket),
+        serviceId: row.service_id === null ? null : d.readId(row.service_id),
+        priority: row.priority as Priority | null,
+        assigneeId: row.assignee_id === null ? null : d.readId(row.assignee_id),
+        created: d.readNumber(row.created),
+        acknowledged: d.readNumber(row.acknowledged),
+        resolved: d.readNumber(row.resolved),
+        autoResolved: d.readNumber(row.auto_resolved),
+        timeToAcknowledge: duration(row, "ack"),
+        timeToResolve: duration(row, "res"),
+      }));
+    },
+  };
+}
