@@ -10,6 +10,9 @@ import { sqliteBackend } from "./sql-backend.js";
 import { applyMigrations } from "./migrate.js";
 import { migrationsFolder } from "./migrations-folder.js";
 import { openSqlite } from "./sqlite.js";
+import { sqliteDialect } from "./sql-work.js";
+import { webhookOutbox, type WebhookOutbox } from "../modules/webhooks/webhook-outbox.js";
+import { createWebhookRepository, type WebhookRepository } from "../modules/webhooks/webhook.repository.js";
 
 /** What the rest of the application sees of the database, whichever backend DATABASE_URL chose. */
 export interface AppDatabase {
@@ -18,6 +21,9 @@ export interface AppDatabase {
   incidents: IncidentRepository;
   services: ServiceRepository;
   alerts: AlertRepository;
+  webhooks: WebhookRepository;
+  /** Every write path records its webhook events here, inside its transaction. */
+  outbox: WebhookOutbox;
   /** The JWT secret to use when JWT_SECRET is not set (never in production, which requires it). */
   developmentJwtSecret(): Promise<string>;
   /** Whether the database answers. */
@@ -37,12 +43,15 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
       const applied = applyMigrations(handle.client, migrationsFolder("sqlite"));
       if (applied > 0) logger.info({ applied }, "migrations applied");
       const backend = sqliteBackend(handle);
+      const outbox = webhookOutbox(sqliteDialect);
       return {
         kind: "sqlite",
         users: createSqliteUserRepository(handle),
-        incidents: createSqliteIncidentRepository(handle, config.caches.statementBytes),
+        incidents: createSqliteIncidentRepository(handle, config.caches.statementBytes, outbox),
         services: createServiceRepository(backend),
-        alerts: createAlertRepository(backend),
+        alerts: createAlertRepository(backend, outbox),
+        webhooks: createWebhookRepository(backend),
+        outbox,
         developmentJwtSecret: async () => developmentJwtSecret(target.path),
         ready: async () => handle.client.prepare("SELECT 1").get() !== undefined,
         close: async () => handle.close(),

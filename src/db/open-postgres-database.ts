@@ -9,6 +9,9 @@ import { migrationsFolder } from "./migrations-folder.js";
 import type { AppDatabase } from "./open-database.js";
 import { applyPostgresMigrations, detectIcu, openPostgres } from "./postgres.js";
 import { postgresBackend } from "./sql-backend.js";
+import { postgresDialect } from "./sql-work.js";
+import { webhookOutbox } from "../modules/webhooks/webhook-outbox.js";
+import { createWebhookRepository } from "../modules/webhooks/webhook.repository.js";
 
 /** The PostgreSQL side of openDatabase: connects, applies pending migrations, builds the repositories. */
 export async function openPostgresDatabase(config: Config, url: string, onStatement: () => void, logger: Logger): Promise<AppDatabase> {
@@ -23,12 +26,15 @@ export async function openPostgresDatabase(config: Config, url: string, onStatem
     if (applied > 0) logger.info({ applied }, "migrations applied");
     if (!(await detectIcu(handle))) logger.warn("no ICU collation on the database server: case-insensitive search of non-ASCII text follows its lc_ctype");
     const backend = postgresBackend(handle);
+    const outbox = webhookOutbox(postgresDialect);
     return {
       kind: "postgres",
       users: createPgUserRepository(handle),
-      incidents: createPgIncidentRepository(handle, config.caches.statementBytes),
+      incidents: createPgIncidentRepository(handle, config.caches.statementBytes, outbox),
       services: createServiceRepository(backend),
-      alerts: createAlertRepository(backend),
+      alerts: createAlertRepository(backend, outbox),
+      webhooks: createWebhookRepository(backend),
+      outbox,
       developmentJwtSecret: () => developmentJwtSecretInPostgres(handle.db),
       ready: () => handle.ready(),
       close: () => handle.close(),

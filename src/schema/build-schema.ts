@@ -20,6 +20,8 @@ import { UserResolver } from "../modules/users/user.resolver.js";
 import type { UserService } from "../modules/users/user.service.js";
 import type { IncidentEventBus } from "../realtime/event-bus.js";
 import { typeGraphQLPubSub } from "../realtime/type-graphql-pubsub.js";
+import { WebhookResolver } from "../modules/webhooks/webhook.resolver.js";
+import type { WebhookService } from "../modules/webhooks/webhook.service.js";
 
 export interface SchemaServices {
   users: UserService;
@@ -27,6 +29,7 @@ export interface SchemaServices {
   services: ServiceService;
   integrations: IntegrationService;
   alerts: AlertService;
+  webhooks: WebhookService;
   /** What subscriptions listen to; may be left out when the schema is only printed. */
   events?: IncidentEventBus;
 }
@@ -43,6 +46,7 @@ const resolvers = [
   IncidentAlertsResolver,
   IntegrationResolver,
   RateLimitResolver,
+  WebhookResolver,
 ] as const;
 
 /** Builds the executable schema, with resolvers bound to this server's services (no DI framework). */
@@ -59,6 +63,7 @@ export async function buildAppSchema(services: SchemaServices): Promise<GraphQLS
     [AlertResolver, new AlertResolver()],
     [IncidentAlertsResolver, new IncidentAlertsResolver(services.alerts)],
     [IntegrationResolver, new IntegrationResolver(services.integrations)],
+    [WebhookResolver, new WebhookResolver(services.webhooks)],
   ]);
   const schema = await buildSchema({
     resolvers,

@@ -1,0 +1,83 @@
+import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
+import { alertColumns, alertReader } from "../alerts/alert-rows.js";
+import type { IncidentLogRow } from "../incidents/incident-log.table.js";
+import type { IncidentRow } from "../incidents/incident.table.js";
+import type { Label } from "../services/label.rules.js";
+import type { WebhookEventType } from "./webhook-enums.js";
+import { alertJson, incidentJson, incidentReader, logJson, logReader, webhookBody } from "./webhook-payload.js";
+import { webhookStatements } from "./webhook-statements.js";
+
+/** A committed change, as a webhook reports it. What the writer already holds it passes; the rest is read. */
+export interface OutboxEvent {
+  type: WebhookEventType;
+  incidentId: number;
+  /** The incident's service, which endpoints filter on (null: none). */
+  serviceId: number | null;
+  /** Null for changes made by the system. */
+  actorId: number | null;
+  at: Date;
+  /** The incident as the change left it; read inside the transaction when left out (required for deletions). */
+  incident?: { row: Omit<IncidentRow, "priorityRank">; labels: readonly Label[] };
+  /** INCIDENT_LOG_ADDED, and ALERT_* when the change wrote an entry: the entry, or its id. */
+  log?: IncidentLogRow | number;
+  /** ALERT_*: the alert's id. */
+  alertId?: number;
+}
+
+/**
+ * The transactional outbox. Every write path calls `record` INSIDE its transaction, once per event, in the order of
+ * the changes: SQLite runs the unit synchronously in its write transaction (`sqliteRunner`), PostgreSQL on the
+ * transaction's connection (`runOnPgTx`, or `yield*` inside shared work). A change that rolls back leaves no event.
+ *
+ * Fan-out happens here, at write time: one delivery row per enabled endpoint whose filters match, each holding the
+ * body it will send. Without a matching endpoint the cost is one indexed read of the (small) endpoints table.
+ */
+export interface WebhookOutbox {
+  record(event: OutboxEvent): Work<void>;
+  /** Whether any delivery was written since the last call (possibly by a transaction that then rolled back). */
+  takeWritten(): boolean;
+}
+
+export function webhookOutbox(d: Dialect): WebhookOutbox {
+  const q = webhookStatements(d);
+  const readIncident = incidentReader(d);
+  const readLog = logReader(d);
+  const readAlert = alertReader(d);
+  const alertById = { name: "webhook_alert_by_id", text: `SELECT ${alertColumns} FROM alerts WHERE id = ?` };
+  let written = false;
+
+  function* incidentOf(event: OutboxEvent) {
+    if (event.incident) return incidentJson(event.incident.row, event.incident.labels);
+    const row = yield* one(q.incidentById, [event.incidentId]);
+    const labels = yield* all(q.labelsOfIncident, [event.incidentId]);
+    return incidentJson(readIncident(row!), labels.map((label) => ({ key: label.key as string, value: label.value as string })));
+  }
+
+  return {
+    *record(event) {
+      const endpoints = yield* all(q.matchingEndpoints, [event.type, event.serviceId]);
+      if (endpoints.length === 0) return;
+      // Writers of one incident that hold no lock on its row (alert ingestion) take one here: the ids of its
+      // deliveries are then drawn in commit order, which is the order the dispatcher sends them in.
+      if (d.kind === "postgres" && event.type !== "INCIDENT_DELETED") yield* one(q.lockIncident, [event.incidentId]);
+      const data: Parameters<typeof webhookBody>[2] = {
+        incident: yield* incidentOf(event),
+        actorId: event.actorId === null ? null : String(event.actorId),
+      };
+      if (event.log !== undefined) {
+        const log = typeof event.log === "number" ? readLog((yield* one(q.logById, [event.log]))!) : event.log;
+        data.log = logJson(log);
+      }
+      if (event.alertId !== undefined) data.alert = alertJson(readAlert((yield* one(alertById, [event.alertId]))!));
+      const ids = endpoints.map((row) => d.readId(row.id));
+      const at = d.time(event.at);
+      yield* all(q.insertDeliveries, [event.incidentId, event.type, webhookBody(event.type, event.at, data), at, at, d.list(ids)]);
+      written = true;
+    },
+    takeWritten() {
+      const was = written;
+      written = false;
+      return was;
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import type { Dialect, Statement } from "../../db/sql-work.js";
+
+export const endpointColumns = `id, url, description, events, service_ids, enabled, secret, secret_hint, created_at, updated_at`;
+export const deliveryColumns = `id, endpoint_id, incident_id, event_type, status, attempts, last_status_code, last_error,
+  next_attempt_at, delivered_at, created_at`;
+
+/** Every webhook statement, written once; `d` supplies what differs. */
+export function webhookStatements(d: Dialect) {
+  const s = (name: string, text: string): Statement => ({ name, text });
+  const pg = d.kind === "postgres";
+  // A JSON array of the endpoint's filter holds the value, or is empty.
+  const listed = (column: string, type: "text" | "bigint") =>
+    pg
+      ? `(${column} = '[]' OR ${column}::jsonb @> jsonb_build_array(?::${type}))`
+      : `(${column} = '[]' OR EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ?))`;
+  const pending = `status = 'PENDING'`;
+  // PostgreSQL types a parameter in a SELECT list as text unless told.
+  const as = (type: string) => (pg ? `::${type}` : "");
+  return {
+    // --- the outbox, inside the transaction of a change
+    /** Enabled endpoints whose filters take an event of this type (parameter 1) and service (parameter 2, null: none). */
+    matchingEndpoints: s(
+      "webhook_endpoints_matching",
+      `SELECT id FROM webhook_endpoints WHERE enabled = TRUE AND ${listed("events", "text")} AND ${listed("service_ids", "bigint")}`,
+    ),
+    insertDeliveries: s(
+      "webhook_deliveries_insert",
+      `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, created_at)
+       SELECT id, ?${as("bigint")}, ?, ?, 'PENDING', 0, ?${as("timestamptz")}, ?${as("timestamptz")} FROM webhook_endpoints WHERE ${d.inList("id", "bigint")} ORDER BY id`,
+    ),
+    /** PostgreSQL: events of one incident are written one transaction after the other, so ids follow commit order. */
+    lockIncident: s("webhook_lock_incident", `SELECT id FROM incidents WHERE id = ?${pg ? " FOR NO KEY UPDATE" : ""}`),
+    incidentById: s(
+      "webhook_incident_by_id",
+      `SELECT id, title, description, status, priority, reporter_id, assignee_id, version, created_at, updated_at,
+              acknowledged_at, resolved_at, closed_at, service_id FROM incidents WHERE id = ?`,
+    ),
+    labelsOfIncident: s("webhook_incident_labels", `SELECT key, value FROM incident_labels WHERE incident_id = ? ORDER BY key${d.binary}`),
+    logById: s(
+      "webhook_log_by_id",
+      `SELECT id, incident_id, kind, message, author_id, from_status, to_status, created_at FROM incident_logs WHERE id = ?`,
+    ),
+
+    // --- endpoints
+    insertEndpoint: s(
+      "webhook_endpoints_insert",
+      `INSERT INTO webhook_endpoints (url, description, events, service_ids, enabled, secret, secret_hint, created_at, updated_at)
+       VALUES (?, ?, ?, ?, TRUE, ?, ?, ?, ?) RETURNING ${endpointColumns}`,
+    ),
+    updateEndpoint: s(
+      "webhook_endpoints_update",
+      `UPDATE webhook_endpoints SET url = COALESCE(?, url), description = COALESCE(?, description), events = COALESCE(?, events),
+         service_ids = COALESCE(?, service_ids), enabled = COALESCE(?, enabled), updated_at = ?
+       WHERE id = ? RETURNING ${endpointColumns}`,
+    ),
+    rotateSecret: s(
+      "webhook_endpoints_rotate",
+      `UPDATE webhook_endpoints SET secret = ?, secret_hint = ?, updated_at = ? WHERE id = ? RETURNING ${endpointColumns}`,
+    ),
+    disableEndpoint: s("webhook_endpoints_disable", `UPDATE webhook_endpoints SET enabled = FALSE, updated_at = ? WHERE id = ?`),
+    deleteEndpoint: s("webhook_endpoints_delete", `DELETE FROM webhook_endpoints WHERE id = ? RETURNING id`),
+    endpointsByIds: s("webhook_endpoints_by_ids", `SELECT ${endpointColumns} FROM webhook_endpoints WHERE ${d.inList("id", "bigint")}`),
+    endpointPage: s("webhook_endpoints_page", `SELECT ${endpointColumns} FROM webhook_endpoints WHERE id > ? ORDER BY id LIMIT ?`),
+    endpointCount: s("webhook_endpoints_count", `SELECT count(*) AS n FROM webhook_endpoints`),
+    servicesExisting: s("webhook_services_existing", `SELECT id FROM services WHERE ${d.inList("id", "bigint")}`),
+
+    // --- deliveries, read
+    deliveryById: s("webhook_deliveries_by_id", `SELECT ${deliveryColumns}, body FROM webhook_deliveries WHERE id = ?`),
+    deliveryPage: (withStatus: boolean) =>
+      s(
+        `webhook_deliveries_page_${withStatus}`,
+        `SELECT ${deliveryColumns} FROM webhook_deliveries WHERE endpoint_id = ? AND id < ?
+         ${withStatus ? `AND ${d.inList("status", "text")}` : ""} ORDER BY id DESC LIMIT ?`,
+      ),
+    deliveryCount: (withStatus: boolean) =>
+      s(
+        `webhook_deliveries_count_${withStatus}`,
+        `SELECT count(*) AS n FROM webhook_deliveries WHERE endpoint_id = ? ${withStatus ? `AND ${d.inList("status", "text")}` : ""}`,
+      ),
+    redeliver: s(
+      "webhook_deliveries_redeliver",
+      `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, created_at)
+       SELECT endpoint_id, incident_id, event_type, body, 'PENDING', 0, ?${as("timestamptz")}, ?${as("timestamptz")} FROM webhook_deliveries WHERE id = ?
+       RETURNING ${deliveryColumns}`,
+    ),
+
+    // --- the dispatcher
+    /**
+     * Takes up to `limit` due deliveries for a lease: each the earliest pending one of its endpoint and incident (the
+     * order rule), of an enabled endpoint, not leased by another instance. PostgreSQL: rows another instance is
+     * claiming at this moment are skipped, and the lease condition is checked again on the row once locked.
+     */
+    claim: s(
+      "webhook_deliveries_claim",
+      `UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN (
+         SELECT w.id FROM webhook_deliveries w JOIN webhook_endpoints e ON e.id = w.endpoint_id
+         WHERE w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?) AND e.enabled = TRUE
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = w.endpoint_id
+                           AND p.incident_id = w.incident_id AND p.${pending} AND p.id < w.id)
+         ORDER BY w.next_attempt_at, w.id LIMIT ?${pg ? " FOR UPDATE OF w SKIP LOCKED" : ""})
+       RETURNING id, endpoint_id, incident_id, event_type, body, attempts`,
+    ),
+    finish: s(
+      "webhook_deliveries_finish",
+      `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_status_code = ?, last_error = ?,
+         next_attempt_at = ?, delivered_at = ?, claimed_until = NULL, claimed_by = NULL
+       WHERE id = ? AND claimed_by = ? RETURNING id`,
+    ),
+    release: s(
+      "webhook_deliveries_release",
+      `UPDATE webhook_deliveries SET claimed_until = NULL, claimed_by = NULL WHERE id = ? AND claimed_by = ?`,
+    ),
+    /** When the earliest pending delivery of an enabled endpoint is next due (null: none). */
+    nextDue: s(
+      "webhook_deliveries_next_due",
+      `SELECT min(w.next_attempt_at) AS at FROM webhook_deliveries w JOIN webhook_endpoints e ON e.id = w.endpoint_id
+       WHERE w.${pending} AND e.enabled = TRUE`,
+    ),
+    oldestPending: s(
+      "webhook_deliveries_oldest_pending",
+      `SELECT min(w.created_at) AS at FROM webhook_deliveries w JOIN webhook_endpoints e ON e.id = w.endpoint_id
+       WHERE w.${pending} AND e.enabled = TRUE`,
+    ),
+  };
+}
+
+export type WebhookStatements = ReturnType<typeof webhookStatements>;

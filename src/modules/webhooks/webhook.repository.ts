@@ -1,0 +1,229 @@
+import type { SqlBackend } from "../../db/sql-backend.js";
+import { all, one, type Dialect, type Row } from "../../db/sql-work.js";
+import type { WebhookDeliveryStatus, WebhookEventType } from "./webhook-enums.js";
+import { webhookStatements } from "./webhook-statements.js";
+import type { WebhookEndpointRow } from "./webhook.table.js";
+
+/** A delivery as the API shows it (its body stays in the database). */
+export interface WebhookDelivery {
+  id: number;
+  endpointId: number;
+  incidentId: number;
+  eventType: WebhookEventType;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  nextAttemptAt: Date | null;
+  deliveredAt: Date | null;
+  createdAt: Date;
+}
+
+/** A delivery leased to this instance for one attempt. */
+export interface ClaimedDelivery {
+  id: number;
+  endpointId: number;
+  incidentId: number;
+  eventType: WebhookEventType;
+  body: string;
+  /** Attempts made before this one. */
+  attempts: number;
+}
+
+export interface NewEndpoint {
+  url: string;
+  description: string;
+  events: readonly WebhookEventType[];
+  serviceIds: readonly number[];
+  secret: string;
+  secretHint: string;
+}
+
+export interface EndpointChanges {
+  url?: string;
+  description?: string;
+  events?: readonly WebhookEventType[];
+  serviceIds?: readonly number[];
+  enabled?: boolean;
+}
+
+/** How an attempt ended, as stored. */
+export interface AttemptOutcome {
+  status: WebhookDeliveryStatus;
+  statusCode: number | null;
+  error: string | null;
+  nextAttemptAt: Date | null;
+  deliveredAt: Date | null;
+}
+
+export interface WebhookRepository {
+  createEndpoint(endpoint: NewEndpoint): Promise<WebhookEndpointRow>;
+  updateEndpoint(id: number, changes: EndpointChanges): Promise<WebhookEndpointRow | undefined>;
+  rotateSecret(id: number, secret: string, secretHint: string): Promise<WebhookEndpointRow | undefined>;
+  deleteEndpoint(id: number): Promise<boolean>;
+  disableEndpoint(id: number): Promise<void>;
+  endpointsByIds(ids: readonly number[]): Promise<WebhookEndpointRow[]>;
+  /** `first + 1` rows at most, by id. */
+  endpointPage(first: number, afterId: number | undefined): Promise<WebhookEndpointRow[]>;
+  endpointCount(): Promise<number>;
+  /** Which of these services exist. */
+  existingServices(ids: readonly number[]): Promise<Set<number>>;
+  deliveryById(id: number): Promise<WebhookDelivery | undefined>;
+  /** `first + 1` rows at most, newest first, before `beforeId`. */
+  deliveryPage(endpointId: number, first: number, beforeId: number | undefined, statuses?: readonly WebhookDeliveryStatus[]): Promise<WebhookDelivery[]>;
+  deliveryCount(endpointId: number, statuses?: readonly WebhookDeliveryStatus[]): Promise<number>;
+  /** A new PENDING delivery of the same event, to the same endpoint, with the same body; due now. */
+  redeliver(id: number, now: Date): Promise<WebhookDelivery | undefined>;
+  /** Leases up to `limit` due deliveries to `claimer` until `leaseUntil` (see the claim statement). */
+  claim(claimer: string, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]>;
+  /** Stores an attempt's outcome; false when the lease was lost meanwhile (the outcome is then dropped). */
+  finish(id: number, claimer: string, outcome: AttemptOutcome): Promise<boolean>;
+  /** Gives a leased delivery back, untried, for any instance to take at once. */
+  release(id: number, claimer: string): Promise<void>;
+  /** When the next pending delivery of an enabled endpoint is due; undefined when there is none. */
+  nextDue(): Promise<Date | undefined>;
+  /** When the oldest pending delivery of an enabled endpoint was written; undefined when there is none. */
+  oldestPending(): Promise<Date | undefined>;
+}
+
+export const endpointReader = (d: Dialect) => (row: Row): WebhookEndpointRow => ({
+  id: d.readId(row.id),
+  url: row.url as string,
+  description: row.description as string,
+  events: row.events as string,
+  serviceIds: row.service_ids as string,
+  enabled: d.readBool(row.enabled),
+  secret: row.secret as string,
+  secretHint: row.secret_hint as string,
+  createdAt: d.readTime(row.created_at),
+  updatedAt: d.readTime(row.updated_at),
+});
+
+const deliveryReader = (d: Dialect) => (row: Row): WebhookDelivery => ({
+  id: d.readId(row.id),
+  endpointId: d.readId(row.endpoint_id),
+  incidentId: d.readId(row.incident_id),
+  eventType: row.event_type as WebhookEventType,
+  status: row.status as WebhookDeliveryStatus,
+  attempts: Number(row.attempts),
+  lastStatusCode: row.last_status_code === null ? null : Number(row.last_status_code),
+  lastError: row.last_error as string | null,
+  nextAttemptAt: row.next_attempt_at === null ? null : d.readTime(row.next_attempt_at),
+  deliveredAt: row.delivered_at === null ? null : d.readTime(row.delivered_at),
+  createdAt: d.readTime(row.created_at),
+});
+
+/** The largest id a page can start before: ids are positive 64-bit integers. */
+const noUpperBound = Number.MAX_SAFE_INTEGER;
+
+/** Endpoints and deliveries, written once for both backends. */
+export function createWebhookRepository(backend: SqlBackend): WebhookRepository {
+  const d = backend.dialect;
+  const q = webhookStatements(d);
+  const readEndpoint = endpointReader(d);
+  const readDelivery = deliveryReader(d);
+  const json = (value: readonly unknown[] | undefined) => (value === undefined ? null : JSON.stringify(value));
+  const statusParams = (statuses: readonly WebhookDeliveryStatus[] | undefined) => (statuses ? [d.list(statuses)] : []);
+  const time = (date: Date | null) => (date === null ? null : d.time(date));
+
+  return {
+    async createEndpoint({ url, description, events, serviceIds, secret, secretHint }) {
+      const now = d.time(new Date());
+      const row = await backend.transaction(() =>
+        one(q.insertEndpoint, [url, description, JSON.stringify(events), JSON.stringify(serviceIds), secret, secretHint, now, now]),
+      );
+      return readEndpoint(row!);
+    },
+
+    async updateEndpoint(id, changes) {
+      const enabled = changes.enabled === undefined ? null : d.bool(changes.enabled);
+      const params = [changes.url ?? null, changes.description ?? null, json(changes.events), json(changes.serviceIds), enabled];
+      const row = await backend.transaction(() => one(q.updateEndpoint, [...params, d.time(new Date()), id]));
+      return row && readEndpoint(row);
+    },
+
+    async rotateSecret(id, secret, secretHint) {
+      const row = await backend.transaction(() => one(q.rotateSecret, [secret, secretHint, d.time(new Date()), id]));
+      return row && readEndpoint(row);
+    },
+
+    async deleteEndpoint(id) {
+      return (await backend.transaction(() => one(q.deleteEndpoint, [id]))) !== undefined;
+    },
+
+    async disableEndpoint(id) {
+      await backend.transaction(() => all(q.disableEndpoint, [d.time(new Date()), id]));
+    },
+
+    async endpointsByIds(ids) {
+      if (ids.length === 0) return [];
+      return (await backend.read(() => all(q.endpointsByIds, [d.list(ids)]))).map(readEndpoint);
+    },
+
+    async endpointPage(first, afterId) {
+      return (await backend.read(() => all(q.endpointPage, [afterId ?? 0, first + 1]))).map(readEndpoint);
+    },
+
+    async endpointCount() {
+      return d.readNumber((await backend.read(() => one(q.endpointCount, [])))?.n);
+    },
+
+    async existingServices(ids) {
+      if (ids.length === 0) return new Set();
+      return new Set((await backend.read(() => all(q.servicesExisting, [d.list(ids)]))).map((row) => d.readId(row.id)));
+    },
+
+    async deliveryById(id) {
+      const row = await backend.read(() => one(q.deliveryById, [id]));
+      return row && readDelivery(row);
+    },
+
+    async deliveryPage(endpointId, first, beforeId, statuses) {
+      const params = [endpointId, beforeId ?? noUpperBound, ...statusParams(statuses), first + 1];
+      return (await backend.read(() => all(q.deliveryPage(statuses !== undefined), params))).map(readDelivery);
+    },
+
+    async deliveryCount(endpointId, statuses) {
+      const row = await backend.read(() => one(q.deliveryCount(statuses !== undefined), [endpointId, ...statusParams(statuses)]));
+      return d.readNumber(row?.n);
+    },
+
+    async redeliver(id, now) {
+      const row = await backend.transaction(() => one(q.redeliver, [d.time(now), d.time(now), id]));
+      return row && readDelivery(row);
+    },
+
+    async claim(claimer, now, leaseUntil, limit) {
+      const rows = await backend.transaction(() => all(q.claim, [d.time(leaseUntil), claimer, d.time(now), d.time(now), limit]));
+      return rows
+        .map((row) => ({
+          id: d.readId(row.id),
+          endpointId: d.readId(row.endpoint_id),
+          incidentId: d.readId(row.incident_id),
+          eventType: row.event_type as WebhookEventType,
+          body: row.body as string,
+          attempts: Number(row.attempts),
+        }))
+        .sort((a, b) => a.id - b.id);
+    },
+
+    async finish(id, claimer, { status, statusCode, error, nextAttemptAt, deliveredAt }) {
+      const params = [status, statusCode, error, time(nextAttemptAt), time(deliveredAt), id, claimer];
+      return (await backend.transaction(() => one(q.finish, params))) !== undefined;
+    },
+
+    async release(id, claimer) {
+      await backend.transaction(() => all(q.release, [id, claimer]));
+    },
+
+    async nextDue() {
+      const at = (await backend.read(() => one(q.nextDue, [])))?.at;
+      return at === null || at === undefined ? undefined : d.readTime(at);
+    },
+
+    async oldestPending() {
+      const at = (await backend.read(() => one(q.oldestPending, [])))?.at;
+      return at === null || at === undefined ? undefined : d.readTime(at);
+    },
+  };
+}
