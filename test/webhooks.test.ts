@@ -211,6 +211,27 @@ describe("outbound webhooks", () => {
     expect(bodies[1].data.log.kind).toBe("ALERT");
   });
 
+  it("sends incident.updated, then alert.resolved, when a person resolves an incident with a firing alert", async () => {
+    await setup();
+    const { amKey } = await alertSetup(server!);
+    const ingested = await sendAlertmanager(server!, amKey, alertmanagerPayload([{}]));
+    const incidentId = ingested.body.incidents[0];
+    await createEndpoint(server!, { url: receiver!.url });
+    await server!.gql(UPDATE_INCIDENT, { id: incidentId, input: { status: "INVESTIGATING" } }, server!.admin.token);
+    await server!.gql(UPDATE_INCIDENT, { id: incidentId, input: { status: "RESOLVED" } }, server!.admin.token);
+    await until(() => receiver!.received.length === 3, "three webhooks");
+    const bodies = receiver!.received.map((request) => request.json);
+    expect(bodies.map((body) => [body.type, body.data.incident.status, body.data.incident.version])).toEqual([
+      ["incident.updated", "INVESTIGATING", 2],
+      ["incident.updated", "RESOLVED", 3],
+      ["alert.resolved", "RESOLVED", 3],
+    ]);
+    expect(bodies[2].data.alert.status).toBe("RESOLVED");
+    expect(bodies[2].data.log).toMatchObject({ kind: "ALERT", authorId: null });
+    expect(new Date(bodies[2].data.log.createdAt).toISOString()).toBe(bodies[2].data.log.createdAt);
+    expect(bodies[2].data.actorId).toBe(server!.admin.id);
+  });
+
   it("redelivers an event as a new delivery with the same body", async () => {
     await setup();
     const { secret } = await createEndpoint(server!, { url: receiver!.url });

@@ -93,7 +93,9 @@ function withParams(text: string, params: readonly unknown[]): SQL {
   const query = drizzleSql.empty();
   chunks.forEach((chunk, index) => {
     query.append(drizzleSql.raw(chunk));
-    if (index < chunks.length - 1) query.append(drizzleSql`${params[index]}`);
+    // An array is one parameter (a list bound for `= ANY(?)`), not a list for drizzle to spread.
+    const value = params[index];
+    if (index < chunks.length - 1) query.append(drizzleSql`${Array.isArray(value) ? drizzleSql.param(value) : value}`);
   });
   return query;
 }

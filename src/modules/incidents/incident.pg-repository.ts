@@ -299,7 +299,7 @@ export function createPgIncidentRepository(
           // service publishes after each commit reach subscribers in that order. A concurrent deleteIncident
           // either waits for this note (and then takes it along) or wins, and then there is nothing to lock.
           const [exists] = await tx
-            .select({ id: incidents.id, serviceId: incidents.serviceId })
+            .select()
             .from(incidents)
             .where(eq(incidents.id, incidentId))
             .for("no key update");
@@ -309,7 +309,9 @@ export function createPgIncidentRepository(
             .insert(incidentLogs)
             .values(timelineRow(incidentId, authorId, { kind: "NOTE", message }, at))
             .returning();
-          const event = { type: "INCIDENT_LOG_ADDED", incidentId, serviceId: exists.serviceId, actorId: authorId, at, log: row! } as const;
+          // Read here, with the driver's types: statements run through runOnPgTx return timestamps as text.
+          const incident = { row: exists, labels: await runOnPgTx(tx, labelsOfIncident(shared, incidentId)) };
+          const event = { type: "INCIDENT_LOG_ADDED", incidentId, serviceId: exists.serviceId, actorId: authorId, at, log: row!, incident } as const;
           await runOnPgTx(tx, outbox.record(event));
           return row;
         }),

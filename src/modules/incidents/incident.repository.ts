@@ -365,7 +365,8 @@ export function createSqliteIncidentRepository(
         if (!incident) return undefined;
         const at = new Date();
         const log = writeEntry(incidentId, authorId, { kind: "NOTE", message }, at)!;
-        runShared(outbox.record({ type: "INCIDENT_LOG_ADDED", incidentId, serviceId: incident.serviceId, actorId: authorId, at, log }));
+        const snapshot = { row: incident, labels: runShared(labelsOfIncident(shared, incidentId)) };
+        runShared(outbox.record({ type: "INCIDENT_LOG_ADDED", incidentId, serviceId: incident.serviceId, actorId: authorId, at, log, incident: snapshot }));
         return log;
       });
     },

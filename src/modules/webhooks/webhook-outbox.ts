@@ -16,7 +16,10 @@ export interface OutboxEvent {
   /** Null for changes made by the system. */
   actorId: number | null;
   at: Date;
-  /** The incident as the change left it; read inside the transaction when left out (required for deletions). */
+  /**
+   * The incident as the change left it; read inside the transaction when left out (required for deletions, and on
+   * PostgreSQL inside a drizzle transaction, whose raw statements return timestamps as text).
+   */
   incident?: { row: Omit<IncidentRow, "priorityRank">; labels: readonly Label[] };
   /** INCIDENT_LOG_ADDED, and ALERT_* when the change wrote an entry: the entry, or its id. */
   log?: IncidentLogRow | number;
@@ -38,7 +41,18 @@ export interface WebhookOutbox {
   takeWritten(): boolean;
 }
 
-export function webhookOutbox(d: Dialect): WebhookOutbox {
+/**
+ * Times as any runner hands them over: Dates (node-postgres), epoch ms (SQLite), or PostgreSQL's text form when the
+ * unit runs on a drizzle transaction (`2026-11-30 05:45:15.907+00`).
+ */
+function anyTime(value: unknown): Date {
+  if (value instanceof Date) return value;
+  if (typeof value === "number") return new Date(value);
+  return new Date(String(value).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
+}
+
+export function webhookOutbox(dialect: Dialect): WebhookOutbox {
+  const d: Dialect = { ...dialect, readTime: anyTime };
   const q = webhookStatements(d);
   const readIncident = incidentReader(d);
   const readLog = logReader(d);
