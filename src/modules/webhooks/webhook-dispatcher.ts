@@ -38,7 +38,8 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
   const { repository, sender, schedule, timeoutMs, metrics, logger } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const concurrency = options.concurrency ?? 32;
-  const leaseMs = timeoutMs + 10_000;
+  // Long enough for the attempt and for storing its outcome; short enough that a crash delays its deliveries by seconds.
+  const leaseMs = timeoutMs + 5_000;
   const claimer = randomUUID();
   const inFlight = new Map<number, Promise<void>>();
   const abort = new AbortController();
