@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Metrics } from "../../shared/metrics.js";
-import { decide } from "./delivery-outcome.js";
+import { decide, type Decision } from "./delivery-outcome.js";
 import type { WebhookSender } from "./webhook-sender.js";
-import type { ClaimedDelivery, WebhookRepository } from "./webhook.repository.js";
+import type { ClaimedDelivery, FinishedAttempt, WebhookRepository } from "./webhook.repository.js";
+import type { WebhookEndpointRow } from "./webhook.table.js";
 
 export interface DispatcherOptions {
   repository: WebhookRepository;
@@ -14,6 +15,8 @@ export interface DispatcherOptions {
   timeoutMs: number;
   /** How often the database is asked for due deliveries when nothing wakes the dispatcher sooner. */
   pollIntervalMs?: number;
+  /** After a wake-up, how long to wait for more (commits, finished attempts), so that one transaction settles them all. */
+  batchDelayMs?: number;
   /** Attempts in flight at most, across endpoints. */
   concurrency?: number;
   metrics: Metrics;
@@ -28,8 +31,16 @@ export interface WebhookDispatcher {
   stop(graceMs?: number): Promise<void>;
 }
 
+interface Finished {
+  delivery: ClaimedDelivery;
+  decision: Decision;
+}
+
 /**
- * Runs in the server process. It leases due deliveries (claim), sends each, and stores the outcome under its lease.
+ * Runs in the server process, in turns. Each turn is one transaction: it stores the outcomes of the attempts
+ * finished since the last turn, hands back those stopped by shutdown, and leases the deliveries now due (the next
+ * event of an incident becomes due once the previous one is stored). Attempts run between turns, concurrently.
+ *
  * A lease outlives an attempt by a margin: if this process dies mid-attempt, another instance (or this one,
  * restarted) takes the delivery over once the lease has passed, so nothing committed is lost, and nothing is
  * attempted by two instances at once while the lease holds.
@@ -37,11 +48,14 @@ export interface WebhookDispatcher {
 export function createWebhookDispatcher(options: DispatcherOptions): WebhookDispatcher {
   const { repository, sender, schedule, timeoutMs, metrics, logger } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  const batchDelayMs = options.batchDelayMs ?? 5;
   const concurrency = options.concurrency ?? 32;
   // Long enough for the attempt and for storing its outcome; short enough that a crash delays its deliveries by seconds.
   const leaseMs = timeoutMs + 5_000;
   const claimer = randomUUID();
   const inFlight = new Map<number, Promise<void>>();
+  const finished: Finished[] = [];
+  const released: number[] = [];
   const abort = new AbortController();
   let stopping = false;
   let loop: Promise<void> | undefined;
@@ -49,8 +63,10 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
   let woken = false;
 
   const nudge = () => {
+    if (woken) return;
     woken = true;
-    wake?.();
+    const pending = wake;
+    if (pending) setTimeout(pending, batchDelayMs);
   };
 
   const pause = () =>
@@ -59,50 +75,73 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
       const timer = setTimeout(done, pollIntervalMs);
       function done() {
         clearTimeout(timer);
-        wake = undefined;
+        // A late timer of an earlier pause must not disarm this one.
+        if (wake === done) wake = undefined;
         resolve();
       }
       wake = done;
     });
 
-  async function attempt(delivery: ClaimedDelivery, endpoint: { url: string; secret: string } | undefined): Promise<void> {
+  async function attempt(delivery: ClaimedDelivery, endpoint: WebhookEndpointRow | undefined): Promise<void> {
     if (!endpoint) return; // deleted meanwhile, its deliveries with it
     const started = performance.now();
     const result = await sender.send({ url: endpoint.url, id: String(delivery.id), body: delivery.body, secret: endpoint.secret }, abort.signal);
     if (result.kind === "aborted") {
-      await repository.release(delivery.id, claimer);
+      released.push(delivery.id);
       return;
     }
     metrics.webhookDuration.observe((performance.now() - started) / 1000);
-    const decision = decide(result, delivery.attempts + 1, schedule, new Date());
-    if (decision.disableEndpoint) await repository.disableEndpoint(delivery.endpointId);
-    const kept = await repository.finish(delivery.id, claimer, decision.outcome);
-    if (kept) metrics.webhookDeliveries.inc({ outcome: decision.metric });
-    if (decision.outcome.status !== "DELIVERED") {
-      logger.info({ deliveryId: delivery.id, endpointId: delivery.endpointId, outcome: decision.metric, error: decision.outcome.error }, "webhook attempt failed");
-    }
+    finished.push({ delivery, decision: decide(result, delivery.attempts + 1, schedule, new Date()) });
   }
 
-  function track(delivery: ClaimedDelivery, endpoint: { url: string; secret: string } | undefined) {
+  function track(delivery: ClaimedDelivery, endpoint: WebhookEndpointRow | undefined) {
     const running = attempt(delivery, endpoint)
-      .catch((error: unknown) => logger.error({ err: error, deliveryId: delivery.id }, "webhook attempt not recorded"))
+      .catch((error: unknown) => logger.error({ err: error, deliveryId: delivery.id }, "webhook attempt failed unexpectedly"))
       .finally(() => {
         inFlight.delete(delivery.id);
-        // The next event of the same endpoint and incident may be due now.
-        nudge();
+        // The last one out does not wait for company: the next event of its incident goes at once.
+        if (inFlight.size === 0 && wake) wake();
+        else nudge();
       });
     inFlight.set(delivery.id, running);
   }
 
-  async function claimSome(): Promise<boolean> {
-    const free = concurrency - inFlight.size;
-    if (free <= 0) return false;
+  /** One turn; true when it leased as many as it could (more may be due at once). */
+  async function turn(claim: boolean): Promise<boolean> {
+    const done = finished.splice(0);
+    const handedBack = released.splice(0);
+    const free = claim ? concurrency - inFlight.size : 0;
+    if (done.length === 0 && handedBack.length === 0 && free <= 0) return false;
     const now = new Date();
-    const claimed = await repository.claim(claimer, now, new Date(now.getTime() + leaseMs), free);
-    if (claimed.length === 0) return false;
-    const endpoints = new Map((await repository.endpointsByIds([...new Set(claimed.map((d) => d.endpointId))])).map((e) => [e.id, e]));
-    for (const delivery of claimed) track(delivery, endpoints.get(delivery.endpointId));
-    return claimed.length === free;
+    const attempts: FinishedAttempt[] = done.map(({ delivery, decision }) => ({
+      id: delivery.id,
+      outcome: decision.outcome,
+      disableEndpointId: decision.disableEndpoint ? delivery.endpointId : undefined,
+    }));
+    let settled;
+    try {
+      settled = await repository.settle(claimer, {
+        finished: attempts,
+        released: handedBack,
+        claim: free > 0 ? { now, leaseUntil: new Date(now.getTime() + leaseMs), limit: free } : undefined,
+      });
+    } catch (error) {
+      // Tried again next turn; the leases still hold meanwhile.
+      finished.unshift(...done);
+      released.unshift(...handedBack);
+      throw error;
+    }
+    done.forEach(({ delivery, decision }, i) => {
+      if (!settled.kept[i]) return;
+      metrics.webhookDeliveries.inc({ outcome: decision.metric });
+      if (decision.outcome.status !== "DELIVERED") {
+        const { metric: outcome, outcome: stored } = decision;
+        logger.info({ deliveryId: delivery.id, endpointId: delivery.endpointId, outcome, error: stored.error }, "webhook attempt failed");
+      }
+    });
+    const endpoints = new Map(settled.endpoints.map((endpoint) => [endpoint.id, endpoint]));
+    for (const delivery of settled.claimed) track(delivery, endpoints.get(delivery.endpointId));
+    return free > 0 && settled.claimed.length === free;
   }
 
   async function run() {
@@ -110,9 +149,9 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
       woken = false;
       let more = false;
       try {
-        more = await claimSome();
+        more = await turn(true);
       } catch (error) {
-        if (!stopping) logger.error({ err: error }, "webhook deliveries not claimed");
+        if (!stopping) logger.error({ err: error }, "webhook deliveries not settled");
       }
       if (!more) await pause();
     }
@@ -135,6 +174,8 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
         abort.abort();
         await Promise.all(inFlight.values());
       }
+      // The last outcomes, and the attempts stopped untried, are stored before the database closes.
+      await turn(false).catch((error: unknown) => logger.error({ err: error }, "webhook outcomes not stored at shutdown"));
       sender.close();
     },
   };

@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "nod
 import http from "node:http";
 import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
+import { setMaxListeners } from "node:events";
 import { isPublicAddress } from "./address-policy.js";
 import { signWebhook } from "./webhook-signature.js";
 
@@ -92,11 +93,18 @@ export function createWebhookSender(options: SenderOptions): WebhookSender {
   const lookup = guardedLookup(production, options.resolve);
   // Connections are kept for the next delivery to the same receiver: a burst costs one handshake.
   const agents = {
-    "http:": new http.Agent({ keepAlive: true, maxSockets: 32, timeout: timeoutMs }),
-    "https:": new https.Agent({ keepAlive: true, maxSockets: 32, timeout: timeoutMs }),
+    // Idle connections are dropped after 4 s, before the usual 5 s of receivers' own keep-alive timeouts.
+    "http:": new http.Agent({ keepAlive: true, maxSockets: 32, timeout: 4_000 }),
+    "https:": new https.Agent({ keepAlive: true, maxSockets: 32, timeout: 4_000 }),
   };
 
-  function send({ url, id, body, secret }: WebhookRequest, signal: AbortSignal): Promise<AttemptResult> {
+  function send(request: WebhookRequest, signal: AbortSignal): Promise<AttemptResult> {
+    // One shutdown signal is shared by every attempt in flight.
+    setMaxListeners(0, signal);
+    return sendOnce(request, signal, true);
+  }
+
+  function sendOnce({ url, id, body, secret }: WebhookRequest, signal: AbortSignal, mayRetry: boolean): Promise<AttemptResult> {
     const problem = urlProblem(url, production);
     if (problem) return Promise.resolve({ kind: "refused", error: `URL ${problem}` });
     if (signal.aborted) return Promise.resolve({ kind: "aborted" });
@@ -151,6 +159,15 @@ export function createWebhookSender(options: SenderOptions): WebhookSender {
         if (signal.aborted) return finish({ kind: "aborted" });
         if (error instanceof RefusedTargetError) return finish({ kind: "refused", error: error.message });
         const code = (error as NodeJS.ErrnoException).code;
+        // A kept-alive connection the receiver closed while idle: nothing reached it, so the same attempt goes again
+        // on a new connection.
+        if (mayRetry && request.reusedSocket && (code === "ECONNRESET" || code === "EPIPE")) {
+          settled = true;
+          clearTimeout(connectTimer);
+          signal.removeEventListener("abort", onAbort);
+          resolve(sendOnce({ url, id, body, secret }, signal, false));
+          return;
+        }
         finish({ kind: "error", error: code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message });
       });
       request.end(payload);

@@ -56,13 +56,33 @@ export interface AttemptOutcome {
   deliveredAt: Date | null;
 }
 
+export interface FinishedAttempt {
+  id: number;
+  outcome: AttemptOutcome;
+  /** 410 Gone: the endpoint is switched off. */
+  disableEndpointId?: number;
+}
+
+export interface DispatchTurn {
+  finished: readonly FinishedAttempt[];
+  /** Leased deliveries given back untried. */
+  released: readonly number[];
+  /** Leases to take now, if any. */
+  claim?: { now: Date; leaseUntil: Date; limit: number };
+}
+
+export interface SettledTurn {
+  /** For each finished attempt, whether its outcome was stored (false: its lease had passed to another instance). */
+  kept: boolean[];
+  claimed: ClaimedDelivery[];
+  endpoints: WebhookEndpointRow[];
+}
+
 export interface WebhookRepository {
   createEndpoint(endpoint: NewEndpoint): Promise<WebhookEndpointRow>;
   updateEndpoint(id: number, changes: EndpointChanges): Promise<WebhookEndpointRow | undefined>;
   rotateSecret(id: number, secret: string, secretHint: string): Promise<WebhookEndpointRow | undefined>;
   deleteEndpoint(id: number): Promise<boolean>;
-  disableEndpoint(id: number): Promise<void>;
-  endpointsByIds(ids: readonly number[]): Promise<WebhookEndpointRow[]>;
   /** `first + 1` rows at most, by id. */
   endpointPage(first: number, afterId: number | undefined): Promise<WebhookEndpointRow[]>;
   endpointCount(): Promise<number>;
@@ -74,12 +94,12 @@ export interface WebhookRepository {
   deliveryCount(endpointId: number, statuses?: readonly WebhookDeliveryStatus[]): Promise<number>;
   /** A new PENDING delivery of the same event, to the same endpoint, with the same body; due now. */
   redeliver(id: number, now: Date): Promise<WebhookDelivery | undefined>;
-  /** Leases up to `limit` due deliveries to `claimer` until `leaseUntil` (see the claim statement). */
-  claim(claimer: string, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]>;
-  /** Stores an attempt's outcome; false when the lease was lost meanwhile (the outcome is then dropped). */
-  finish(id: number, claimer: string, outcome: AttemptOutcome): Promise<boolean>;
-  /** Gives a leased delivery back, untried, for any instance to take at once. */
-  release(id: number, claimer: string): Promise<void>;
+  /**
+   * The dispatcher's one transaction per turn: stores the outcomes of finished attempts (each only while `claimer`
+   * still holds its lease), hands back those stopped untried, disables endpoints that answered 410, then leases up
+   * to `claim.limit` due deliveries (see the claim statement), with their endpoints.
+   */
+  settle(claimer: string, turn: DispatchTurn): Promise<SettledTurn>;
   /** When the next pending delivery of an enabled endpoint is due; undefined when there is none. */
   nextDue(): Promise<Date | undefined>;
   /** When the oldest pending delivery of an enabled endpoint was written; undefined when there is none. */
@@ -151,15 +171,6 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
       return (await backend.transaction(() => one(q.deleteEndpoint, [id]))) !== undefined;
     },
 
-    async disableEndpoint(id) {
-      await backend.transaction(() => all(q.disableEndpoint, [d.time(new Date()), id]));
-    },
-
-    async endpointsByIds(ids) {
-      if (ids.length === 0) return [];
-      return (await backend.read(() => all(q.endpointsByIds, [d.list(ids)]))).map(readEndpoint);
-    },
-
     async endpointPage(first, afterId) {
       return (await backend.read(() => all(q.endpointPage, [afterId ?? 0, first + 1]))).map(readEndpoint);
     },
@@ -193,27 +204,32 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
       return row && readDelivery(row);
     },
 
-    async claim(claimer, now, leaseUntil, limit) {
-      const rows = await backend.transaction(() => all(q.claim, [d.time(leaseUntil), claimer, d.time(now), d.time(now), limit]));
-      return rows
-        .map((row) => ({
-          id: d.readId(row.id),
-          endpointId: d.readId(row.endpoint_id),
-          incidentId: d.readId(row.incident_id),
-          eventType: row.event_type as WebhookEventType,
-          body: row.body as string,
-          attempts: Number(row.attempts),
-        }))
-        .sort((a, b) => a.id - b.id);
-    },
-
-    async finish(id, claimer, { status, statusCode, error, nextAttemptAt, deliveredAt }) {
-      const params = [status, statusCode, error, time(nextAttemptAt), time(deliveredAt), id, claimer];
-      return (await backend.transaction(() => one(q.finish, params))) !== undefined;
-    },
-
-    async release(id, claimer) {
-      await backend.transaction(() => all(q.release, [id, claimer]));
+    async settle(claimer, { finished, released, claim }) {
+      return backend.transaction(function* () {
+        const kept: boolean[] = [];
+        for (const { id, outcome, disableEndpointId } of finished) {
+          const { status, statusCode, error, nextAttemptAt, deliveredAt } = outcome;
+          const params = [status, statusCode, error, time(nextAttemptAt), time(deliveredAt), id, claimer];
+          kept.push((yield* one(q.finish, params)) !== undefined);
+          if (disableEndpointId !== undefined) yield* all(q.disableEndpoint, [d.time(new Date()), disableEndpointId]);
+        }
+        for (const id of released) yield* all(q.release, [id, claimer]);
+        if (!claim) return { kept, claimed: [], endpoints: [] };
+        const rows = yield* all(q.claim, [d.time(claim.leaseUntil), claimer, d.time(claim.now), d.time(claim.now), claim.limit]);
+        const claimed = rows
+          .map((row) => ({
+            id: d.readId(row.id),
+            endpointId: d.readId(row.endpoint_id),
+            incidentId: d.readId(row.incident_id),
+            eventType: row.event_type as WebhookEventType,
+            body: row.body as string,
+            attempts: Number(row.attempts),
+          }))
+          .sort((a, b) => a.id - b.id);
+        const endpointIds = [...new Set(claimed.map((delivery) => delivery.endpointId))];
+        const endpoints = endpointIds.length === 0 ? [] : (yield* all(q.endpointsByIds, [d.list(endpointIds)])).map(readEndpoint);
+        return { kept, claimed, endpoints };
+      });
     },
 
     async nextDue() {
