@@ -327,6 +327,20 @@ describe("outbound webhooks", () => {
     }
   });
 
+  it("fails a delivery whose target is refused at send time, with the reason in lastError", async () => {
+    server = await startTestServer({ NODE_ENV: "production", JWT_SECRET: "production-secret-of-at-least-32-bytes!!", RATE_LIMIT_POINTS: "0" });
+    const { endpoint } = await createEndpoint(server, { url: "https://hooks.example.invalid/x" });
+    // A target that was acceptable when saved and is not any more (a row from before a policy change, say).
+    await server.db.exec(`UPDATE webhook_endpoints SET url = 'https://127.0.0.1:9/x' WHERE id = ${Number(endpoint.id)}`);
+    await createIncident(server);
+    const [delivery] = await until(async () => {
+      const rows = await deliveries(server!);
+      return rows[0]?.status === "FAILED" && rows;
+    }, "FAILED");
+    expect(delivery).toMatchObject({ attempts: 1, lastStatusCode: null, lastError: expect.stringMatching(/loopback, private, link-local or metadata/) });
+    expect(await server.metric('webhook_deliveries_total{outcome="refused"}')).toBe(1);
+  });
+
   it("reports deliveries and the oldest pending one on /metrics", async () => {
     await setup({}, () => "stall");
     await createEndpoint(server!, { url: receiver!.url });
