@@ -113,6 +113,8 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
     const free = claim ? concurrency - inFlight.size : 0;
     if (done.length === 0 && handedBack.length === 0 && free <= 0) return false;
     const now = new Date();
+    // Nothing to store: a read first, so that an idle instance never takes the write lock (SQLite) to find nothing.
+    if (done.length === 0 && handedBack.length === 0 && !(await repository.anyDue(now))) return false;
     const attempts: FinishedAttempt[] = done.map(({ delivery, decision }) => ({
       id: delivery.id,
       outcome: decision.outcome,

@@ -17,8 +17,8 @@ export interface OutboxEvent {
   actorId: number | null;
   at: Date;
   /**
-   * The incident as the change left it; read inside the transaction when left out (required for deletions, and on
-   * PostgreSQL inside a drizzle transaction, whose raw statements return timestamps as text).
+   * The incident as the change left it, from a writer that holds its row lock (or created it). Left out, it is
+   * read, and on PostgreSQL locked, inside the transaction. Required for deletions.
    */
   incident?: { row: Omit<IncidentRow, "priorityRank">; labels: readonly Label[] };
   /** INCIDENT_LOG_ADDED, and ALERT_* when the change wrote an entry: the entry, or its id. */
@@ -71,9 +71,10 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
     *record(event) {
       const endpoints = yield* all(q.matchingEndpoints, [event.type, event.serviceId]);
       if (endpoints.length === 0) return;
-      // Writers of one incident that hold no lock on its row (alert ingestion) take one here: the ids of its
-      // deliveries are then drawn in commit order, which is the order the dispatcher sends them in.
-      if (d.kind === "postgres" && event.type !== "INCIDENT_DELETED") yield* one(q.lockIncident, [event.incidentId]);
+      // A writer that passes the incident holds its row (locked, or new); one that does not (alert ingestion) takes
+      // the lock here. Either way, the ids of an incident's deliveries are drawn in commit order, which is the order
+      // the dispatcher sends them in.
+      if (d.kind === "postgres" && !event.incident) yield* one(q.lockIncident, [event.incidentId]);
       const data: Parameters<typeof webhookBody>[2] = {
         incident: yield* incidentOf(event),
         actorId: event.actorId === null ? null : String(event.actorId),

@@ -110,11 +110,10 @@ export function webhookStatements(d: Dialect) {
       "webhook_deliveries_release",
       `UPDATE webhook_deliveries SET claimed_until = NULL, claimed_by = NULL WHERE id = ? AND claimed_by = ?`,
     ),
-    /** When the earliest pending delivery of an enabled endpoint is next due (null: none). */
-    nextDue: s(
-      "webhook_deliveries_next_due",
-      `SELECT min(w.next_attempt_at) AS at FROM webhook_deliveries w JOIN webhook_endpoints e ON e.id = w.endpoint_id
-       WHERE w.${pending} AND e.enabled = TRUE`,
+    /** Whether a pending delivery, not leased, is due (a read on the due index: idle turns take no write lock). */
+    anyDue: s(
+      "webhook_deliveries_any_due",
+      `SELECT id FROM webhook_deliveries WHERE ${pending} AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) LIMIT 1`,
     ),
     oldestPending: s(
       "webhook_deliveries_oldest_pending",
