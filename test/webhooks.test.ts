@@ -341,6 +341,22 @@ describe("outbound webhooks", () => {
     expect(await server.metric('webhook_deliveries_total{outcome="refused"}')).toBe(1);
   });
 
+  it("never writes a secret to the logs", async () => {
+    receiver = await startReceiver((_request, n) => (n === 0 ? 500 : 200));
+    const logs: Array<Record<string, unknown>> = [];
+    server = await startTestServer({ LOG_LEVEL: "debug", WEBHOOK_RETRY_SCHEDULE: "1" }, { logs });
+    const { secret, endpoint } = await createEndpoint(server, { url: receiver.url });
+    const rotated = await server.gql(`mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }`, { id: endpoint.id }, server.admin.token);
+    await createIncident(server);
+    await until(() => receiver!.received.length === 2, "a failure and its retry");
+    const text = JSON.stringify(logs);
+    expect(logs.length).toBeGreaterThan(0);
+    for (const shown of [secret, rotated.data.rotateWebhookSecret.secret]) {
+      expect(text).not.toContain(shown);
+      expect(text).not.toContain(shown.slice(6, 30));
+    }
+  });
+
   it("reports deliveries and the oldest pending one on /metrics", async () => {
     await setup({}, () => "stall");
     await createEndpoint(server!, { url: receiver!.url });
