@@ -166,8 +166,8 @@ function checkSource(source: Database.Database, path: string): void {
   if (last > newest) {
     throw new CopyRefusedError(`${path} was migrated by a newer version of the API than this one: copy it with that version`);
   }
-  // Services, labels, integrations and alerts are not copied yet: refuse rather than leave them behind.
-  for (const table of ["services", "incident_labels", "integrations", "alerts"]) {
+  // Services, labels, integrations, alerts and webhooks are not copied yet: refuse rather than leave them behind.
+  for (const table of ["services", "incident_labels", "integrations", "alerts", "webhook_endpoints", "webhook_deliveries"]) {
     if (source.prepare(`SELECT 1 FROM "${table}" LIMIT 1`).get()) {
       throw new CopyRefusedError(`${path} has rows in ${table}, which this version of db:copy does not copy yet; nothing was copied`);
     }
