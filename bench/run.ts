@@ -991,6 +991,7 @@ async function main(): Promise<void> {
   if (wants("webhooks")) {
     await webhookBench({
       startApi: (d, url, env) => startApi(d, url, undefined, env),
+      startFloor: startFloorScript,
       compare,
       section,
       row: (figure, a, b, r) => rows.push({ figure, api: a, floor: b, ratio: r }),

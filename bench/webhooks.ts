@@ -2,8 +2,7 @@
 // no enabled endpoint and one enabled endpoint), and how fast the dispatcher empties a backlog into a local receiver
 // that answers 200 at once. Called by bench/run.ts with its helpers.
 import Database from "better-sqlite3";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +24,8 @@ interface Comparison {
 export interface WebhookBenchDeps {
   /** The API server; `env` overrides its environment (the receiver is local: development allows http://127.0.0.1). */
   startApi(dir: string, databaseUrl: string, env: Record<string, string>): Promise<{ base: string; url: string; child: { pid: number; stop(graceMs?: number): Promise<unknown> } }>;
+  /** Runs `node <args>` and waits for the {"port":N} line. */
+  startFloor(args: string[], label: string): Promise<{ child: { pid: number; stop(graceMs?: number): Promise<unknown> }; base: string }>;
   compare(name: string, a: Target, b: Target, seconds: number, rounds: number, warmup: number): Promise<Comparison>;
   section(title: string): void;
   row(figure: string, a: string, b: string, ratio: string): void;
@@ -37,6 +38,8 @@ export interface WebhookBenchDeps {
   /** Set: PostgreSQL, on a temporary database this makes. */
   postgresDatabase?: () => Promise<string>;
 }
+
+const RECEIVER_JS = fileURLToPath(new URL("./webhook-receiver.js", import.meta.url));
 
 async function gql(url: string, query: string, variables: Record<string, unknown>, token?: string) {
   const response = await fetch(url, {
@@ -71,25 +74,11 @@ async function onDatabase(databaseUrl: string, sqlite: (db: Database.Database) =
 
 export async function webhookBench(deps: WebhookBenchDeps): Promise<void> {
   const { fmt } = deps;
-  let received = 0;
-  // "answer": 200 at once; "hold": keep every request unanswered (the dispatcher then has nothing to do but wait).
-  let mode: "answer" | "hold" = "answer";
-  const held = new Set<import("node:http").ServerResponse>();
-  const receiver = createServer((request, response) => {
-    request.resume();
-    request.on("end", () => {
-      received++;
-      if (mode === "hold") held.add(response);
-      else response.writeHead(200).end();
-    });
-  });
-  const answerAll = () => {
-    mode = "answer";
-    for (const response of held) response.destroy();
-    held.clear();
-  };
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", () => resolve()));
-  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  const receiverProcess = await deps.startFloor([RECEIVER_JS], "webhook receiver");
+  deps.busy(receiverProcess.child.pid);
+  const control = async (path: "/count" | "/hold" | "/answer") =>
+    ((await (await fetch(`${receiverProcess.base}${path}`)).json()) as { received: number }).received;
+  const receiverUrl = `${receiverProcess.base}/hook`;
 
   const dir = mkdtempSync(join(tmpdir(), "incident-bench-webhooks-"));
   const databaseUrl = deps.postgresDatabase ? await deps.postgresDatabase() : `file:${join(dir, "incidents.db")}`;
@@ -143,13 +132,16 @@ export async function webhookBench(deps: WebhookBenchDeps): Promise<void> {
     // The outbox alone: the receiver holds every request, so the dispatcher only waits (32 attempts in flight) while
     // deliveries pile up; each update writes its delivery row in its transaction.
     deps.section("webhooks: updateIncident without an endpoint, and with one enabled (same server, alternating rounds)");
-    mode = "hold";
+    await control("/hold");
     await overhead("endpoint, outbox write only (receiver holding)", "webhookOutboxWrite");
-    answerAll();
+    await control("/answer");
     // Write and delivery: every update is also sent, by the same process, to a receiver answering 200 at once.
     await gql(api.url, `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, { id: endpointId }, token);
     endpointId = await createEndpoint();
+    const sentBefore = await control("/count");
     await overhead("endpoint, each update also delivered", "webhookOutboxAndDelivery");
+    // The proof that those rounds did deliver: what the receiver got meanwhile.
+    deps.row("webhooks received during those rounds", fmt((await control("/count")) - sentBefore), "", "");
     await setEnabled(false)();
 
     // ------------------------------------------------------------------------------------------ dispatch rate
@@ -179,11 +171,15 @@ export async function webhookBench(deps: WebhookBenchDeps): Promise<void> {
           );
         },
       );
-      const start = received;
+      const start = await control("/count");
       const started = performance.now();
       await setEnabled(true)();
       const deadline = Date.now() + 300_000;
-      while (received - start < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      let received = start;
+      while (received - start < count && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        received = await control("/count");
+      }
       const seconds = (performance.now() - started) / 1000;
       await setEnabled(false)();
       const rate = (received - start) / seconds;
@@ -196,8 +192,6 @@ export async function webhookBench(deps: WebhookBenchDeps): Promise<void> {
     };
   } finally {
     await api.child.stop();
-    answerAll();
-    receiver.closeAllConnections();
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await receiverProcess.child.stop();
   }
 }

@@ -48,7 +48,7 @@ interface Finished {
 export function createWebhookDispatcher(options: DispatcherOptions): WebhookDispatcher {
   const { repository, sender, schedule, timeoutMs, metrics, logger } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
-  const batchDelayMs = options.batchDelayMs ?? 5;
+  const batchDelayMs = options.batchDelayMs ?? 20;
   const concurrency = options.concurrency ?? 32;
   // Long enough for the attempt and for storing its outcome; short enough that a crash delays its deliveries by seconds.
   const leaseMs = timeoutMs + 5_000;

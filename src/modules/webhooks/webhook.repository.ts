@@ -205,6 +205,7 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
     },
 
     async settle(claimer, { finished, released, claim }) {
+      // Relaxed: a turn undone by a power loss only means attempts made again (at least once), never a lost event.
       return backend.transaction(function* () {
         const kept: boolean[] = [];
         for (const { id, outcome, disableEndpointId } of finished) {
@@ -229,7 +230,7 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
         const endpointIds = [...new Set(claimed.map((delivery) => delivery.endpointId))];
         const endpoints = endpointIds.length === 0 ? [] : (yield* all(q.endpointsByIds, [d.list(endpointIds)])).map(readEndpoint);
         return { kept, claimed, endpoints };
-      });
+      }, { relaxed: true });
     },
 
     async anyDue(now) {
