@@ -105,8 +105,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     metrics.watchCache("compiled_queries", compiledQueries);
     metrics.watchCache("documents", documents);
     const cursors = createCursorCodec(secret);
-    const { users, incidents, services, alerts } = database;
-    const loaderSources = { users, incidents, services, alerts };
+    const { users, incidents, services, alerts, webhooks } = database;
+    const loaderSources = { users, incidents, services, alerts, webhooks };
     const userService = new UserService({
       users,
       hasher: createPasswordHasher(),

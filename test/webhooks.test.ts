@@ -282,6 +282,29 @@ describe("outbound webhooks", () => {
     expect(failed.data.webhookEndpoints.nodes[0].deliveries.totalCount).toBe(0);
   });
 
+  it("reads the deliveries of a whole page of endpoints in a fixed number of statements", async () => {
+    await setup();
+    const query = `query { webhookEndpoints(first: 50) { nodes { id deliveries(first: 5) { totalCount nodes { id status } } } } }`;
+    // The least of three tries: the dispatcher's own poll may run during one.
+    const statements = async () => {
+      const counts: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const before = await server!.metric("db_queries_total");
+        const result = await server!.gql(query, {}, server!.admin.token);
+        expect(result.errors).toBeUndefined();
+        counts.push((await server!.metric("db_queries_total")) - before);
+      }
+      return Math.min(...counts);
+    };
+    await createEndpoint(server!, { url: receiver!.url });
+    await createIncident(server!);
+    const one = await statements();
+    for (let i = 0; i < 4; i++) await createEndpoint(server!, { url: receiver!.url });
+    await createIncident(server!);
+    await until(() => receiver!.received.length === 6, "six webhooks");
+    expect(await statements()).toBe(one);
+  });
+
   it("lets only an ADMIN see or manage endpoints", async () => {
     await setup();
     const responder = await server!.user("RESPONDER");

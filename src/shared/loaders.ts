@@ -1,3 +1,5 @@
+import type { WebhookDeliveryStatus } from "../modules/webhooks/webhook-enums.js";
+import type { WebhookDelivery, WebhookRepository } from "../modules/webhooks/webhook.repository.js";
 import DataLoader from "dataloader";
 import type { Pause } from "./time-slicer.js";
 import type { IncidentRepository, LogColumn } from "../modules/incidents/incident.repository.js";
@@ -67,6 +69,15 @@ export interface Loaders {
   alertCount: DataLoader<{ incidentId: number; statuses?: readonly AlertStatus[] }, number, string>;
   integrationById: DataLoader<number, IntegrationRow | null>;
   integrationsOfService: DataLoader<number, IntegrationRow[]>;
+  deliveryPage: DataLoader<DeliveryPageKey, WebhookDelivery[], string>;
+  deliveryCount: DataLoader<{ endpointId: number; statuses?: readonly WebhookDeliveryStatus[] }, number, string>;
+}
+
+export interface DeliveryPageKey {
+  endpointId: number;
+  first: number;
+  beforeId: number | undefined;
+  statuses?: readonly WebhookDeliveryStatus[];
 }
 
 export interface LoaderSources {
@@ -76,6 +87,7 @@ export interface LoaderSources {
   pause?: Pause;
   services: ServiceRepository;
   alerts: AlertRepository;
+  webhooks: WebhookRepository;
 }
 
 /** Groups keys that share the part of the query other than the parent id; each group is one statement. */
@@ -131,7 +143,7 @@ function byIdLoader<T extends { id: number }>(pause: Pause, fetch: (ids: readonl
   });
 }
 
-export function createLoaders({ users, incidents, services, alerts, pause = () => undefined }: LoaderSources): Loaders {
+export function createLoaders({ users, incidents, services, alerts, webhooks, pause = () => undefined }: LoaderSources): Loaders {
   const settledUsers = new Map<number, UserRow | null>();
   const loadedLogPages = new Map<string, LoadedLogPage[]>();
   const userById = new DataLoader<number, UserRow | null>(async (ids) => {
@@ -282,5 +294,40 @@ export function createLoaders({ users, incidents, services, alerts, pause = () =
       const groups = await alerts.integrationsOfServices(ids);
       return ids.map((id) => groups.get(id) ?? []);
     }),
+    deliveryPage: new DataLoader(
+      (keys) =>
+        batchByShape(
+          keys,
+          (key) => `${key.first}:${key.beforeId ?? ""}:${statusKey(key.statuses)}`,
+          async (group) => {
+            await pause();
+            const { first, beforeId, statuses } = group[0]!;
+            const pages = await webhooks.deliveryPages(
+              group.map((key) => key.endpointId),
+              first,
+              beforeId,
+              statuses,
+            );
+            return (key) => pages.get(key.endpointId) ?? [];
+          },
+        ),
+      { cacheKeyFn: (key) => `${key.endpointId}:${key.first}:${key.beforeId ?? ""}:${statusKey(key.statuses)}` },
+    ),
+    deliveryCount: new DataLoader(
+      (keys) =>
+        batchByShape(
+          keys,
+          (key) => statusKey(key.statuses),
+          async (group) => {
+            await pause();
+            const counts = await webhooks.deliveryCounts(
+              group.map((key) => key.endpointId),
+              group[0]!.statuses,
+            );
+            return (key) => counts.get(key.endpointId) ?? 0;
+          },
+        ),
+      { cacheKeyFn: (key) => `${key.endpointId}:${statusKey(key.statuses)}` },
+    ),
   };
 }

@@ -66,16 +66,30 @@ export function webhookStatements(d: Dialect) {
 
     // --- deliveries, read
     deliveryById: s("webhook_deliveries_by_id", `SELECT ${deliveryColumns}, body FROM webhook_deliveries WHERE id = ?`),
-    deliveryPage: (withStatus: boolean) =>
+    /** Newest first, a LIMITed range of webhook_deliveries_endpoint_idx per endpoint: one statement for a page of endpoints. */
+    deliveryPages: (withStatus: boolean) => {
+      const status = withStatus ? `AND ${d.inList("status", "text")}` : "";
+      const columns = deliveryColumns
+        .split(",")
+        .map((column) => `w.${column.trim()}`)
+        .join(", ");
+      return pg
+        ? s(
+            `webhook_deliveries_pages_${withStatus}`,
+            `SELECT ${columns} FROM unnest(?::bigint[]) AS parent(id) CROSS JOIN LATERAL (
+               SELECT * FROM webhook_deliveries WHERE endpoint_id = parent.id AND id < ? ${status} ORDER BY id DESC LIMIT ?) AS w`,
+          )
+        : s(
+            `webhook_deliveries_pages_${withStatus}`,
+            `SELECT ${columns} FROM json_each(?) AS parent JOIN webhook_deliveries AS w ON w.id IN (
+               SELECT id FROM webhook_deliveries WHERE endpoint_id = parent.value AND id < ? ${status} ORDER BY id DESC LIMIT ?)`,
+          );
+    },
+    deliveryCounts: (withStatus: boolean) =>
       s(
-        `webhook_deliveries_page_${withStatus}`,
-        `SELECT ${deliveryColumns} FROM webhook_deliveries WHERE endpoint_id = ? AND id < ?
-         ${withStatus ? `AND ${d.inList("status", "text")}` : ""} ORDER BY id DESC LIMIT ?`,
-      ),
-    deliveryCount: (withStatus: boolean) =>
-      s(
-        `webhook_deliveries_count_${withStatus}`,
-        `SELECT count(*) AS n FROM webhook_deliveries WHERE endpoint_id = ? ${withStatus ? `AND ${d.inList("status", "text")}` : ""}`,
+        `webhook_deliveries_counts_${withStatus}`,
+        `SELECT endpoint_id, count(*) AS n FROM webhook_deliveries WHERE ${d.inList("endpoint_id", "bigint")}
+         ${withStatus ? `AND ${d.inList("status", "text")}` : ""} GROUP BY endpoint_id`,
       ),
     redeliver: s(
       "webhook_deliveries_redeliver",

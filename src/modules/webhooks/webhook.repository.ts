@@ -1,4 +1,5 @@
 import type { SqlBackend } from "../../db/sql-backend.js";
+import { groupBy } from "../../shared/group-by.js";
 import { all, one, type Dialect, type Row } from "../../db/sql-work.js";
 import type { WebhookDeliveryStatus, WebhookEventType } from "./webhook-enums.js";
 import { webhookStatements } from "./webhook-statements.js";
@@ -89,9 +90,14 @@ export interface WebhookRepository {
   /** Which of these services exist. */
   existingServices(ids: readonly number[]): Promise<Set<number>>;
   deliveryById(id: number): Promise<WebhookDelivery | undefined>;
-  /** `first + 1` rows at most, newest first, before `beforeId`. */
-  deliveryPage(endpointId: number, first: number, beforeId: number | undefined, statuses?: readonly WebhookDeliveryStatus[]): Promise<WebhookDelivery[]>;
-  deliveryCount(endpointId: number, statuses?: readonly WebhookDeliveryStatus[]): Promise<number>;
+  /** The first `first + 1` deliveries before `beforeId` of each endpoint, newest first, in one statement. */
+  deliveryPages(
+    endpointIds: readonly number[],
+    first: number,
+    beforeId: number | undefined,
+    statuses?: readonly WebhookDeliveryStatus[],
+  ): Promise<Map<number, WebhookDelivery[]>>;
+  deliveryCounts(endpointIds: readonly number[], statuses?: readonly WebhookDeliveryStatus[]): Promise<Map<number, number>>;
   /** A new PENDING delivery of the same event, to the same endpoint, with the same body; due now. */
   redeliver(id: number, now: Date): Promise<WebhookDelivery | undefined>;
   /**
@@ -189,14 +195,19 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
       return row && readDelivery(row);
     },
 
-    async deliveryPage(endpointId, first, beforeId, statuses) {
-      const params = [endpointId, beforeId ?? noUpperBound, ...statusParams(statuses), first + 1];
-      return (await backend.read(() => all(q.deliveryPage(statuses !== undefined), params))).map(readDelivery);
+    async deliveryPages(endpointIds, first, beforeId, statuses) {
+      if (endpointIds.length === 0) return new Map();
+      const params = [d.list(endpointIds), beforeId ?? noUpperBound, ...statusParams(statuses), first + 1];
+      const rows = (await backend.read(() => all(q.deliveryPages(statuses !== undefined), params))).map(readDelivery);
+      const pages = groupBy(rows, (row) => row.endpointId);
+      for (const page of pages.values()) page.sort((a, b) => b.id - a.id);
+      return pages;
     },
 
-    async deliveryCount(endpointId, statuses) {
-      const row = await backend.read(() => one(q.deliveryCount(statuses !== undefined), [endpointId, ...statusParams(statuses)]));
-      return d.readNumber(row?.n);
+    async deliveryCounts(endpointIds, statuses) {
+      if (endpointIds.length === 0) return new Map();
+      const rows = await backend.read(() => all(q.deliveryCounts(statuses !== undefined), [d.list(endpointIds), ...statusParams(statuses)]));
+      return new Map(rows.map((row) => [d.readId(row.endpoint_id), d.readNumber(row.n)]));
     },
 
     async redeliver(id, now) {

@@ -35,7 +35,7 @@ export class WebhookResolver {
     @Arg("after", () => String, { nullable: true }) after: string | null,
     @Arg("status", () => [WebhookDeliveryStatus], { nullable: true }) status: WebhookDeliveryStatus[] | null,
   ) {
-    return this.webhooks.deliveries(await ctx.viewer(), endpoint, { first, after, status });
+    return this.webhooks.deliveries(await ctx.viewer(), endpoint, { first, after, status }, ctx.loaders);
   }
 
   @Query(() => WebhookEndpointConnectionType, { description: "ADMIN." })

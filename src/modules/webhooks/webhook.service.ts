@@ -1,6 +1,7 @@
 import { lookup } from "node:dns/promises";
 import { assertCan, Permission } from "../../auth/policy.js";
 import type { CursorCodec } from "../../shared/cursor.js";
+import type { Loaders } from "../../shared/loaders.js";
 import { BadUserInputError, NotFoundError } from "../../shared/errors.js";
 import { parseId } from "../../shared/ids.js";
 import { checkFirst, toConnection, type Connection } from "../../shared/pagination.js";
@@ -53,24 +54,25 @@ export class WebhookService {
     );
   }
 
-  /** Newest first. */
+  /** Newest first; the pages of a whole list of endpoints load together (one statement). */
   async deliveries(
     actor: UserRow,
     endpoint: WebhookEndpointRow,
     args: { first?: number | null; after?: string | null; status?: WebhookDeliveryStatus[] | null },
+    loaders: Loaders,
   ): Promise<Connection<WebhookDelivery>> {
     assertCan(actor, Permission.MANAGE_WEBHOOKS);
     const first = checkFirst(args.first, 20);
     const beforeId = args.after == null ? undefined : this.decodeId("webhook-deliveries", args.after);
     const statuses = args.status ?? undefined;
     if (statuses?.length === 0) return toConnection([], first, beforeId !== undefined, () => "", () => 0);
-    const rows = await this.deps.webhooks.deliveryPage(endpoint.id, first, beforeId, statuses);
+    const rows = await loaders.deliveryPage.load({ endpointId: endpoint.id, first, beforeId, statuses });
     return toConnection(
       rows,
       first,
       beforeId !== undefined,
       (row) => this.deps.cursors.encode("webhook-deliveries", [row.id]),
-      () => this.deps.webhooks.deliveryCount(endpoint.id, statuses),
+      () => loaders.deliveryCount.load({ endpointId: endpoint.id, statuses }),
     );
   }
 
