@@ -65,7 +65,6 @@ export function webhookStatements(d: Dialect) {
     servicesExisting: s("webhook_services_existing", `SELECT id FROM services WHERE ${d.inList("id", "bigint")}`),
 
     // --- deliveries, read
-    deliveryById: s("webhook_deliveries_by_id", `SELECT ${deliveryColumns}, body FROM webhook_deliveries WHERE id = ?`),
     /** Newest first, a LIMITed range of webhook_deliveries_endpoint_idx per endpoint: one statement for a page of endpoints. */
     deliveryPages: (withStatus: boolean) => {
       const status = withStatus ? `AND ${d.inList("status", "text")}` : "";

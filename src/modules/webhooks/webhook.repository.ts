@@ -89,7 +89,6 @@ export interface WebhookRepository {
   endpointCount(): Promise<number>;
   /** Which of these services exist. */
   existingServices(ids: readonly number[]): Promise<Set<number>>;
-  deliveryById(id: number): Promise<WebhookDelivery | undefined>;
   /** The first `first + 1` deliveries before `beforeId` of each endpoint, newest first, in one statement. */
   deliveryPages(
     endpointIds: readonly number[],
@@ -112,7 +111,7 @@ export interface WebhookRepository {
   oldestPending(): Promise<Date | undefined>;
 }
 
-export const endpointReader = (d: Dialect) => (row: Row): WebhookEndpointRow => ({
+const endpointReader = (d: Dialect) => (row: Row): WebhookEndpointRow => ({
   id: d.readId(row.id),
   url: row.url as string,
   description: row.description as string,
@@ -188,11 +187,6 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
     async existingServices(ids) {
       if (ids.length === 0) return new Set();
       return new Set((await backend.read(() => all(q.servicesExisting, [d.list(ids)]))).map((row) => d.readId(row.id)));
-    },
-
-    async deliveryById(id) {
-      const row = await backend.read(() => one(q.deliveryById, [id]));
-      return row && readDelivery(row);
     },
 
     async deliveryPages(endpointIds, first, beforeId, statuses) {
