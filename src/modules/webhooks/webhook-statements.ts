@@ -102,12 +102,14 @@ export function webhookStatements(d: Dialect) {
      * Takes up to `limit` due deliveries for a lease: each the earliest pending one of its endpoint and incident (the
      * order rule), of an enabled endpoint, not leased by another instance. PostgreSQL: rows another instance is
      * claiming at this moment are skipped, and the lease condition is checked again on the row once locked.
+     * The due deliveries are walked in order on their index (SQLite's CROSS JOIN keeps them the outer loop, where
+     * ANALYZE would otherwise start from the few endpoints and sort every pending delivery).
      */
     claim: s(
       "webhook_deliveries_claim",
       `UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN (
-         SELECT w.id FROM webhook_deliveries w JOIN webhook_endpoints e ON e.id = w.endpoint_id
-         WHERE w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?) AND e.enabled = TRUE
+         SELECT w.id FROM webhook_deliveries w CROSS JOIN webhook_endpoints e
+         WHERE e.id = w.endpoint_id AND w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?) AND e.enabled = TRUE
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = w.endpoint_id
                            AND p.incident_id = w.incident_id AND p.${pending} AND p.id < w.id)
          ORDER BY w.next_attempt_at, w.id LIMIT ?${pg ? " FOR UPDATE OF w SKIP LOCKED" : ""})
