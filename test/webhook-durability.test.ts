@@ -127,4 +127,33 @@ describe("webhook durability", () => {
     expect(byA).toBeGreaterThan(0);
     expect(byB).toBeGreaterThan(0);
   }, 60_000);
+
+  it("sends an incident's events in commit order when two PostgreSQL instances change it at once", async () => {
+    database = await tempDatabase("incident-api-webhooks-", "postgres");
+    receiver = await startReceiver(() => 200);
+    const a = await startChildServer({ dbPath: database.dbPath, env });
+    const b = await startChildServer({ dbPath: database.dbPath, env });
+    const token = await adminToken(a);
+    await createEndpoint(a, token, receiver.url);
+    const ids = await Promise.all(Array.from({ length: 4 }, (_, i) => incidentWithUpdate(a, token, `Contended ${i}`)));
+    // 10 notes and 10 edits on each incident, sent to both instances at once.
+    await Promise.all(
+      ids.flatMap((id) =>
+        Array.from({ length: 10 }, (_, i) => [
+          (i % 2 ? a : b).gql(`mutation($id: ID!, $m: String!) { addIncidentLog(incidentId: $id, message: $m) { id } }`, { id, m: `note ${i}` }, token),
+          (i % 2 ? b : a).gql(`mutation($id: ID!, $t: String!) { updateIncident(id: $id, input: { title: $t }) { id } }`, { id, t: `title ${i}` }, token),
+        ]).flat(),
+      ),
+    );
+    const rows = await until(() => allDelivered(database!, receiver!), "every delivery", 20_000);
+    expect(rows).toHaveLength(4 * 22);
+    for (const id of ids) {
+      const events = receiver.received.filter((request) => request.json.data.incident.id === id);
+      const versions = events.map((request) => request.json.data.incident.version);
+      expect(versions, id).toEqual([...versions].sort((x, y) => x - y)); // never an older state after a newer one
+      const logIds = events.filter((request) => request.json.data.log).map((request) => Number(request.json.data.log.id));
+      expect(logIds, id).toEqual([...logIds].sort((x, y) => x - y));
+      expect(new Set(events.map((request) => request.headers["webhook-id"])).size).toBe(22);
+    }
+  }, 60_000);
 });
