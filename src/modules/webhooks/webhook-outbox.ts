@@ -1,10 +1,10 @@
 import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
-import { alertColumns, alertReader } from "../alerts/alert-rows.js";
+import { alertReader } from "../alerts/alert-rows.js";
 import type { IncidentLogRow } from "../incidents/incident-log.table.js";
 import type { IncidentRow } from "../incidents/incident.table.js";
 import type { Label } from "../services/label.rules.js";
 import type { WebhookEventType } from "./webhook-enums.js";
-import { alertJson, incidentJson, incidentReader, logJson, logReader, webhookBody } from "./webhook-payload.js";
+import { alertJson, incidentJson, incidentReader, logJson, logReader, webhookBody, type EventData } from "./webhook-payload.js";
 import { webhookStatements } from "./webhook-statements.js";
 
 /** A committed change, as a webhook reports it. What the writer already holds it passes; the rest is read. */
@@ -57,7 +57,6 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
   const readIncident = incidentReader(d);
   const readLog = logReader(d);
   const readAlert = alertReader(d);
-  const alertById = { name: "webhook_alert_by_id", text: `SELECT ${alertColumns} FROM alerts WHERE id = ?` };
   let written = false;
 
   function* incidentOf(event: OutboxEvent) {
@@ -75,7 +74,7 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
       // the lock here. Either way, the ids of an incident's deliveries are drawn in commit order, which is the order
       // the dispatcher sends them in.
       if (d.kind === "postgres" && !event.incident) yield* one(q.lockIncident, [event.incidentId]);
-      const data: Parameters<typeof webhookBody>[2] = {
+      const data: EventData = {
         incident: yield* incidentOf(event),
         actorId: event.actorId === null ? null : String(event.actorId),
       };
@@ -83,7 +82,7 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
         const log = typeof event.log === "number" ? readLog((yield* one(q.logById, [event.log]))!) : event.log;
         data.log = logJson(log);
       }
-      if (event.alertId !== undefined) data.alert = alertJson(readAlert((yield* one(alertById, [event.alertId]))!));
+      if (event.alertId !== undefined) data.alert = alertJson(readAlert((yield* one(q.alertById, [event.alertId]))!));
       const ids = endpoints.map((row) => d.readId(row.id));
       const at = d.time(event.at);
       yield* all(q.insertDeliveries, [event.incidentId, event.type, webhookBody(event.type, event.at, data), at, at, d.list(ids)]);

@@ -1,4 +1,5 @@
 import type { Dialect, Statement } from "../../db/sql-work.js";
+import { alertColumns } from "../alerts/alert-rows.js";
 
 export const endpointColumns = `id, url, description, events, service_ids, enabled, secret, secret_hint, created_at, updated_at`;
 export const deliveryColumns = `id, endpoint_id, incident_id, event_type, status, attempts, last_status_code, last_error,
@@ -36,6 +37,7 @@ export function webhookStatements(d: Dialect) {
               acknowledged_at, resolved_at, closed_at, service_id FROM incidents WHERE id = ?`,
     ),
     labelsOfIncident: s("webhook_incident_labels", `SELECT key, value FROM incident_labels WHERE incident_id = ? ORDER BY key${d.binary}`),
+    alertById: s("webhook_alert_by_id", `SELECT ${alertColumns} FROM alerts WHERE id = ?`),
     logById: s(
       "webhook_log_by_id",
       `SELECT id, incident_id, kind, message, author_id, from_status, to_status, created_at FROM incident_logs WHERE id = ?`,
