@@ -120,14 +120,14 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     // Webhooks: the outbox rows are written by the repositories in each change's transaction; the dispatcher
     // sends them, and is woken after each commit that wrote one (and polls, for those other instances wrote).
     const dispatcher = createWebhookDispatcher({
-      repository: database.webhooks,
+      repository: database.backgroundWebhooks,
       sender: createWebhookSender({ production: config.production, timeoutMs: config.webhooks.timeoutMs }),
       schedule: config.webhooks.retrySchedule,
       timeoutMs: config.webhooks.timeoutMs,
       metrics,
       logger,
     });
-    metrics.watchWebhookBacklog(() => database.webhooks.oldestPending());
+    metrics.watchWebhookBacklog(() => database.backgroundWebhooks.oldestPending());
     const publisher = afterEachEvent(incidentEventPublisher(events, logger), () => {
       if (database.outbox.takeWritten()) dispatcher.nudge();
     });

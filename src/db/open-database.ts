@@ -6,7 +6,7 @@ import { createSqliteUserRepository, type UserRepository } from "../modules/user
 import { createAlertRepository, type AlertRepository } from "../modules/alerts/alert.repository.js";
 import { createServiceRepository, type ServiceRepository } from "../modules/services/service.repository.js";
 import type { Metrics } from "../shared/metrics.js";
-import { sqliteBackend } from "./sql-backend.js";
+import { sqliteBackend, type SqlBackend } from "./sql-backend.js";
 import { applyMigrations } from "./migrate.js";
 import { migrationsFolder } from "./migrations-folder.js";
 import { openSqlite } from "./sqlite.js";
@@ -22,6 +22,12 @@ export interface AppDatabase {
   services: ServiceRepository;
   alerts: AlertRepository;
   webhooks: WebhookRepository;
+  /**
+   * The same, for the dispatcher's turns and the /metrics backlog gauge: their statements count as
+   * `db_queries_total{source="background"}`, apart from those of requests (SQLite: the same connection; PostgreSQL:
+   * a pool of two connections of their own).
+   */
+  backgroundWebhooks: WebhookRepository;
   /** Every write path records its webhook events here, inside its transaction. */
   outbox: WebhookOutbox;
   /** The JWT secret to use when JWT_SECRET is not set (never in production, which requires it). */
@@ -34,7 +40,9 @@ export interface AppDatabase {
 
 /** Opens the configured backend, applies pending migrations, and builds the repositories on it. */
 export async function openDatabase(config: Config, metrics: Metrics, logger: Logger): Promise<AppDatabase> {
-  const onStatement = () => metrics.dbQueries.inc();
+  // Background work runs synchronously on SQLite's one connection: a flag set around it tells its statements apart.
+  let background = false;
+  const onStatement = () => (background ? metrics.dbQueries.inc({ source: "background" }) : metrics.dbQueries.inc());
   const target = config.database;
 
   if (target.kind === "sqlite") {
@@ -51,6 +59,7 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
         services: createServiceRepository(backend),
         alerts: createAlertRepository(backend, outbox),
         webhooks: createWebhookRepository(backend),
+        backgroundWebhooks: createWebhookRepository(inBackground(backend, (on) => (background = on))),
         outbox,
         developmentJwtSecret: async () => developmentJwtSecret(target.path),
         ready: async () => handle.client.prepare("SELECT 1").get() !== undefined,
@@ -64,5 +73,22 @@ export async function openDatabase(config: Config, metrics: Metrics, logger: Log
 
   // Loaded only for PostgreSQL: a SQLite server does not carry the pg driver and its schema (about 13 MB of RSS).
   const { openPostgresDatabase } = await import("./open-postgres-database.js");
-  return openPostgresDatabase(config, target.url, onStatement, logger);
+  return openPostgresDatabase(config, target.url, onStatement, () => metrics.dbQueries.inc({ source: "background" }), logger);
+}
+
+/** A SQLite backend whose work is flagged as background while it runs (synchronously: no request interleaves). */
+function inBackground(backend: SqlBackend, flag: (on: boolean) => void): SqlBackend {
+  const flagged = <T>(run: () => Promise<T>): Promise<T> => {
+    flag(true);
+    try {
+      return run();
+    } finally {
+      flag(false);
+    }
+  };
+  return {
+    dialect: backend.dialect,
+    transaction: (work, options) => flagged(() => backend.transaction(work, options)),
+    read: (work) => flagged(() => backend.read(work)),
+  };
 }

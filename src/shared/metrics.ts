@@ -10,7 +10,8 @@ export interface Metrics {
   registry: Registry;
   graphqlOperations: Counter<"operation" | "outcome">;
   httpDuration: Histogram<"method" | "route" | "status">;
-  dbQueries: Counter;
+  /** Unlabelled: statements of requests and writes; `source="background"`: the webhook dispatcher's and /metrics' own. */
+  dbQueries: Counter<"source">;
   /** Reports `cache` as `cache_bytes{cache="<name>"}` and `cache_entries{cache="<name>"}`. */
   watchCache(name: string, cache: CacheGauge): void;
   alertsReceived: Counter<"integration_kind" | "outcome">;
@@ -78,7 +79,8 @@ export function createMetrics(): Metrics {
     }),
     dbQueries: new Counter({
       name: "db_queries_total",
-      help: "SQL statements executed, including transaction control",
+      help: "SQL statements executed, including transaction control; source=\"background\": the webhook dispatcher's and this endpoint's own",
+      labelNames: ["source"],
       registers: [registry],
     }),
     alertsReceived: new Counter({
