@@ -104,18 +104,29 @@ export function webhookStatements(d: Dialect) {
      * Takes up to `limit` due deliveries for a lease: each the earliest pending one of its endpoint and incident (the
      * order rule), of an enabled endpoint, not leased by another instance. PostgreSQL: rows another instance is
      * claiming at this moment are skipped, and the lease condition is checked again on the row once locked.
-     * The due deliveries are walked in order on their index (SQLite's CROSS JOIN keeps them the outer loop, where
+     * SQLite walks the due deliveries in order on their index (the CROSS JOIN keeps them the outer loop, where
      * ANALYZE would otherwise start from the few endpoints and sort every pending delivery).
      */
     claim: s(
       "webhook_deliveries_claim",
-      `UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN (
-         SELECT w.id FROM webhook_deliveries w CROSS JOIN webhook_endpoints e
-         WHERE e.id = w.endpoint_id AND w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?) AND e.enabled = TRUE
-           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = w.endpoint_id
-                           AND p.incident_id = w.incident_id AND p.${pending} AND p.id < w.id)
-         ORDER BY w.next_attempt_at, w.id LIMIT ?${pg ? " FOR UPDATE OF w SKIP LOCKED" : ""})
-       RETURNING id, endpoint_id, incident_id, event_type, body, attempts`,
+      pg
+        ? // The head of each (endpoint, incident) first, from the pending index in one pass: probing every waiting
+          // delivery for an earlier one instead costs, under MVCC, a walk over the dead index entries of those
+          // already sent, for each of them (a backlog on one incident went at 7 a second).
+          `UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN (
+             SELECT w.id FROM (SELECT min(id) AS id FROM webhook_deliveries WHERE ${pending} GROUP BY endpoint_id, incident_id) AS head
+             JOIN webhook_deliveries w ON w.id = head.id JOIN webhook_endpoints e ON e.id = w.endpoint_id
+             WHERE w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?) AND e.enabled = TRUE
+             ORDER BY w.next_attempt_at, w.id LIMIT ? FOR UPDATE OF w SKIP LOCKED)
+           RETURNING id, endpoint_id, incident_id, event_type, body, attempts`
+        : `UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN (
+             SELECT w.id FROM webhook_deliveries w CROSS JOIN webhook_endpoints e
+             WHERE e.id = w.endpoint_id AND w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)
+               AND e.enabled = TRUE
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = w.endpoint_id
+                               AND p.incident_id = w.incident_id AND p.${pending} AND p.id < w.id)
+             ORDER BY w.next_attempt_at, w.id LIMIT ?)
+           RETURNING id, endpoint_id, incident_id, event_type, body, attempts`,
     ),
     finish: s(
       "webhook_deliveries_finish",
