@@ -103,6 +103,21 @@ describe("webhook durability", () => {
     expect(Date.now() - started).toBeLessThan(8_000); // no lease to wait for
   }, 60_000);
 
+  it("lets an attempt in flight finish on SIGTERM, and stores its outcome before exiting", async () => {
+    database = await tempDatabase("incident-api-webhooks-");
+    receiver = await startReceiver(() => ({ status: 200, delayMs: 1_500 }));
+    const child = await startChildServer({ dbPath: database.dbPath, env: { ...env, WEBHOOK_TIMEOUT: "30s" } });
+    const token = await adminToken(child);
+    await createEndpoint(child, token, receiver.url);
+    await child.gql(`mutation { createIncident(input: { title: "Slow receiver" }) { id } }`, {}, token);
+    await until(() => receiver!.received.length >= 1, "an attempt in flight");
+    expect((await child.stop(20_000)).code).toBe(0);
+    const rows = await database.query<{ status: string; attempts: number; claimed_by: string | null }>(
+      `SELECT status, attempts, claimed_by FROM webhook_deliveries`,
+    );
+    expect(rows).toEqual([{ status: "DELIVERED", attempts: 1, claimed_by: null }]);
+  }, 60_000);
+
   it("shares deliveries between two instances on PostgreSQL, each event delivered once", async () => {
     database = await tempDatabase("incident-api-webhooks-", "postgres");
     receiver = await startReceiver(() => ({ status: 200, delayMs: 20 }));
