@@ -4,7 +4,7 @@
 //   --incidents N        incidents in the main database (200)      --logs N        timeline entries per incident (10)
 //   --users N            seeded responders (6)                      --connections N autocannon connections (16)
 //   --duration S         seconds per measured round (5)             --rounds N      measured rounds per side (3)
-//   --warmup S           warm-up seconds per side (2)               --only LIST     scenarios: nested,filtered,byid,update,note,ingest
+//   --warmup S           warm-up seconds per side (2)               --only LIST     scenarios: nested,filtered,byid,update,note,ingest,webhooks
 //   --growth             growth at 1k, 10k and 100k incidents (default: a reduced form at 1k and 10k, one round)
 //   --no-growth          skip the growth part                       --growth-sizes LIST  e.g. 1000,10000,100000
 //   --growth-duration S  seconds per growth round                   --growth-rounds N
@@ -33,6 +33,7 @@ import { runFlood } from "./flood.js";
 import { ingestionBench } from "./ingest.js";
 import { intelligenceBench } from "./intelligence.js";
 import { metricsBench, sqlitePlan } from "./metrics.js";
+import { webhookBench } from "./webhooks.js";
 import { seedIncidents, type SeedResult } from "./seed.js";
 import { seedPostgres } from "./seed-pg.js";
 import pg from "pg";
@@ -215,7 +216,7 @@ interface Api {
   url: string;
 }
 
-async function startApi(dir: string, databaseUrl: string, profileDir?: string): Promise<Api> {
+async function startApi(dir: string, databaseUrl: string, profileDir?: string, env: Record<string, string> = {}): Promise<Api> {
   const port = await freePort();
   const nodeArgs = [...opts.apiNodeArgs, ...(profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [])];
   const child = track(
@@ -234,6 +235,7 @@ async function startApi(dir: string, databaseUrl: string, profileDir?: string): 
         DATABASE_URL: databaseUrl,
         // The ingestion section sends far more than an integration's default 600 requests a minute.
         INGEST_RATE_LIMIT: "1000000000",
+        ...env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     }),
@@ -998,6 +1000,23 @@ async function main(): Promise<void> {
   }
 
   if (wants("metrics")) figures.metrics = await runMetricsBench();
+  // ------------------------------------------------------------------------------------------------ webhooks
+  if (wants("webhooks")) {
+    await webhookBench({
+      startApi: (d, url, env) => startApi(d, url, undefined, env),
+      startFloor: startFloorScript,
+      compare,
+      section,
+      row: (figure, a, b, r) => rows.push({ figure, api: a, floor: b, ratio: r }),
+      fmt,
+      busy: (pid) => busyPids.add(pid),
+      duration: opts.duration,
+      rounds: opts.rounds,
+      warmup: opts.warmup,
+      figures,
+      postgresDatabase: opts.pg ? createTempDatabase : undefined,
+    });
+  }
 
   const table = printTable();
   process.stdout.write(`\nmachine: ${machine()}\n`);

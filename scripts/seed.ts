@@ -175,7 +175,7 @@ async function seed(db: AppDatabase, raw: SqlBackend): Promise<void> {
     addressThrottle: throttle(),
     allowSignup: true,
   });
-  const loaders = createLoaders({ users: db.users, incidents: db.incidents, services: db.services, alerts: db.alerts, insights: db.insights });
+  const loaders = createLoaders({ users: db.users, incidents: db.incidents, services: db.services, alerts: db.alerts, insights: db.insights, webhooks: db.webhooks });
   const incidents = new IncidentService({ incidents: db.incidents, cursors });
   const world: World = {
     db,

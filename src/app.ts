@@ -46,6 +46,10 @@ import { createLogger } from "./shared/logger.js";
 import { createMetrics, type Metrics } from "./shared/metrics.js";
 import { createRedisWindowCounter } from "./shared/redis-window-counter.js";
 import { createMemoryWindowCounter, type WindowCounter } from "./shared/window-counter.js";
+import { createWebhookDispatcher } from "./modules/webhooks/webhook-dispatcher.js";
+import { createWebhookSender } from "./modules/webhooks/webhook-sender.js";
+import { WebhookService } from "./modules/webhooks/webhook.service.js";
+import { afterEachEvent } from "./modules/webhooks/after-each-event.js";
 
 export interface RunningApp {
   url: string;
@@ -103,8 +107,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     metrics.watchCache("compiled_queries", compiledQueries);
     metrics.watchCache("documents", documents);
     const cursors = createCursorCodec(secret);
-    const { users, incidents, services, alerts, intelligence, insights } = database;
-    const loaderSources = { users, incidents, services, alerts, insights };
+    const { users, incidents, services, alerts, intelligence, insights, webhooks } = database;
+    const loaderSources = { users, incidents, services, alerts, insights, webhooks };
     const userService = new UserService({
       users,
       hasher: createPasswordHasher(),
@@ -115,7 +119,20 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       allowSignup: config.allowSignup,
     });
     const events = createEventBus({ eventTarget: redis?.eventTarget() });
-    const publisher = incidentEventPublisher(events, logger);
+    // Webhooks: the outbox rows are written by the repositories in each change's transaction; the dispatcher
+    // sends them, and is woken after each commit that wrote one (and polls, for those other instances wrote).
+    const dispatcher = createWebhookDispatcher({
+      repository: database.backgroundWebhooks,
+      sender: createWebhookSender({ production: config.production, timeoutMs: config.webhooks.timeoutMs }),
+      schedule: config.webhooks.retrySchedule,
+      timeoutMs: config.webhooks.timeoutMs,
+      metrics,
+      logger,
+    });
+    metrics.watchWebhookBacklog(() => database.backgroundWebhooks.oldestPending());
+    const publisher = afterEachEvent(incidentEventPublisher(events, logger), () => {
+      if (database.outbox.takeWritten()) dispatcher.nudge();
+    });
     const incidentService = new IncidentService({ incidents, cursors, events: publisher });
     const insightService = new InsightService({ insights, incidents, incidentService, events: publisher });
     const integrationService = new IntegrationService(alerts);
@@ -127,6 +144,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       alerts: new AlertService(cursors),
       intelligence: new IntelligenceService({ intelligence, criteria: (filter) => incidentService.criteria(filter) }),
       insights: insightService,
+      webhooks: new WebhookService({ webhooks: database.webhooks, cursors, production: config.production, nudge: dispatcher.nudge }),
       events,
     });
     // Alert hooks: each integration's requests a minute, shared by every instance through Redis when there is one.
@@ -235,6 +253,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       httpServer.once("error", reject);
       httpServer.listen(config.port, config.host, () => resolve());
     });
+    dispatcher.start();
     const { port } = httpServer.address() as AddressInfo;
     const host = config.host.includes(":") ? `[${config.host}]` : config.host;
 
@@ -246,8 +265,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       close: () =>
         (closing ??= (async () => {
           draining = true;
-          // Stops accepting connections, lets requests in flight finish, then the database closes last.
-          await apollo.stop();
+          // Stops accepting connections, lets requests in flight finish, then the database closes last. Webhook
+          // attempts in flight finish meanwhile, or go back to the outbox untried.
+          await Promise.all([apollo.stop(), dispatcher.stop()]);
           await subscriptions.dispose(); // already done by the plugin when Apollo drained; idempotent
           await redis?.close();
           await database.close();

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { defaultRetrySchedule } from "./modules/webhooks/retry-policy.js";
 
 const durationPattern = /^(\d+)\s*(ms|s|m|h|d)?$/;
 const unitSeconds: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
@@ -20,6 +21,14 @@ export function parseByteSize(text: string): number | undefined {
   if (!match) return undefined;
   const bytes = Number(match[1]) * unitBytes[(match[2] ?? "b").toLowerCase()]!;
   return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+/** "5,60,300" -> [5, 60, 300]: seconds to wait before each retry; at most 20 retries, each at most a week. */
+export function parseRetrySchedule(text: string): number[] | undefined {
+  const parts = text.split(",").map((part) => part.trim());
+  if (parts.length > 20 || !parts.every((part) => /^\d+(\.\d+)?$/.test(part))) return undefined;
+  const seconds = parts.map(Number);
+  return seconds.every((value) => value <= 7 * 86400) ? seconds : undefined;
 }
 
 const byteSize = (fallback: string) =>
@@ -103,6 +112,14 @@ const envSchema = z.object({
       "must be a URL such as redis://127.0.0.1:6379 or rediss://user:password@host:6380/0",
     )
     .optional(),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .refine(
+      (value) => parseRetrySchedule(value) !== undefined,
+      "must be the seconds between attempts, comma-separated, such as 5,60,300,1800,7200,21600,43200",
+    )
+    .optional(),
+  WEBHOOK_TIMEOUT: duration("10s"),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]{1,64}$/, "must be 1-64 characters of letters, digits, ':', '_', '.' or '-'")
@@ -131,6 +148,12 @@ export interface Config {
   redisUrl: string | undefined;
   /** Prepended to every Redis key and channel, so that several deployments (or test runs) can share one Redis. */
   redisPrefix: string;
+  webhooks: {
+    /** Seconds before each retry; once they are used up, a delivery is FAILED. */
+    retrySchedule: number[];
+    /** Bounds each attempt, connection included. */
+    timeoutMs: number;
+  };
   /** Per-client cost budget (GitHub's model); undefined: no budget. */
   rateLimit: { points: number; windowSeconds: number } | undefined;
   /** Fair share of the event loop: requests of one client executing at once, and waiting behind those. */
@@ -232,6 +255,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dbPoolSize: values.DB_POOL_SIZE,
     redisUrl: values.REDIS_URL,
     redisPrefix: values.REDIS_PREFIX,
+    webhooks: {
+      retrySchedule: values.WEBHOOK_RETRY_SCHEDULE === undefined ? [...defaultRetrySchedule] : parseRetrySchedule(values.WEBHOOK_RETRY_SCHEDULE)!,
+      timeoutMs: values.WEBHOOK_TIMEOUT * 1000,
+    },
     // GitHub's default budget in production, none in development unless asked for: benchmarks and local tools run free.
     rateLimit: rateLimitOf(values.RATE_LIMIT_POINTS ?? (production ? 5000 : 0), values.RATE_LIMIT_WINDOW),
     fairness: { concurrent: values.MAX_CONCURRENT_REQUESTS_PER_CLIENT, queued: values.MAX_QUEUED_REQUESTS_PER_CLIENT },

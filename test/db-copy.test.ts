@@ -47,12 +47,14 @@ const TABLE_ORDER = {
   incident_logs: "id",
   integrations: "id",
   alerts: "id",
+  webhook_endpoints: "id",
+  webhook_deliveries: "id",
 } as const;
 const TABLES = Object.keys(TABLE_ORDER) as Array<keyof typeof TABLE_ORDER>;
 const STATUSES = ["OPEN", "INVESTIGATING", "RESOLVED", "CLOSED"] as const;
 const PRIORITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"] as const;
-const ID_COLUMNS = new Set(["id", "reporter_id", "assignee_id", "incident_id", "author_id", "service_id", "integration_id", "merged_into"]);
-const BOOLEAN_COLUMNS = new Set(["users.active", "services.auto_resolve", "incidents.resolved_by_system"]);
+const ID_COLUMNS = new Set(["id", "reporter_id", "assignee_id", "incident_id", "author_id", "service_id", "integration_id", "merged_into", "endpoint_id"]);
+const BOOLEAN_COLUMNS = new Set(["users.active", "services.auto_resolve", "incidents.resolved_by_system", "webhook_endpoints.enabled"]);
 
 let dir: string;
 let databaseCounter = 0;
@@ -182,6 +184,7 @@ async function seedSqlite(path: string, options: { poison?: boolean } = {}) {
       // Merged into a later incident: a self-reference PostgreSQL can take only once its target is there.
       db.prepare("UPDATE incidents SET merged_into = ?, status = 'CLOSED' WHERE id IN (3, 4)").run(keep);
       db.prepare("UPDATE incidents SET resolved_by_system = 1 WHERE id = 11").run();
+      seedWebhooks(db);
       db.prepare("DELETE FROM incidents WHERE id = ?").run(gone);
       db.prepare("DELETE FROM incident_logs WHERE id = (SELECT max(id) FROM incident_logs)").run();
       if (options.poison) log.run(keep, "NOTE", "a NUL \u0000 character", 1, null, null, base);
@@ -246,6 +249,27 @@ function seedAlerts(db: ReturnType<typeof openSqlite>["client"]) {
     for (const incident of [1, 2, 7]) label.run(incident, key, value);
 }
 
+/** Two endpoints (one disabled, with its secret to sign with) and deliveries in every status. */
+function seedWebhooks(db: ReturnType<typeof openSqlite>["client"]) {
+  const endpoint = db.prepare(
+    `INSERT INTO webhook_endpoints (url, description, events, service_ids, enabled, secret, secret_hint, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const chat = Number(
+    endpoint.run("https://chat.example/hooks/incidents", "Chat — 通知", `["INCIDENT_CREATED","INCIDENT_UPDATED"]`, "[1]", 1, `whsec_${"A".repeat(43)}=`, "AAA=", base, base + 3)
+      .lastInsertRowid,
+  );
+  const warehouse = Number(endpoint.run("https://dw.example/in", "", "[]", "[]", 0, `whsec_${"B".repeat(43)}=`, "BBB=", base, base).lastInsertRowid);
+  const delivery = db.prepare(
+    `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, last_status_code, last_error,
+       next_attempt_at, claimed_until, claimed_by, delivered_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const body = (id: number) => JSON.stringify({ type: "incident.updated", timestamp: new Date(base).toISOString(), data: { incident: { id: String(id), title: "ünï ✓" } } });
+  delivery.run(chat, 1, "INCIDENT_UPDATED", body(1), "DELIVERED", 1, 200, null, null, null, null, base + 10, base);
+  delivery.run(chat, 2, "INCIDENT_UPDATED", body(2), "PENDING", 2, 503, "HTTP 503 — retry", base + 60_000, base + 5_000, "instance-a", null, base + 1);
+  delivery.run(warehouse, 99_999, "INCIDENT_DELETED", body(99_999), "FAILED", 8, null, "connect ECONNREFUSED", null, null, null, null, base + 2);
+}
+
 const sequence = (path: string, table: string) => {
   const handle = openSqlite({ path, busyTimeoutMs: 5_000 });
   try {
@@ -305,6 +329,8 @@ describe.skipIf(!postgresAnswers && !onPostgres)("db:copy from SQLite into Postg
     expect(expected.incidents!.filter((row) => row.merged_into !== null)).toHaveLength(2);
     expect(expected.incidents!.some((row) => row.resolved_by_system === true)).toBe(true);
     expect(expected.services).toHaveLength(2);
+    expect(expected.webhook_endpoints!.map((row) => row.secret)).toEqual([`whsec_${"A".repeat(43)}=`, `whsec_${"B".repeat(43)}=`]);
+    expect(expected.webhook_deliveries!.map((row) => row.status)).toEqual(["DELIVERED", "PENDING", "FAILED"]);
     expect(expected.alerts!.some((row) => row.integration_id === null)).toBe(true);
     expect(expected.incident_labels).toHaveLength(15);
 

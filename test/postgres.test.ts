@@ -55,7 +55,19 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
     // generated_secrets is PostgreSQL's own: the SQLite backend keeps its development secret in a file.
     // incident_search is the search index's document table (SQLite has it too, beside its FTS5 tables).
     expect(tables.map((row) => row.table_name).sort()).toEqual(
-      ["alerts", "generated_secrets", "incident_labels", "incident_logs", "incident_search", "incidents", "integrations", "services", "users"].sort(),
+      [
+        "alerts",
+        "generated_secrets",
+        "incident_labels",
+        "incident_logs",
+        "incident_search",
+        "incidents",
+        "integrations",
+        "services",
+        "users",
+        "webhook_deliveries",
+        "webhook_endpoints",
+      ].sort(),
     );
 
     const cascade = await database.query<{ name: string; on_delete: string }>(
@@ -78,6 +90,11 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       alerts_service_id_services_id_fk: "n",
       incident_labels_incident_id_incidents_id_fk: "c",
     });
+    // Section 11: an endpoint's deliveries go with it.
+    const deliveries = await database.query<{ on_delete: string }>(
+      `SELECT confdeltype AS on_delete FROM pg_constraint WHERE contype = 'f' AND conrelid = 'webhook_deliveries'::regclass`,
+    );
+    expect(deliveries).toEqual([{ on_delete: "c" }]);
 
     const checks = await database.query<{ name: string }>(
       "SELECT conname AS name FROM pg_constraint WHERE contype = 'c' AND connamespace = 'public'::regnamespace ORDER BY conname",
@@ -93,6 +110,7 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "services_window_range",
       "users_email_lower",
       "users_role_valid",
+      "webhook_deliveries_status_valid",
     ].sort());
 
     const rank = await database.query<{ attgenerated: string }>(
@@ -132,6 +150,9 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "services_name_key_unique",
       "users_email_unique",
       "users_role_id_idx",
+      "webhook_deliveries_due_idx",
+      "webhook_deliveries_endpoint_idx",
+      "webhook_deliveries_order_idx",
     ].sort());
   });
 });

@@ -10,13 +10,15 @@ export const Permission = {
   DELETE_INCIDENTS: "DELETE_INCIDENTS",
   /** Services and their integrations (keys). */
   MANAGE_SERVICES: "MANAGE_SERVICES",
+  /** Webhook endpoints, their secrets and deliveries. */
+  MANAGE_WEBHOOKS: "MANAGE_WEBHOOKS",
 } as const;
 export type Permission = (typeof Permission)[keyof typeof Permission];
 
 const grants: Readonly<Record<Role, readonly Permission[]>> = {
   VIEWER: ["READ", "MANAGE_OWN_ACCOUNT"],
   RESPONDER: ["READ", "MANAGE_OWN_ACCOUNT", "WRITE_INCIDENTS"],
-  ADMIN: ["READ", "MANAGE_OWN_ACCOUNT", "WRITE_INCIDENTS", "MANAGE_USERS", "DELETE_INCIDENTS", "MANAGE_SERVICES"],
+  ADMIN: ["READ", "MANAGE_OWN_ACCOUNT", "WRITE_INCIDENTS", "MANAGE_USERS", "DELETE_INCIDENTS", "MANAGE_SERVICES", "MANAGE_WEBHOOKS"],
 };
 
 export function can(role: Role, permission: Permission): boolean {

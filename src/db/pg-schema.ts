@@ -8,6 +8,8 @@ import type { PgAlertRow, PgIntegrationRow } from "../modules/alerts/alert.pg-ta
 import type { ServiceRow } from "../modules/services/service.table.js";
 import type { services as pgServices } from "../modules/services/service.pg-table.js";
 import type { UserRow } from "../modules/users/user.table.js";
+import type { WebhookDeliveryRow, WebhookEndpointRow } from "../modules/webhooks/webhook.table.js";
+import type { PgWebhookDeliveryRow, PgWebhookEndpointRow } from "../modules/webhooks/webhook.pg-table.js";
 import type { PgUserRow } from "../modules/users/user.pg-table.js";
 
 export { users } from "../modules/users/user.pg-table.js";
@@ -17,6 +19,7 @@ export { generatedSecrets } from "../auth/secret.pg-table.js";
 export { incidentLabels } from "../modules/incidents/incident-label.pg-table.js";
 export { services } from "../modules/services/service.pg-table.js";
 export { alerts, integrations } from "../modules/alerts/alert.pg-table.js";
+export { webhookDeliveries, webhookEndpoints } from "../modules/webhooks/webhook.pg-table.js";
 
 // The services work with the SQLite row types; both backends must read rows of exactly the same shape.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -28,3 +31,5 @@ const sameNewShapes: [Same<typeof pgServices.$inferSelect, ServiceRow>, Same<PgI
   true,
 ];
 void sameNewShapes;
+const sameWebhookShapes: [Same<PgWebhookEndpointRow, WebhookEndpointRow>, Same<PgWebhookDeliveryRow, WebhookDeliveryRow>] = [true, true];
+void sameWebhookShapes;

@@ -19,9 +19,17 @@ import {
 export interface SqlBackend {
   readonly dialect: Dialect;
   /** One transaction; SQLite takes the write lock first (BEGIN IMMEDIATE). All or nothing. */
-  transaction<T>(work: () => Work<T>): Promise<T>;
+  transaction<T>(work: () => Work<T>, options?: TransactionOptions): Promise<T>;
   /** Reads, outside any explicit transaction. */
   read<T>(work: () => Work<T>): Promise<T>;
+}
+
+export interface TransactionOptions {
+  /**
+   * Committed without waiting for the disk (SQLite: synchronous=NORMAL for this commit; PostgreSQL: synchronous_commit
+   * off). Atomic and in order all the same, but a power loss may undo it: only for writes whose loss is harmless.
+   */
+  relaxed?: boolean;
 }
 
 /** Runs statements on a SQLite connection, each prepared once (on first use) and reused. */
@@ -39,7 +47,16 @@ export function sqliteBackend(handle: SqliteHandle): SqlBackend {
   const execute = sqliteExecutor(handle);
   return {
     dialect: sqliteDialect,
-    transaction: async (work) => handle.writeTransaction(() => runSync(work(), execute)),
+    async transaction(work, options) {
+      if (!options?.relaxed) return handle.writeTransaction(() => runSync(work(), execute));
+      // In WAL mode the next commit at synchronous=FULL makes this one durable too.
+      handle.client.pragma("synchronous = NORMAL");
+      try {
+        return handle.writeTransaction(() => runSync(work(), execute));
+      } finally {
+        handle.client.pragma("synchronous = FULL");
+      }
+    },
     read: async (work) => runSync(work(), execute),
   };
 }
@@ -60,10 +77,11 @@ async function pgExecute(client: pg.Pool | pg.PoolClient, { statement, params }:
 export function postgresBackend(handle: PostgresHandle): SqlBackend {
   return {
     dialect: postgresDialect,
-    async transaction(work) {
+    async transaction(work, options) {
       const client = await handle.pool.connect();
       try {
         await client.query("BEGIN");
+        if (options?.relaxed) await client.query("SET LOCAL synchronous_commit = off");
         const result = await runAsync(work(), (call) => pgExecute(client, call));
         await client.query("COMMIT");
         client.release();
@@ -93,7 +111,9 @@ function withParams(text: string, params: readonly unknown[]): SQL {
   const query = drizzleSql.empty();
   chunks.forEach((chunk, index) => {
     query.append(drizzleSql.raw(chunk));
-    if (index < chunks.length - 1) query.append(drizzleSql`${params[index]}`);
+    // An array is one parameter (a list bound for `= ANY(?)`), not a list for drizzle to spread.
+    const value = params[index];
+    if (index < chunks.length - 1) query.append(drizzleSql`${Array.isArray(value) ? drizzleSql.param(value) : value}`);
   });
   return query;
 }

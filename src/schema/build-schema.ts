@@ -24,6 +24,8 @@ import { UserResolver } from "../modules/users/user.resolver.js";
 import type { UserService } from "../modules/users/user.service.js";
 import type { IncidentEventBus } from "../realtime/event-bus.js";
 import { typeGraphQLPubSub } from "../realtime/type-graphql-pubsub.js";
+import { WebhookResolver } from "../modules/webhooks/webhook.resolver.js";
+import type { WebhookService } from "../modules/webhooks/webhook.service.js";
 
 export interface SchemaServices {
   users: UserService;
@@ -33,6 +35,7 @@ export interface SchemaServices {
   alerts: AlertService;
   intelligence: IntelligenceService;
   insights: InsightService;
+  webhooks: WebhookService;
   /** What subscriptions listen to; may be left out when the schema is only printed. */
   events?: IncidentEventBus;
 }
@@ -53,6 +56,7 @@ const resolvers = [
   RateLimitResolver,
   IntelligenceResolver,
   IncidentSimilarResolver,
+  WebhookResolver,
 ] as const;
 
 /** Builds the executable schema, with resolvers bound to this server's services (no DI framework). */
@@ -73,6 +77,7 @@ export async function buildAppSchema(services: SchemaServices): Promise<GraphQLS
     [IncidentSimilarResolver, new IncidentSimilarResolver(services.intelligence)],
     [IncidentInsightsResolver, new IncidentInsightsResolver(services.insights)],
     [IncidentMetricsRowResolver, new IncidentMetricsRowResolver()],
+    [WebhookResolver, new WebhookResolver(services.webhooks)],
   ]);
   const schema = await buildSchema({
     resolvers,

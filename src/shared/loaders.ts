@@ -1,3 +1,5 @@
+import type { WebhookDeliveryStatus } from "../modules/webhooks/webhook-enums.js";
+import type { WebhookDelivery, WebhookRepository } from "../modules/webhooks/webhook.repository.js";
 import DataLoader from "dataloader";
 import type { Pause } from "./time-slicer.js";
 import type { IncidentRepository, LogColumn } from "../modules/incidents/incident.repository.js";
@@ -77,6 +79,20 @@ export interface Loaders {
   integrationsOfService: DataLoader<number, IntegrationRow[]>;
   /** An incident's template and the 30 days of its service it is compared with. */
   template: DataLoader<IncidentRow, TemplateEvidence, number>;
+  deliveryPage: DataLoader<DeliveryPageKey, WebhookDelivery[], string>;
+  deliveryCount: DataLoader<DeliveryCountKey, number, string>;
+}
+
+export interface DeliveryCountKey {
+  endpointId: number;
+  statuses?: readonly WebhookDeliveryStatus[];
+}
+
+export interface DeliveryPageKey {
+  endpointId: number;
+  first: number;
+  beforeId: number | undefined;
+  statuses?: readonly WebhookDeliveryStatus[];
 }
 
 export interface LoaderSources {
@@ -87,6 +103,7 @@ export interface LoaderSources {
   services: ServiceRepository;
   alerts: AlertRepository;
   insights: InsightRepository;
+  webhooks: WebhookRepository;
 }
 
 /** Groups keys that share the part of the query other than the parent id; each group is one statement. */
@@ -163,7 +180,7 @@ function byIdLoader<T extends { id: number }>(pause: Pause, fetch: (ids: readonl
   });
 }
 
-export function createLoaders({ users, incidents, services, alerts, insights, pause = () => undefined }: LoaderSources): Loaders {
+export function createLoaders({ users, incidents, services, alerts, insights, webhooks, pause = () => undefined }: LoaderSources): Loaders {
   const settledUsers = new Map<number, UserRow | null>();
   const loadedLogPages = new Map<string, LoadedLogPage[]>();
   const userById = new DataLoader<number, UserRow | null>(async (ids) => {
@@ -290,6 +307,28 @@ export function createLoaders({ users, incidents, services, alerts, insights, pa
         return templateEvidence(insights, rows);
       },
       { cacheKeyFn: (row) => row.id },
+    ),
+    deliveryPage: new DataLoader(
+      (keys) =>
+        batchByShape(
+          keys,
+          (key) => `${key.first}:${key.beforeId ?? ""}:${statusKey(key.statuses)}`,
+          async (group) => {
+            await pause();
+            const { first, beforeId, statuses } = group[0]!;
+            const pages = await webhooks.deliveryPages(
+              group.map((key) => key.endpointId),
+              first,
+              beforeId,
+              statuses,
+            );
+            return (key) => pages.get(key.endpointId) ?? [];
+          },
+        ),
+      { cacheKeyFn: (key) => `${key.endpointId}:${key.first}:${key.beforeId ?? ""}:${statusKey(key.statuses)}` },
+    ),
+    deliveryCount: countLoader<WebhookDeliveryStatus, DeliveryCountKey>(pause, (key) => key.endpointId, (ids, statuses) =>
+      webhooks.deliveryCounts(ids, statuses),
     ),
   };
 }

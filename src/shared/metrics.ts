@@ -10,10 +10,15 @@ export interface Metrics {
   registry: Registry;
   graphqlOperations: Counter<"operation" | "outcome">;
   httpDuration: Histogram<"method" | "route" | "status">;
-  dbQueries: Counter;
+  /** Unlabelled: statements of requests and writes; `source="background"`: the webhook dispatcher's and /metrics' own. */
+  dbQueries: Counter<"source">;
   /** Reports `cache` as `cache_bytes{cache="<name>"}` and `cache_entries{cache="<name>"}`. */
   watchCache(name: string, cache: CacheGauge): void;
   alertsReceived: Counter<"integration_kind" | "outcome">;
+  webhookDeliveries: Counter<"outcome">;
+  webhookDuration: Histogram;
+  /** Reports the age of the oldest pending webhook delivery, read when /metrics is scraped. */
+  watchWebhookBacklog(oldestPending: () => Promise<Date | undefined>): void;
 }
 
 /** One registry per server, so that tests running several servers in one process do not share counts. */
@@ -33,8 +38,31 @@ export function createMetrics(): Metrics {
     });
   cacheGauge("cache_bytes", "Heap (or native memory) held by each bounded in-process cache, estimated, in bytes", (cache) => cache.bytes);
   cacheGauge("cache_entries", "Entries in each bounded in-process cache", (cache) => cache.size);
+  let oldestPending: (() => Promise<Date | undefined>) | undefined;
+  new Gauge({
+    name: "webhook_oldest_pending_delivery_age_seconds",
+    help: "Age of the oldest webhook delivery still PENDING for an enabled endpoint (0 when none)",
+    registers: [registry],
+    async collect() {
+      const oldest = oldestPending ? await oldestPending().catch(() => undefined) : undefined;
+      this.set(oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0);
+    },
+  });
   return {
     watchCache: (name, cache) => void caches.set(name, cache),
+    watchWebhookBacklog: (read) => void (oldestPending = read),
+    webhookDeliveries: new Counter({
+      name: "webhook_deliveries_total",
+      help: "Webhook delivery attempts, by outcome (delivered, retry, failed: retries used up, gone: 410 disabled the endpoint, refused: URL or address not allowed)",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    webhookDuration: new Histogram({
+      name: "webhook_delivery_seconds",
+      help: "Duration of webhook delivery attempts in seconds, until the receiver's answer or the failure",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
     registry,
     graphqlOperations: new Counter({
       name: "graphql_operations_total",
@@ -51,7 +79,8 @@ export function createMetrics(): Metrics {
     }),
     dbQueries: new Counter({
       name: "db_queries_total",
-      help: "SQL statements executed, including transaction control",
+      help: "SQL statements executed, including transaction control; source=\"background\": the webhook dispatcher's and this endpoint's own",
+      labelNames: ["source"],
       registers: [registry],
     }),
     alertsReceived: new Counter({

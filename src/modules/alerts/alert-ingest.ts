@@ -5,6 +5,7 @@ import { resolvesAlerts, type IncidentUpdatePlan } from "../incidents/incident-u
 import { isIncidentLabel, maxIncidentLabels, sortLabels, type Label } from "../services/label.rules.js";
 import type { AlertSeverity } from "./alert-enums.js";
 import type { AlertStatements } from "./alert-statements.js";
+import type { OutboxEvent, WebhookOutbox } from "../webhooks/webhook-outbox.js";
 
 /** One alert of a notification, in either wire format, after validation (alert-payloads.ts). */
 export interface IncomingAlert {
@@ -72,8 +73,13 @@ export function* ingestAlerts(
   target: IngestTarget,
   alerts: readonly IncomingAlert[],
   now: Date,
+  outbox?: WebhookOutbox,
 ): Work<IngestResult> {
   const at = d.time(now);
+  /** The webhook event of a change, in the transaction, in the order of the changes. */
+  function* emit(type: OutboxEvent["type"], incidentId: number, extra: Pick<OutboxEvent, "alertId" | "log"> = {}): Work<void> {
+    if (outbox) yield* outbox.record({ type, incidentId, serviceId: target.serviceId, actorId: null, at: now, ...extra });
+  }
   const result: IngestResult = { outcomes: [], incidentIds: [], events: [] };
   const landed = new Set<number>();
   const land = (incidentId: number) => {
@@ -92,6 +98,7 @@ export function* ingestAlerts(
     if (!changed) return false;
     yield* log(incidentId, "STATUS_CHANGE", `Status changed from ${from} to ${to} (${why})`, from, to);
     result.events.push({ kind: "UPDATED", incidentId });
+    yield* emit("INCIDENT_UPDATED", incidentId);
     return true;
   }
 
@@ -114,6 +121,7 @@ export function* ingestAlerts(
     const incidentId = d.readId(row!.id);
     for (const label of incidentLabelsOf(alert.labels)) yield* all(q.insertLabel, [incidentId, label.key, label.value]);
     result.events.push({ kind: "CREATED", incidentId });
+    yield* emit("INCIDENT_CREATED", incidentId);
     return incidentId;
   }
 
@@ -156,6 +164,7 @@ export function* ingestAlerts(
     const logId = yield* log(incidentId, "ALERT", `Alert ${alertName(alert)} firing: ${alert.summary}`);
     land(incidentId);
     result.events.push({ kind: "ALERT", incidentId, alertId, logId });
+    yield* emit("ALERT_FIRING", incidentId, { alertId, log: logId });
     return "created";
   }
 
@@ -168,6 +177,7 @@ export function* ingestAlerts(
     const logId = yield* log(incidentId, "ALERT", `Alert ${alertName(alert)} resolved`);
     land(incidentId);
     result.events.push({ kind: "ALERT", incidentId, alertId, logId });
+    yield* emit("ALERT_RESOLVED", incidentId, { alertId, log: logId });
     if (target.autoResolve) {
       // The incident's row lock first: of two requests resolving its last two alerts at once, the later one then
       // sees the earlier one's alert resolved, and resolves the incident.

@@ -7,6 +7,7 @@ import { ingestAlerts, type IncomingAlert, type IngestResult, type IngestTarget 
 import { alertReader, integrationReader } from "./alert-rows.js";
 import { alertStatements } from "./alert-statements.js";
 import type { AlertRow, IntegrationRow } from "./alert.table.js";
+import type { WebhookOutbox } from "../webhooks/webhook-outbox.js";
 
 export interface AuthenticatedIntegration {
   kind: IntegrationKind;
@@ -45,7 +46,7 @@ const maxAttempts = 5;
 const byFingerprint = (a: IncomingAlert, b: IncomingAlert) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0);
 
 /** Alerts and integrations, written once for both backends. */
-export function createAlertRepository(backend: SqlBackend): AlertRepository {
+export function createAlertRepository(backend: SqlBackend, outbox?: WebhookOutbox): AlertRepository {
   const d = backend.dialect;
   const q = alertStatements(d);
   const readAlert = alertReader(d);
@@ -73,7 +74,7 @@ export function createAlertRepository(backend: SqlBackend): AlertRepository {
       const ordered = [...alerts].sort(byFingerprint);
       for (let attempt = 1; ; attempt++) {
         try {
-          return await backend.transaction(() => ingestAlerts(q, d, target, ordered, now));
+          return await backend.transaction(() => ingestAlerts(q, d, target, ordered, now, outbox));
         } catch (error) {
           if (attempt >= maxAttempts || !retriable(error)) throw error;
         }

@@ -18,6 +18,8 @@ import { withPeople, type IncidentColumn, type IncidentCriteria, type IncidentRe
 import type { IncidentLogRow } from "./incident-log.table.js";
 import { allLogColumns, incidentProjection, logColumnNames, logProjection, logRowReader, timelinesOf, type ValueDecoders } from "./incident-rows.js";
 import { defaultStatementCacheBytes, statementCache } from "../../db/statement-cache.js";
+import { webhookOutbox, type WebhookOutbox } from "../webhooks/webhook-outbox.js";
+import { incidentChangeEvents } from "../webhooks/incident-change-events.js";
 
 /** node-postgres hands bigint ids over as decimal strings (every id the API stores is a safe integer) and timestamptz as Dates. */
 const pgValues: ValueDecoders = {
@@ -86,7 +88,11 @@ function bindCriteria(criteria: IncidentCriteria, icu: boolean): BoundCriteria |
   return { shape, params, where: () => and(...conditions.map((condition) => condition())) };
 }
 
-export function createPgIncidentRepository(handle: PostgresHandle, statementCacheBytes = defaultStatementCacheBytes): IncidentRepository {
+export function createPgIncidentRepository(
+  handle: PostgresHandle,
+  statementCacheBytes = defaultStatementCacheBytes,
+  outbox: WebhookOutbox = webhookOutbox(postgresDialect),
+): IncidentRepository {
   const { db, icu } = handle;
   const shared = alertStatements(postgresDialect);
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare("incidents_by_id");
@@ -249,6 +255,8 @@ export function createPgIncidentRepository(handle: PostgresHandle, statementCach
           .values({ ...incident, status: "OPEN", version: 1, createdAt: now, updatedAt: now })
           .returning();
         if (labels.length > 0) await runOnPgTx(tx, replaceIncidentLabels(shared, row!.id, labels));
+        const event = { incidentId: row!.id, serviceId: row!.serviceId, actorId: row!.reporterId, at: now, incident: { row: row!, labels } };
+        await runOnPgTx(tx, outbox.record({ type: "INCIDENT_CREATED", ...event }));
         return row!;
       });
     },
@@ -262,7 +270,8 @@ export function createPgIncidentRepository(handle: PostgresHandle, statementCach
           if (expectedVersion !== undefined && expectedVersion !== current.version) {
             throw new ConflictError(`Incident was changed meanwhile: expected version ${expectedVersion}, current is ${current.version}`);
           }
-          const plan = decide(current, await runOnPgTx(tx, labelsOfIncident(shared, id)));
+          const labels = await runOnPgTx(tx, labelsOfIncident(shared, id));
+          const plan = decide(current, labels);
           if (plan.entries.length === 0) return { incident: current, entries: [], alerts: [] };
           const [updated] = await tx
             .update(incidents)
@@ -277,6 +286,7 @@ export function createPgIncidentRepository(handle: PostgresHandle, statementCach
             .returning();
           entries.sort((a, b) => a.id - b.id);
           const alerts = await runOnPgTx(tx, incidentUpdateExtras(shared, postgresDialect, id, plan, at));
+          await runOnPgTx(tx, incidentChangeEvents(outbox, { incident: updated, labels: plan.labels ?? labels, actorId: authorId, at, alerts }));
           return { incident: updated, entries, alerts };
         }),
       );
@@ -290,25 +300,38 @@ export function createPgIncidentRepository(handle: PostgresHandle, statementCach
           // service publishes after each commit reach subscribers in that order. A concurrent deleteIncident
           // either waits for this note (and then takes it along) or wins, and then there is nothing to lock.
           const [exists] = await tx
-            .select({ id: incidents.id })
+            .select()
             .from(incidents)
             .where(eq(incidents.id, incidentId))
             .for("no key update");
           if (!exists) return undefined;
+          const at = new Date();
           const [row] = await tx
             .insert(incidentLogs)
-            .values(timelineRow(incidentId, authorId, { kind: "NOTE", message }, new Date()))
+            .values(timelineRow(incidentId, authorId, { kind: "NOTE", message }, at))
             .returning();
+          // Read here, with the driver's types: statements run through runOnPgTx return timestamps as text.
+          const incident = { row: exists, labels: await runOnPgTx(tx, labelsOfIncident(shared, incidentId)) };
+          const event = { type: "INCIDENT_LOG_ADDED", incidentId, serviceId: exists.serviceId, actorId: authorId, at, log: row!, incident } as const;
+          await runOnPgTx(tx, outbox.record(event));
           return row;
         }),
       );
     },
 
-    async delete(id) {
-      return oneAtATime(id, async () => {
-        const deleted = await db.delete(incidents).where(eq(incidents.id, id)).returning({ id: incidents.id });
-        return deleted.length > 0;
-      });
+    async delete(id, actorId) {
+      return oneAtATime(id, () =>
+        handle.transaction(async (tx) => {
+          const [locked] = await tx.select({ id: incidents.id }).from(incidents).where(eq(incidents.id, id)).for("update");
+          if (!locked) return false;
+          const labels = await runOnPgTx(tx, labelsOfIncident(shared, id));
+          const [row] = await tx.delete(incidents).where(eq(incidents.id, id)).returning();
+          if (!row) return false;
+          const event = { type: "INCIDENT_DELETED", incidentId: id, serviceId: row.serviceId, actorId, at: new Date(), incident: { row, labels } } as const;
+          await runOnPgTx(tx, outbox.record(event));
+          return true;
+        }),
+      );
     },
 
     async logPages(incidentIds, first, afterId, columns = allLogColumns) {

@@ -26,6 +26,8 @@ import {
 import { incidents, type IncidentRow } from "./incident.table.js";
 import { defaultStatementCacheBytes, statementCache } from "../../db/statement-cache.js";
 import { users, type UserRow } from "../users/user.table.js";
+import { webhookOutbox, type WebhookOutbox } from "../webhooks/webhook-outbox.js";
+import { incidentChangeEvents } from "../webhooks/incident-change-events.js";
 
 export type IncidentSortField = "createdAt" | "updatedAt" | "priorityRank";
 
@@ -115,7 +117,8 @@ export interface IncidentRepository {
     decide: (current: IncidentRow, labels: Label[]) => IncidentUpdatePlan,
   ): Promise<IncidentUpdateResult | undefined>;
   addNote(incidentId: number, authorId: number, message: string): Promise<IncidentLogRow | undefined>;
-  delete(id: number): Promise<boolean>;
+  /** One transaction: the deletion and its webhook event. */
+  delete(id: number, actorId: number): Promise<boolean>;
   /** The first `first + 1` entries after `afterId` of each incident, oldest first, in one statement. */
   /**
    * `columns`, when given, are the fields the caller will read; a repository may fetch only those (and always
@@ -200,7 +203,11 @@ const sqliteValues: ValueDecoders = {
   bool: (value) => value === 1,
 };
 
-export function createSqliteIncidentRepository(handle: SqliteHandle, statementCacheBytes = defaultStatementCacheBytes): IncidentRepository {
+export function createSqliteIncidentRepository(
+  handle: SqliteHandle,
+  statementCacheBytes = defaultStatementCacheBytes,
+  outbox: WebhookOutbox = webhookOutbox(sqliteDialect),
+): IncidentRepository {
   const { db } = handle;
   const shared = alertStatements(sqliteDialect);
   const runShared = sqliteRunner(handle);
@@ -323,6 +330,7 @@ export function createSqliteIncidentRepository(handle: SqliteHandle, statementCa
           .returning()
           .get();
         if (labels.length > 0) runShared(replaceIncidentLabels(shared, row.id, labels));
+        runShared(outbox.record({ type: "INCIDENT_CREATED", incidentId: row.id, serviceId: row.serviceId, actorId: row.reporterId, at: now, incident: { row, labels } }));
         return row;
       });
     },
@@ -334,7 +342,8 @@ export function createSqliteIncidentRepository(handle: SqliteHandle, statementCa
         if (expectedVersion !== undefined && expectedVersion !== current.version) {
           throw new ConflictError(`Incident was changed meanwhile: expected version ${expectedVersion}, current is ${current.version}`);
         }
-        const plan = decide(current, runShared(labelsOfIncident(shared, id)));
+        const labels = runShared(labelsOfIncident(shared, id));
+        const plan = decide(current, labels);
         if (plan.entries.length === 0) return { incident: current, entries: [], alerts: [] };
         const updated = db
           .update(incidents)
@@ -346,20 +355,32 @@ export function createSqliteIncidentRepository(handle: SqliteHandle, statementCa
         const at = updated.updatedAt;
         const entries = plan.entries.map((entry) => writeEntry(id, authorId, entry, at)!);
         const alerts = runShared(incidentUpdateExtras(shared, sqliteDialect, id, plan, at));
+        runShared(incidentChangeEvents(outbox, { incident: updated, labels: plan.labels ?? labels, actorId: authorId, at, alerts }));
         return { incident: updated, entries, alerts };
       });
     },
 
     async addNote(incidentId, authorId, message) {
       return handle.writeTransaction(() => {
-        if (!byId.get({ id: incidentId })) return undefined;
-        return writeEntry(incidentId, authorId, { kind: "NOTE", message }, new Date());
+        const incident = byId.get({ id: incidentId });
+        if (!incident) return undefined;
+        const at = new Date();
+        const log = writeEntry(incidentId, authorId, { kind: "NOTE", message }, at)!;
+        const snapshot = { row: incident, labels: runShared(labelsOfIncident(shared, incidentId)) };
+        runShared(outbox.record({ type: "INCIDENT_LOG_ADDED", incidentId, serviceId: incident.serviceId, actorId: authorId, at, log, incident: snapshot }));
+        return log;
       });
     },
 
-    async delete(id) {
-      const deleted = db.delete(incidents).where(eq(incidents.id, id)).returning({ id: incidents.id }).all();
-      return deleted.length > 0;
+    async delete(id, actorId) {
+      return handle.writeTransaction(() => {
+        const labels = runShared(labelsOfIncident(shared, id));
+        const row = db.delete(incidents).where(eq(incidents.id, id)).returning().get();
+        if (!row) return false;
+        const event = { type: "INCIDENT_DELETED", incidentId: id, serviceId: row.serviceId, actorId, at: new Date(), incident: { row, labels } } as const;
+        runShared(outbox.record(event));
+        return true;
+      });
     },
 
     async logPages(incidentIds, first, afterId, columns = allLogColumns) {

@@ -243,7 +243,7 @@ export class IncidentService {
   async delete(actor: UserRow, rawId: string): Promise<string> {
     assertCan(actor, Permission.DELETE_INCIDENTS);
     const id = parseId(rawId);
-    if (id === undefined || !(await this.deps.incidents.delete(id))) throw new NotFoundError("Incident", "id");
+    if (id === undefined || !(await this.deps.incidents.delete(id, actor.id))) throw new NotFoundError("Incident", "id");
     this.deps.events?.deleted(id, actor);
     return String(id);
   }

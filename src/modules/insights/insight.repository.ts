@@ -5,6 +5,7 @@ import type { IncidentCriteria } from "../incidents/incident.repository.js";
 import type { Priority } from "../incidents/incident-priority.js";
 import type { MetricsGroupBy } from "./insight-enums.js";
 import { historyParams, insightStatements, metricsStatement, type BucketBounds, type HistoryWindow } from "./insight-statements.js";
+import type { WebhookOutbox } from "../webhooks/webhook-outbox.js";
 import { mergeIncidents, type MergeRequest, type MergeResult } from "./merge.js";
 
 /** Duration statistics in milliseconds, as the database computed them. */
@@ -49,7 +50,8 @@ export interface InsightRepository {
 const retriable = (error: unknown) => ["40P01", "40001"].includes(pgErrorCode(error) ?? "");
 const maxAttempts = 5;
 
-export function createInsightRepository(backend: SqlBackend): InsightRepository {
+/** `outbox`: where a merge records its webhook events, inside its transaction. */
+export function createInsightRepository(backend: SqlBackend, outbox?: WebhookOutbox): InsightRepository {
   const d = backend.dialect;
   const q = insightStatements(d);
   const number = (value: unknown) => (value === null || value === undefined ? null : d.readNumber(value));
@@ -66,7 +68,7 @@ export function createInsightRepository(backend: SqlBackend): InsightRepository 
     async merge(request) {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await backend.transaction(() => mergeIncidents(q, d, request));
+          return await backend.transaction(() => mergeIncidents(q, d, request, outbox));
         } catch (error) {
           if (attempt >= maxAttempts || !retriable(error)) throw error;
         }

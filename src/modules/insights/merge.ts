@@ -1,6 +1,7 @@
 import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
 import { BadUserInputError, NotFoundError } from "../../shared/errors.js";
 import type { IncidentStatus } from "../incidents/incident-status.js";
+import type { WebhookOutbox } from "../webhooks/webhook-outbox.js";
 import type { InsightStatements } from "./insight-statements.js";
 
 export const MAX_MERGE_SOURCES = 50;
@@ -25,6 +26,7 @@ interface Locked {
   title: string;
   status: IncidentStatus;
   mergedInto: number | null;
+  serviceId: number | null;
 }
 
 const describe = (incident: Locked) => `#${incident.id} "${incident.title}"`;
@@ -32,16 +34,18 @@ const describe = (incident: Locked) => `#${incident.id} "${incident.title}"`;
 /**
  * Section 10's merge as one unit of work, run in one transaction: every incident locked first, every rule checked
  * before the first write (so a refusal changes nothing), then the alerts move, each source is closed by the system
- * and points at the target, and each incident gets its MERGE entry and version + 1.
+ * and points at the target, and each incident gets its MERGE entry and version + 1; last, `outbox` records an
+ * incident.updated webhook for each of them, as the merge left it.
  */
-export function* mergeIncidents(q: InsightStatements, d: Dialect, request: MergeRequest): Work<MergeResult> {
+export function* mergeIncidents(q: InsightStatements, d: Dialect, request: MergeRequest, outbox?: WebhookOutbox): Work<MergeResult> {
   const { targetId, sourceIds, actorId, now } = request;
   const rows = yield* all(q.lockIncidents, [d.list([targetId, ...sourceIds])]);
   const locked = new Map<number, Locked>(
     rows.map((row) => {
       const id = d.readId(row.id);
       const mergedInto = row.merged_into === null ? null : d.readId(row.merged_into);
-      return [id, { id, title: row.title as string, status: row.status as IncidentStatus, mergedInto }];
+      const serviceId = row.service_id === null ? null : d.readId(row.service_id);
+      return [id, { id, title: row.title as string, status: row.status as IncidentStatus, mergedInto, serviceId }];
     }),
   );
   const target = locked.get(targetId);
@@ -68,6 +72,9 @@ export function* mergeIncidents(q: InsightStatements, d: Dialect, request: Merge
       closes ? "CLOSED" : null,
       at,
     ]);
+  }
+  for (const incident of [target, ...sources]) {
+    if (outbox) yield* outbox.record({ type: "INCIDENT_UPDATED", incidentId: incident.id, serviceId: incident.serviceId, actorId, at: now });
   }
   return { changedIds: [targetId, ...sourceIds], movedAlertIds: moved.map((row) => d.readId(row.id)) };
 }

@@ -1,0 +1,97 @@
+import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
+import { alertReader } from "../alerts/alert-rows.js";
+import type { IncidentLogRow } from "../incidents/incident-log.table.js";
+import type { IncidentRow } from "../incidents/incident.table.js";
+import type { Label } from "../services/label.rules.js";
+import type { WebhookEventType } from "./webhook-enums.js";
+import { alertJson, incidentJson, incidentReader, logJson, logReader, webhookBody, type EventData } from "./webhook-payload.js";
+import { webhookStatements } from "./webhook-statements.js";
+
+/** A committed change, as a webhook reports it. What the writer already holds it passes; the rest is read. */
+export interface OutboxEvent {
+  type: WebhookEventType;
+  incidentId: number;
+  /** The incident's service, which endpoints filter on (null: none). */
+  serviceId: number | null;
+  /** Null for changes made by the system. */
+  actorId: number | null;
+  at: Date;
+  /**
+   * The incident as the change left it, from a writer that holds its row lock (or created it). Left out, it is
+   * read, and on PostgreSQL locked, inside the transaction. Required for deletions.
+   */
+  incident?: { row: Omit<IncidentRow, "priorityRank">; labels: readonly Label[] };
+  /** INCIDENT_LOG_ADDED, and ALERT_* when the change wrote an entry: the entry, or its id. */
+  log?: IncidentLogRow | number;
+  /** ALERT_*: the alert's id. */
+  alertId?: number;
+}
+
+/**
+ * The transactional outbox. Every write path calls `record` INSIDE its transaction, once per event, in the order of
+ * the changes: SQLite runs the unit synchronously in its write transaction (`sqliteRunner`), PostgreSQL on the
+ * transaction's connection (`runOnPgTx`, or `yield*` inside shared work). A change that rolls back leaves no event.
+ *
+ * Fan-out happens here, at write time: one delivery row per enabled endpoint whose filters match, each holding the
+ * body it will send. Without a matching endpoint the cost is one indexed read of the (small) endpoints table.
+ */
+export interface WebhookOutbox {
+  record(event: OutboxEvent): Work<void>;
+  /** Whether any delivery was written since the last call (possibly by a transaction that then rolled back). */
+  takeWritten(): boolean;
+}
+
+/**
+ * Times as any runner hands them over: Dates (node-postgres), epoch ms (SQLite), or PostgreSQL's text form when the
+ * unit runs on a drizzle transaction (`2026-11-30 05:45:15.907+00`).
+ */
+function anyTime(value: unknown): Date {
+  if (value instanceof Date) return value;
+  if (typeof value === "number") return new Date(value);
+  return new Date(String(value).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
+}
+
+export function webhookOutbox(dialect: Dialect): WebhookOutbox {
+  const d: Dialect = { ...dialect, readTime: anyTime };
+  const q = webhookStatements(d);
+  const readIncident = incidentReader(d);
+  const readLog = logReader(d);
+  const readAlert = alertReader(d);
+  let written = false;
+
+  function* incidentOf(event: OutboxEvent) {
+    if (event.incident) return incidentJson(event.incident.row, event.incident.labels);
+    const row = yield* one(q.incidentById, [event.incidentId]);
+    const labels = yield* all(q.labelsOfIncident, [event.incidentId]);
+    return incidentJson(readIncident(row!), labels.map((label) => ({ key: label.key as string, value: label.value as string })));
+  }
+
+  return {
+    *record(event) {
+      const endpoints = yield* all(q.matchingEndpoints, [event.type, event.serviceId]);
+      if (endpoints.length === 0) return;
+      // A writer that passes the incident holds its row (locked, or new); one that does not (alert ingestion) takes
+      // the lock here. Either way, the ids of an incident's deliveries are drawn in commit order, which is the order
+      // the dispatcher sends them in.
+      if (d.kind === "postgres" && !event.incident) yield* one(q.lockIncident, [event.incidentId]);
+      const data: EventData = {
+        incident: yield* incidentOf(event),
+        actorId: event.actorId === null ? null : String(event.actorId),
+      };
+      if (event.log !== undefined) {
+        const log = typeof event.log === "number" ? readLog((yield* one(q.logById, [event.log]))!) : event.log;
+        data.log = logJson(log);
+      }
+      if (event.alertId !== undefined) data.alert = alertJson(readAlert((yield* one(q.alertById, [event.alertId]))!));
+      const ids = endpoints.map((row) => d.readId(row.id));
+      const at = d.time(event.at);
+      yield* all(q.insertDeliveries, [event.incidentId, event.type, webhookBody(event.type, event.at, data), at, at, d.list(ids)]);
+      written = true;
+    },
+    takeWritten() {
+      const was = written;
+      written = false;
+      return was;
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { sql } from "drizzle-orm";
+import { boolean, check, index, integer, pgTable, text } from "drizzle-orm/pg-core";
+import { pgId, pgTime } from "../../db/pg-columns.js";
+import { webhookDeliveryStatusValues, webhookEventTypeValues } from "./webhook-enums.js";
+
+/** The PostgreSQL twins of `webhook.table.ts`. */
+export const webhookEndpoints = pgTable("webhook_endpoints", {
+  id: pgId("id").primaryKey().generatedByDefaultAsIdentity(),
+  url: text("url").notNull(),
+  description: text("description").notNull().default(""),
+  /** JSON array of WebhookEventType; empty: every type. */
+  events: text("events").notNull().default("[]"),
+  /** JSON array of service ids; empty: every service, and incidents without one. */
+  serviceIds: text("service_ids").notNull().default("[]"),
+  enabled: boolean("enabled").notNull().default(true),
+  /** `whsec_...`: kept as it is, because it must sign (an HMAC key cannot be a hash). */
+  secret: text("secret").notNull(),
+  secretHint: text("secret_hint").notNull(),
+  createdAt: pgTime("created_at").notNull(),
+  updatedAt: pgTime("updated_at").notNull(),
+});
+
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: pgId("id").primaryKey().generatedByDefaultAsIdentity(),
+    endpointId: pgId("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    incidentId: pgId("incident_id").notNull(),
+    eventType: text("event_type", { enum: webhookEventTypeValues }).notNull(),
+    body: text("body").notNull(),
+    status: text("status", { enum: webhookDeliveryStatusValues }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    nextAttemptAt: pgTime("next_attempt_at"),
+    claimedUntil: pgTime("claimed_until"),
+    claimedBy: text("claimed_by"),
+    deliveredAt: pgTime("delivered_at"),
+    createdAt: pgTime("created_at").notNull(),
+  },
+  (table) => [
+    index("webhook_deliveries_due_idx").on(table.nextAttemptAt, table.id).where(sql`"status" = 'PENDING'`),
+    index("webhook_deliveries_order_idx").on(table.endpointId, table.incidentId, table.id).where(sql`"status" = 'PENDING'`),
+    index("webhook_deliveries_endpoint_idx").on(table.endpointId, table.id),
+    check("webhook_deliveries_status_valid", sql`"status" in ('PENDING', 'DELIVERED', 'FAILED')`),
+  ],
+);
+
+export type PgWebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type PgWebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

@@ -1,0 +1,250 @@
+import type { SqlBackend } from "../../db/sql-backend.js";
+import { groupBy } from "../../shared/group-by.js";
+import { all, one, type Dialect, type Row } from "../../db/sql-work.js";
+import type { WebhookDeliveryStatus, WebhookEventType } from "./webhook-enums.js";
+import { webhookStatements } from "./webhook-statements.js";
+import type { WebhookEndpointRow } from "./webhook.table.js";
+
+/** A delivery as the API shows it (its body stays in the database). */
+export interface WebhookDelivery {
+  id: number;
+  endpointId: number;
+  incidentId: number;
+  eventType: WebhookEventType;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  nextAttemptAt: Date | null;
+  deliveredAt: Date | null;
+  createdAt: Date;
+}
+
+/** A delivery leased to this instance for one attempt. */
+export interface ClaimedDelivery {
+  id: number;
+  endpointId: number;
+  incidentId: number;
+  eventType: WebhookEventType;
+  body: string;
+  /** Attempts made before this one. */
+  attempts: number;
+}
+
+export interface NewEndpoint {
+  url: string;
+  description: string;
+  events: readonly WebhookEventType[];
+  serviceIds: readonly number[];
+  secret: string;
+  secretHint: string;
+}
+
+export interface EndpointChanges {
+  url?: string;
+  description?: string;
+  events?: readonly WebhookEventType[];
+  serviceIds?: readonly number[];
+  enabled?: boolean;
+}
+
+/** How an attempt ended, as stored. */
+export interface AttemptOutcome {
+  status: WebhookDeliveryStatus;
+  statusCode: number | null;
+  error: string | null;
+  nextAttemptAt: Date | null;
+  deliveredAt: Date | null;
+}
+
+export interface FinishedAttempt {
+  id: number;
+  outcome: AttemptOutcome;
+  /** 410 Gone: the endpoint is switched off. */
+  disableEndpointId?: number;
+}
+
+export interface DispatchTurn {
+  finished: readonly FinishedAttempt[];
+  /** Leased deliveries given back untried. */
+  released: readonly number[];
+  /** Leases to take now, if any. */
+  claim?: { now: Date; leaseUntil: Date; limit: number };
+}
+
+export interface SettledTurn {
+  /** For each finished attempt, whether its outcome was stored (false: its lease had passed to another instance). */
+  kept: boolean[];
+  claimed: ClaimedDelivery[];
+  endpoints: WebhookEndpointRow[];
+}
+
+export interface WebhookRepository {
+  createEndpoint(endpoint: NewEndpoint): Promise<WebhookEndpointRow>;
+  updateEndpoint(id: number, changes: EndpointChanges): Promise<WebhookEndpointRow | undefined>;
+  rotateSecret(id: number, secret: string, secretHint: string): Promise<WebhookEndpointRow | undefined>;
+  deleteEndpoint(id: number): Promise<boolean>;
+  /** `first + 1` rows at most, by id. */
+  endpointPage(first: number, afterId: number | undefined): Promise<WebhookEndpointRow[]>;
+  endpointCount(): Promise<number>;
+  /** Which of these services exist. */
+  existingServices(ids: readonly number[]): Promise<Set<number>>;
+  /** The first `first + 1` deliveries before `beforeId` of each endpoint, newest first, in one statement. */
+  deliveryPages(
+    endpointIds: readonly number[],
+    first: number,
+    beforeId: number | undefined,
+    statuses?: readonly WebhookDeliveryStatus[],
+  ): Promise<Map<number, WebhookDelivery[]>>;
+  deliveryCounts(endpointIds: readonly number[], statuses?: readonly WebhookDeliveryStatus[]): Promise<Map<number, number>>;
+  /** A new PENDING delivery of the same event, to the same endpoint, with the same body; due now. */
+  redeliver(id: number, now: Date): Promise<WebhookDelivery | undefined>;
+  /**
+   * The dispatcher's one transaction per turn: stores the outcomes of finished attempts (each only while `claimer`
+   * still holds its lease), hands back those stopped untried, disables endpoints that answered 410, then leases up
+   * to `claim.limit` due deliveries (see the claim statement), with their endpoints.
+   */
+  settle(claimer: string, turn: DispatchTurn): Promise<SettledTurn>;
+  /** Whether any pending delivery, not leased, is due at `now` (a read: cheaper than a claim that finds nothing). */
+  anyDue(now: Date): Promise<boolean>;
+  /** When the oldest pending delivery of an enabled endpoint was written; undefined when there is none. */
+  oldestPending(): Promise<Date | undefined>;
+}
+
+const endpointReader = (d: Dialect) => (row: Row): WebhookEndpointRow => ({
+  id: d.readId(row.id),
+  url: row.url as string,
+  description: row.description as string,
+  events: row.events as string,
+  serviceIds: row.service_ids as string,
+  enabled: d.readBool(row.enabled),
+  secret: row.secret as string,
+  secretHint: row.secret_hint as string,
+  createdAt: d.readTime(row.created_at),
+  updatedAt: d.readTime(row.updated_at),
+});
+
+const deliveryReader = (d: Dialect) => (row: Row): WebhookDelivery => ({
+  id: d.readId(row.id),
+  endpointId: d.readId(row.endpoint_id),
+  incidentId: d.readId(row.incident_id),
+  eventType: row.event_type as WebhookEventType,
+  status: row.status as WebhookDeliveryStatus,
+  attempts: Number(row.attempts),
+  lastStatusCode: row.last_status_code === null ? null : Number(row.last_status_code),
+  lastError: row.last_error as string | null,
+  nextAttemptAt: row.next_attempt_at === null ? null : d.readTime(row.next_attempt_at),
+  deliveredAt: row.delivered_at === null ? null : d.readTime(row.delivered_at),
+  createdAt: d.readTime(row.created_at),
+});
+
+/** The largest id a page can start before: ids are positive 64-bit integers. */
+const noUpperBound = Number.MAX_SAFE_INTEGER;
+
+/** Endpoints and deliveries, written once for both backends. */
+export function createWebhookRepository(backend: SqlBackend): WebhookRepository {
+  const d = backend.dialect;
+  const q = webhookStatements(d);
+  const readEndpoint = endpointReader(d);
+  const readDelivery = deliveryReader(d);
+  const json = (value: readonly unknown[] | undefined) => (value === undefined ? null : JSON.stringify(value));
+  const statusParams = (statuses: readonly WebhookDeliveryStatus[] | undefined) => (statuses ? [d.list(statuses)] : []);
+  const time = (date: Date | null) => (date === null ? null : d.time(date));
+
+  return {
+    async createEndpoint({ url, description, events, serviceIds, secret, secretHint }) {
+      const now = d.time(new Date());
+      const row = await backend.transaction(() =>
+        one(q.insertEndpoint, [url, description, JSON.stringify(events), JSON.stringify(serviceIds), secret, secretHint, now, now]),
+      );
+      return readEndpoint(row!);
+    },
+
+    async updateEndpoint(id, changes) {
+      const enabled = changes.enabled === undefined ? null : d.bool(changes.enabled);
+      const params = [changes.url ?? null, changes.description ?? null, json(changes.events), json(changes.serviceIds), enabled];
+      const row = await backend.transaction(() => one(q.updateEndpoint, [...params, d.time(new Date()), id]));
+      return row && readEndpoint(row);
+    },
+
+    async rotateSecret(id, secret, secretHint) {
+      const row = await backend.transaction(() => one(q.rotateSecret, [secret, secretHint, d.time(new Date()), id]));
+      return row && readEndpoint(row);
+    },
+
+    async deleteEndpoint(id) {
+      return (await backend.transaction(() => one(q.deleteEndpoint, [id]))) !== undefined;
+    },
+
+    async endpointPage(first, afterId) {
+      return (await backend.read(() => all(q.endpointPage, [afterId ?? 0, first + 1]))).map(readEndpoint);
+    },
+
+    async endpointCount() {
+      return d.readNumber((await backend.read(() => one(q.endpointCount, [])))?.n);
+    },
+
+    async existingServices(ids) {
+      if (ids.length === 0) return new Set();
+      return new Set((await backend.read(() => all(q.servicesExisting, [d.list(ids)]))).map((row) => d.readId(row.id)));
+    },
+
+    async deliveryPages(endpointIds, first, beforeId, statuses) {
+      if (endpointIds.length === 0) return new Map();
+      const params = [d.list(endpointIds), beforeId ?? noUpperBound, ...statusParams(statuses), first + 1];
+      const rows = (await backend.read(() => all(q.deliveryPages(statuses !== undefined), params))).map(readDelivery);
+      const pages = groupBy(rows, (row) => row.endpointId);
+      for (const page of pages.values()) page.sort((a, b) => b.id - a.id);
+      return pages;
+    },
+
+    async deliveryCounts(endpointIds, statuses) {
+      if (endpointIds.length === 0) return new Map();
+      const rows = await backend.read(() => all(q.deliveryCounts(statuses !== undefined), [d.list(endpointIds), ...statusParams(statuses)]));
+      return new Map(rows.map((row) => [d.readId(row.endpoint_id), d.readNumber(row.n)]));
+    },
+
+    async redeliver(id, now) {
+      const row = await backend.transaction(() => one(q.redeliver, [d.time(now), d.time(now), id]));
+      return row && readDelivery(row);
+    },
+
+    async settle(claimer, { finished, released, claim }) {
+      // Relaxed: a turn undone by a power loss only means attempts made again (at least once), never a lost event.
+      return backend.transaction(function* () {
+        const kept: boolean[] = [];
+        for (const { id, outcome, disableEndpointId } of finished) {
+          const { status, statusCode, error, nextAttemptAt, deliveredAt } = outcome;
+          const params = [status, statusCode, error, time(nextAttemptAt), time(deliveredAt), id, claimer];
+          kept.push((yield* one(q.finish, params)) !== undefined);
+          if (disableEndpointId !== undefined) yield* all(q.disableEndpoint, [d.time(new Date()), disableEndpointId]);
+        }
+        for (const id of released) yield* all(q.release, [id, claimer]);
+        if (!claim) return { kept, claimed: [], endpoints: [] };
+        const rows = yield* all(q.claim, [d.time(claim.leaseUntil), claimer, d.time(claim.now), d.time(claim.now), claim.limit]);
+        const claimed = rows
+          .map((row) => ({
+            id: d.readId(row.id),
+            endpointId: d.readId(row.endpoint_id),
+            incidentId: d.readId(row.incident_id),
+            eventType: row.event_type as WebhookEventType,
+            body: row.body as string,
+            attempts: Number(row.attempts),
+          }))
+          .sort((a, b) => a.id - b.id);
+        const endpointIds = [...new Set(claimed.map((delivery) => delivery.endpointId))];
+        const endpoints = endpointIds.length === 0 ? [] : (yield* all(q.endpointsByIds, [d.list(endpointIds)])).map(readEndpoint);
+        return { kept, claimed, endpoints };
+      }, { relaxed: true });
+    },
+
+    async anyDue(now) {
+      return (await backend.read(() => one(q.anyDue, [d.time(now), d.time(now)]))) !== undefined;
+    },
+
+    async oldestPending() {
+      const at = (await backend.read(() => one(q.oldestPending, [])))?.at;
+      return at === null || at === undefined ? undefined : d.readTime(at);
+    },
+  };
+}

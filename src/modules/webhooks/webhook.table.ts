@@ -1,0 +1,57 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { webhookDeliveryStatusValues, webhookEventTypeValues } from "./webhook-enums.js";
+
+export const webhookEndpoints = sqliteTable("webhook_endpoints", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  url: text("url").notNull(),
+  description: text("description").notNull().default(""),
+  /** JSON array of WebhookEventType; empty: every type. */
+  events: text("events").notNull().default("[]"),
+  /** JSON array of service ids; empty: every service, and incidents without one. */
+  serviceIds: text("service_ids").notNull().default("[]"),
+  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  /** `whsec_...`: kept as it is, because it must sign (an HMAC key cannot be a hash). */
+  secret: text("secret").notNull(),
+  secretHint: text("secret_hint").notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/**
+ * The outbox: one row per event and endpoint, written in the transaction of the change it reports, with the body
+ * it will send. `incident_id` is no foreign key: an incident.deleted event outlives its incident.
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    endpointId: integer("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    incidentId: integer("incident_id").notNull(),
+    eventType: text("event_type", { enum: webhookEventTypeValues }).notNull(),
+    body: text("body").notNull(),
+    status: text("status", { enum: webhookDeliveryStatusValues }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    /** Set while PENDING. */
+    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
+    /** The lease of the instance attempting it; another may take it over once it has passed. */
+    claimedUntil: integer("claimed_until", { mode: "timestamp_ms" }),
+    claimedBy: text("claimed_by"),
+    deliveredAt: integer("delivered_at", { mode: "timestamp_ms" }),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [
+    index("webhook_deliveries_due_idx").on(table.nextAttemptAt, table.id).where(sql`"status" = 'PENDING'`),
+    // The ordering rule: the earlier pending delivery of one endpoint and incident, found in this index.
+    index("webhook_deliveries_order_idx").on(table.endpointId, table.incidentId, table.id).where(sql`"status" = 'PENDING'`),
+    index("webhook_deliveries_endpoint_idx").on(table.endpointId, table.id),
+    check("webhook_deliveries_status_valid", sql`"status" in ('PENDING', 'DELIVERED', 'FAILED')`),
+  ],
+);
+
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

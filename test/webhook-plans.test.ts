@@ -1,0 +1,94 @@
+// The dispatcher's statements and the delivery pages walk indexes: no full scan of webhook_deliveries and no sort,
+// however large the outbox grows. EXPLAIN QUERY PLAN of the statements the repository really runs.
+import Database from "better-sqlite3";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyMigrations } from "../src/db/migrate.js";
+import { migrationsFolder } from "../src/db/migrations-folder.js";
+import { sqliteBackend } from "../src/db/sql-backend.js";
+import { openSqlite, type SqliteHandle } from "../src/db/sqlite.js";
+import { createWebhookRepository, type WebhookRepository } from "../src/modules/webhooks/webhook.repository.js";
+import { onPostgres } from "./support/database.js";
+
+let dir: string;
+let handle: SqliteHandle;
+let webhooks: WebhookRepository;
+let executed: Array<{ source: string; params: unknown[] }> = [];
+
+describe.skipIf(onPostgres)("query plans of the webhook dispatcher (SQLite; skipped with TEST_DATABASE=postgres)", () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "incident-webhook-plans-"));
+    handle = openSqlite({ path: join(dir, "plans.db"), busyTimeoutMs: 5000 });
+    applyMigrations(handle.client, migrationsFolder("sqlite"));
+    const now = Date.now();
+    handle.client.exec(`INSERT INTO webhook_endpoints (url, secret, secret_hint, created_at, updated_at) VALUES
+      ('http://127.0.0.1:1/a', 'whsec_a', 'a', ${now}, ${now}), ('http://127.0.0.1:1/b', 'whsec_b', 'b', ${now}, ${now})`);
+    const insert = handle.client.prepare(
+      `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, delivered_at, created_at)
+       VALUES (?, ?, 'INCIDENT_UPDATED', '{}', ?, 1, ?, ?, ?)`,
+    );
+    handle.client.transaction(() => {
+      // 20,000 delivered, 2,000 pending over 100 incidents, on two endpoints.
+      for (let i = 0; i < 22_000; i++) {
+        const pending = i >= 20_000;
+        insert.run(1 + (i % 2), i % 100, pending ? "PENDING" : "DELIVERED", pending ? now : null, pending ? null : now, now);
+      }
+    })();
+    handle.client.exec("ANALYZE");
+    const prepare = handle.client.prepare.bind(handle.client);
+    handle.client.prepare = ((source: string) => {
+      const statement = prepare(source);
+      for (const method of ["all", "get", "iterate", "run"] as const) {
+        const original = statement[method].bind(statement) as (...args: unknown[]) => unknown;
+        (statement as unknown as Record<string, unknown>)[method] = (...params: unknown[]) => {
+          executed.push({ source, params });
+          return original(...params);
+        };
+      }
+      return statement;
+    }) as typeof handle.client.prepare;
+    webhooks = createWebhookRepository(sqliteBackend(handle));
+  });
+
+  afterAll(() => {
+    handle.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function plans(work: () => Promise<unknown>) {
+    executed = [];
+    await work();
+    const explain = new Database(join(dir, "plans.db"), { readonly: true });
+    try {
+      return executed.map(({ source, params }) => ({
+        source,
+        plan: (explain.prepare(`EXPLAIN QUERY PLAN ${source}`).all(...params) as Array<{ detail: string }>).map((row) => row.detail).join("\n"),
+      }));
+    } finally {
+      explain.close();
+    }
+  }
+
+  it("an idle turn, a claim and the delivery pages search their indexes and sort nothing", async () => {
+    const now = new Date(Date.now() + 1_000);
+    const found = await plans(async () => {
+      expect(await webhooks.anyDue(now)).toBe(true);
+      const turn = await webhooks.settle("claimer", { finished: [], released: [], claim: { now, leaseUntil: new Date(now.getTime() + 60_000), limit: 32 } });
+      expect(turn.claimed).toHaveLength(32);
+      expect(new Set(turn.claimed.map((delivery) => `${delivery.endpointId}:${delivery.incidentId}`)).size).toBe(32); // one per incident
+      await webhooks.deliveryPages([1, 2], 20, undefined, ["DELIVERED", "PENDING"]);
+      await webhooks.deliveryCounts([1, 2], ["PENDING"]);
+    });
+    for (const { source, plan } of found) {
+      const context = `${source}\n${plan}`;
+      expect(plan, context).not.toMatch(/^SCAN webhook_deliveries(?! USING)/m);
+      if (!/count\(\*\)/.test(source)) expect(plan, context).not.toMatch(/USE TEMP B-TREE/);
+    }
+    const text = found.map((entry) => entry.plan).join("\n");
+    expect(text).toMatch(/webhook_deliveries_due_idx/);
+    expect(text).toMatch(/webhook_deliveries_order_idx/);
+    expect(text).toMatch(/webhook_deliveries_endpoint_idx/);
+  });
+});
