@@ -103,6 +103,28 @@ describe("outbound webhooks", () => {
     expect(bodies[3].data.incident).toMatchObject({ id: incident.id, status: "INVESTIGATING", version: 2 });
   });
 
+  it("sends incident.updated for the target and each source of a merge, as the merge left them", async () => {
+    await setup();
+    const target = await createIncident(server!, { title: "Checkout 502s" });
+    const source = await createIncident(server!, { title: "Checkout returns 502" });
+    const { secret } = await createEndpoint(server!, { url: receiver!.url, events: ["INCIDENT_UPDATED"] });
+    const merged = await server!.gql(
+      `mutation($t: ID!, $s: [ID!]!) { mergeIncidents(targetId: $t, sourceIds: $s) { id } }`,
+      { t: target.id, s: [source.id] },
+      server!.admin.token,
+    );
+    expect(merged.errors).toBeUndefined();
+    await until(() => receiver!.received.length === 2, "two webhooks");
+    const bodies = receiver!.received.map((request) => new Webhook(secret).verify(request.body, headersOf(request)) as any);
+    expect(bodies.map((body) => [body.type, body.data.incident.id])).toEqual([
+      ["incident.updated", target.id],
+      ["incident.updated", source.id],
+    ]);
+    expect(bodies[0].data.incident).toMatchObject({ status: "OPEN", version: 2, mergedIntoId: null });
+    expect(bodies[1].data.incident).toMatchObject({ status: "CLOSED", version: 2, mergedIntoId: target.id });
+    expect(bodies[1].data.actorId).toBe(server!.admin.id);
+  });
+
   it("retries failures on WEBHOOK_RETRY_SCHEDULE, then marks the delivery FAILED", async () => {
     await setup({ WEBHOOK_RETRY_SCHEDULE: "1,1" }, () => 500);
     await createEndpoint(server!, { url: receiver!.url });
