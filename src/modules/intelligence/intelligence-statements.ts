@@ -1,5 +1,4 @@
 import type { Dialect, Statement } from "../../db/sql-work.js";
-import type { IncidentCriteria } from "../incidents/incident.repository.js";
 
 // The statements of search and similarity. Only the full-text parts differ between the backends: SQLite's FTS5
 // table `incident_fts` (bm25, lower is better, weights title 10, description 4, notes 1) and PostgreSQL's
@@ -41,29 +40,6 @@ function textMatch(d: Dialect, withIncidents: boolean): TextMatch {
     score: `ts_rank_cd(f.doc, q)`,
     order: `ts_rank_cd(f.doc, q) DESC, ${id} DESC`,
   };
-}
-
-/** IncidentFilter as SQL over `i`, bound after the text query; `shape` names the conditions present. */
-export function criteriaSql(d: Dialect, criteria: IncidentCriteria): { shape: string; text: string; params: unknown[] } {
-  let shape = "";
-  let text = "";
-  const params: unknown[] = [];
-  const add = (flag: string, condition: string, ...values: unknown[]) => {
-    shape += flag;
-    text += ` AND ${condition}`;
-    params.push(...values);
-  };
-  if (criteria.statuses) add("s", d.inList("i.status", "text"), d.list(criteria.statuses));
-  if (criteria.priorities) add("p", d.inList("i.priority", "text"), d.list(criteria.priorities));
-  if (criteria.assigneeId !== undefined) add("a", "i.assignee_id = ?", criteria.assigneeId);
-  if (criteria.reporterId !== undefined) add("r", "i.reporter_id = ?", criteria.reporterId);
-  if (criteria.createdAfter) add(">", "i.created_at > ?", d.time(criteria.createdAfter));
-  if (criteria.createdBefore) add("<", "i.created_at < ?", d.time(criteria.createdBefore));
-  if (criteria.serviceIds) add("v", d.inList("i.service_id", "bigint"), d.list(criteria.serviceIds));
-  for (const label of criteria.labels ?? []) {
-    add("l", "i.id IN (SELECT incident_id FROM incident_labels WHERE key = ? AND value = ?)", label.key, label.value);
-  }
-  return { shape, text, params };
 }
 
 export function intelligenceStatements(d: Dialect) {

@@ -5,7 +5,8 @@ import type { IncidentCriteria } from "../incidents/incident.repository.js";
 import type { IncidentStatus } from "../incidents/incident-status.js";
 import type { Label } from "../services/label.rules.js";
 import { fts5Query, tsQuery } from "./search-terms.js";
-import { criteriaSql, intelligenceStatements } from "./intelligence-statements.js";
+import { criteriaSql } from "../incidents/incident-criteria-sql.js";
+import { intelligenceStatements } from "./intelligence-statements.js";
 
 /** An incident's searchable text: title, description, and its notes joined by newlines. */
 export interface IncidentText {
