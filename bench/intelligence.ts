@@ -12,6 +12,7 @@ import pg from "pg";
 import { pino } from "pino";
 import { startApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
+import { seededRandom } from "../src/shared/seeded-random.js";
 
 interface Options {
   sizes: number[];
@@ -29,20 +30,9 @@ interface LabelledIncident {
 
 const set = JSON.parse(readFileSync(new URL("../../test/fixtures/similar-incidents.json", import.meta.url), "utf8")) as LabelledIncident[];
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // A vocabulary beyond the labelled set's, so that the index holds as many distinct terms as a real history.
 const syllables = ["ka", "lo", "mi", "ra", "te", "zu", "pen", "dor", "vik", "sal", "mon", "tri", "bex", "qua", "nel", "fos"];
-const next = random(7);
+const next = seededRandom(7);
 const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
 const vocabulary = Array.from({ length: 20_000 }, () => Array.from({ length: 2 + Math.floor(next() * 3) }, () => pick(syllables)).join(""));
 const vary = (text: string) => text.replace(/\d+/g, () => String(Math.floor(next() * 1000)));

@@ -22,6 +22,7 @@ import { sqliteDialect } from "../src/db/sql-work.js";
 import { InsightService } from "../src/modules/insights/insight.service.js";
 import type { UserRow } from "../src/modules/users/user.table.js";
 import { createCursorCodec } from "../src/shared/cursor.js";
+import { seededRandom } from "../src/shared/seeded-random.js";
 
 export interface MetricsBenchOptions {
   sizes: number[];
@@ -52,16 +53,6 @@ const input = {
   timeZone: "Europe/Berlin",
 };
 
-/** A seeded PRNG (mulberry32): the same rows on every run and both backends. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface BenchRow {
   title: string;
   status: string;
@@ -75,7 +66,7 @@ interface BenchRow {
 }
 
 function* rows(count: number): Generator<BenchRow> {
-  const next = random(count);
+  const next = seededRandom(count);
   for (let i = 0; i < count; i++) {
     const createdAt = YEAR_START + Math.floor((i / count) * YEAR_MS);
     const acknowledgedAt = next() < 0.8 ? createdAt + Math.floor(next() * 3_600_000) : null;

@@ -2,16 +2,11 @@
 // monitoring handle them. Plain data and a seeded PRNG, so every run tells the same story.
 import type { AlertSeverity } from "../src/modules/alerts/alert-enums.js";
 import type { Priority } from "../src/modules/incidents/incident-priority.js";
+import { seededRandom } from "../src/shared/seeded-random.js";
 
-/** mulberry32: small, fast, and the same sequence everywhere. */
+/** A seeded generator with the picks the demo needs. */
 export function prng(seed: number) {
-  let state = seed;
-  const next = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     next,
     int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),

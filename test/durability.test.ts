@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { afterEach, describe, expect, it } from "vitest";
 import { startChildServer, stopAllChildServers, tempDatabase, type ChildServer } from "./support/child-server.js";
 import type { TestDatabase } from "./support/database.js";
+import { seededRandom } from "../src/shared/seeded-random.js";
 
 // CONTRACT.md section 5: "A change and its entry are saved together or not at all", and section 1: the API serves
 // an embedded SQLite file. A mutation whose response reached the client is acknowledged: it must survive the
@@ -17,18 +18,6 @@ const ROUNDS = 5;
 const IN_FLIGHT = 4;
 /** Keeps every timeline under one page of 100 entries, so that one query reads it whole. */
 const MAX_OPS_PER_INCIDENT = 40;
-
-/** A small seeded PRNG (mulberry32): DURABILITY_SEED replays a run's kill points (the mix of writes depends on timing too). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What the client was told: only acknowledged mutations are recorded, plus what it attempted, for phantom checks. */
 interface AckedIncident {
@@ -273,8 +262,8 @@ describe("durability of acknowledged writes", () => {
     "survives SIGKILL mid-write without losing an acknowledged mutation",
     async () => {
       const seed = Number(process.env.DURABILITY_SEED ?? Date.now() % 2 ** 31);
-      const killPoints = prng(seed);
-      const random = prng(seed ^ 0x9e3779b9);
+      const killPoints = seededRandom(seed);
+      const random = seededRandom(seed ^ 0x9e3779b9);
       const database = await tempDatabase("incident-api-durability-");
       const { dbPath } = database;
       cleanup = database.remove;

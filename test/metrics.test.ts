@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alertmanagerPayload, alertSetup, createService, sendAlertmanager } from "./support/alerts.js";
 import { onPostgres } from "./support/database.js";
 import { onlyError, startTestServer, type TestServer, type TestUser } from "./support/server.js";
+import { seededRandom } from "../src/shared/seeded-random.js";
 
 // Section 10, metrics: counts and duration statistics of the incidents created in [from, to), grouped by service,
 // priority and assignee, in day, week or month buckets of an IANA time zone. Expected values are worked out by hand
@@ -250,16 +251,6 @@ describe("incidentMetrics: local midnights across daylight-saving changes", () =
   });
 });
 
-/** A seeded PRNG (mulberry32): the same data on every run. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The local calendar date of an instant, "YYYY-MM-DD", from Intl alone. */
 const localDate = (time: number, timeZone: string) =>
   new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(time);
@@ -284,7 +275,7 @@ function reference(durations: number[]) {
 
 describe("incidentMetrics: recomputed from the incidents' own timestamps", () => {
   it("agrees with a reference over a year of random incidents, by service, in local days, weeks, months and one bucket", async () => {
-    const next = random(20260101);
+    const next = seededRandom(20260101);
     const services = [(await createService(server, { name: "Ref one" })).id, (await createService(server, { name: "Ref two" })).id];
     const yearStart = ms("2027-01-01T00:00:00.000Z");
     for (let i = 0; i < 120; i++) {
