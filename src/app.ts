@@ -126,6 +126,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       sender: createWebhookSender({ production: config.production, timeoutMs: config.webhooks.timeoutMs }),
       schedule: config.webhooks.retrySchedule,
       timeoutMs: config.webhooks.timeoutMs,
+      retentionMs: config.webhooks.retentionMs,
       metrics,
       logger,
     });

@@ -120,6 +120,7 @@ const envSchema = z.object({
     )
     .optional(),
   WEBHOOK_TIMEOUT: duration("10s"),
+  WEBHOOK_RETENTION: duration("30d"),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]{1,64}$/, "must be 1-64 characters of letters, digits, ':', '_', '.' or '-'")
@@ -153,6 +154,8 @@ export interface Config {
     retrySchedule: number[];
     /** Bounds each attempt, connection included. */
     timeoutMs: number;
+    /** Delivered and failed deliveries are kept this long, then deleted. */
+    retentionMs: number;
   };
   /** Per-client cost budget (GitHub's model); undefined: no budget. */
   rateLimit: { points: number; windowSeconds: number } | undefined;
@@ -258,6 +261,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webhooks: {
       retrySchedule: values.WEBHOOK_RETRY_SCHEDULE === undefined ? [...defaultRetrySchedule] : parseRetrySchedule(values.WEBHOOK_RETRY_SCHEDULE)!,
       timeoutMs: values.WEBHOOK_TIMEOUT * 1000,
+      retentionMs: values.WEBHOOK_RETENTION * 1000,
     },
     // GitHub's default budget in production, none in development unless asked for: benchmarks and local tools run free.
     rateLimit: rateLimitOf(values.RATE_LIMIT_POINTS ?? (production ? 5000 : 0), values.RATE_LIMIT_WINDOW),

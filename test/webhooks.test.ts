@@ -125,6 +125,17 @@ describe("outbound webhooks", () => {
     expect(bodies[1].data.actorId).toBe(server!.admin.id);
   });
 
+  it("deletes delivered deliveries once WEBHOOK_RETENTION has passed, and keeps pending ones", async () => {
+    await setup({ WEBHOOK_RETENTION: "1s", WEBHOOK_RETRY_SCHEDULE: "3600" }, (request) => (request.json?.data?.incident?.title === "Stuck" ? 500 : 200));
+    await createEndpoint(server!, { url: receiver!.url });
+    await createIncident(server!, { title: "Done" });
+    await createIncident(server!, { title: "Stuck" });
+    await until(() => receiver!.received.length === 2, "both attempts");
+    await until(async () => (await deliveries(server!)).length === 1, "the delivered one deleted", 10_000);
+    const [left] = await deliveries(server!);
+    expect(left).toMatchObject({ status: "PENDING", attempts: 1, lastStatusCode: 500 });
+  });
+
   it("retries failures on WEBHOOK_RETRY_SCHEDULE, then marks the delivery FAILED", async () => {
     await setup({ WEBHOOK_RETRY_SCHEDULE: "1,1" }, () => 500);
     await createEndpoint(server!, { url: receiver!.url });

@@ -19,6 +19,8 @@ export interface DispatcherOptions {
   batchDelayMs?: number;
   /** Attempts in flight at most, across endpoints. */
   concurrency?: number;
+  /** WEBHOOK_RETENTION: delivered and failed deliveries older than this are deleted. */
+  retentionMs?: number;
   metrics: Metrics;
   logger: Logger;
 }
@@ -35,6 +37,9 @@ interface Finished {
   delivery: ClaimedDelivery;
   decision: Decision;
 }
+
+const pruneBatchSize = 1_000;
+const pruneBatches = 10;
 
 /**
  * Runs in the server process, in turns. Each turn is one transaction: it stores the outcomes of the attempts
@@ -53,6 +58,7 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
   // Long enough for the attempt and for storing its outcome; short enough that a crash delays its deliveries by seconds.
   const leaseMs = timeoutMs + 5_000;
   const claimer = randomUUID();
+  let nextPrune = 0;
   const inFlight = new Map<number, Promise<void>>();
   const finished: Finished[] = [];
   const released: number[] = [];
@@ -146,12 +152,24 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
     return free > 0 && settled.claimed.length === free;
   }
 
+  /** Retention, in batches, so that one pass never holds the write lock long; what is left waits for the next. */
+  async function prune() {
+    if (options.retentionMs === undefined || Date.now() < nextPrune) return;
+    // Once a minute, or more often under a short retention.
+    nextPrune = Date.now() + Math.min(60_000, Math.max(1_000, options.retentionMs / 2));
+    const before = new Date(Date.now() - options.retentionMs);
+    for (let batch = 0; batch < pruneBatches && !stopping; batch++) {
+      if ((await repository.prune(before, pruneBatchSize)) < pruneBatchSize) break;
+    }
+  }
+
   async function run() {
     while (!stopping) {
       woken = false;
       let more = false;
       try {
         more = await turn(true);
+        await prune();
       } catch (error) {
         if (!stopping) logger.error({ err: error }, "webhook deliveries not settled");
       }

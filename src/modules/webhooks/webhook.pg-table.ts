@@ -44,6 +44,8 @@ export const webhookDeliveries = pgTable(
     index("webhook_deliveries_due_idx").on(table.nextAttemptAt, table.id).where(sql`"status" = 'PENDING'`),
     index("webhook_deliveries_order_idx").on(table.endpointId, table.incidentId, table.id).where(sql`"status" = 'PENDING'`),
     index("webhook_deliveries_endpoint_idx").on(table.endpointId, table.id),
+    // Retention: delivered and failed deliveries past WEBHOOK_RETENTION, oldest first, without reading the rest.
+    index("webhook_deliveries_finished_idx").on(table.createdAt).where(sql`"status" <> 'PENDING'`),
     check("webhook_deliveries_status_valid", sql`"status" in ('PENDING', 'DELIVERED', 'FAILED')`),
   ],
 );

@@ -107,6 +107,8 @@ export interface WebhookRepository {
   settle(claimer: string, turn: DispatchTurn): Promise<SettledTurn>;
   /** Whether any pending delivery, not leased, is due at `now` (a read: cheaper than a claim that finds nothing). */
   anyDue(now: Date): Promise<boolean>;
+  /** Deletes up to `limit` delivered or failed deliveries written before `before`; returns how many. */
+  prune(before: Date, limit: number): Promise<number>;
   /** When the oldest pending delivery of an enabled endpoint was written; undefined when there is none. */
   oldestPending(): Promise<Date | undefined>;
 }
@@ -240,6 +242,10 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
 
     async anyDue(now) {
       return (await backend.read(() => one(q.anyDue, [d.time(now), d.time(now)]))) !== undefined;
+    },
+
+    async prune(before, limit) {
+      return (await backend.transaction(() => all(q.prune, [d.time(before), limit]))).length;
     },
 
     async oldestPending() {
