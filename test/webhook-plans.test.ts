@@ -75,8 +75,9 @@ describe.skipIf(onPostgres)("query plans of the webhook dispatcher (SQLite; skip
     const now = new Date(Date.now() + 1_000);
     const found = await plans(async () => {
       expect(await webhooks.anyDue(now)).toBe(true);
-      const turn = await webhooks.settle("claimer", { finished: [], released: [], claim: { now, leaseUntil: new Date(now.getTime() + 60_000), limit: 32 } });
+      const turn = await webhooks.settle("claimer", { finished: [], released: [], claim: { now, leaseUntil: new Date(now.getTime() + 60_000), limit: 32, busyEndpoints: [2] } });
       expect(turn.claimed).toHaveLength(32);
+      expect(turn.claimed.every((delivery) => delivery.endpointId === 1)).toBe(true); // endpoint 2 is busy
       expect(new Set(turn.claimed.map((delivery) => `${delivery.endpointId}:${delivery.incidentId}`)).size).toBe(32); // one per incident
       await webhooks.deliveryPages([1, 2], 20, undefined, ["DELIVERED", "PENDING"]);
       await webhooks.deliveryCounts([1, 2], ["PENDING"]);

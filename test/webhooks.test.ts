@@ -170,6 +170,26 @@ describe("outbound webhooks", () => {
     ]);
   });
 
+  it("keeps delivering to a healthy endpoint while another one stalls with a backlog", async () => {
+    await setup({ WEBHOOK_TIMEOUT: "6s" }, () => "stall");
+    const stalled = receiver!;
+    await createEndpoint(server!, { url: stalled.url, events: ["INCIDENT_CREATED"] });
+    for (let i = 0; i < 40; i++) await createIncident(server!, { title: `Backlog ${i}` });
+    await until(() => stalled.received.length > 0, "the stalled endpoint's first attempts");
+    const healthy = await startReceiver();
+    try {
+      await createEndpoint(server!, { url: healthy.url, events: ["INCIDENT_CREATED"] });
+      const started = Date.now();
+      for (let i = 0; i < 5; i++) await createIncident(server!, { title: `Fresh ${i}` });
+      // The stalled endpoint holds at most 8 of the 32 slots: these go out long before its attempts time out.
+      await until(() => healthy.received.length === 5, "the healthy endpoint's deliveries", 3_000);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(stalled.received.length).toBeLessThanOrEqual(8);
+    } finally {
+      await healthy.close();
+    }
+  });
+
   it("honours Retry-After on 503", async () => {
     await setup({ WEBHOOK_RETRY_SCHEDULE: "1" }, (_request, n) => (n === 0 ? { status: 503, headers: { "retry-after": "3" } } : 200));
     await createEndpoint(server!, { url: receiver!.url });

@@ -19,6 +19,11 @@ export interface DispatcherOptions {
   batchDelayMs?: number;
   /** Attempts in flight at most, across endpoints. */
   concurrency?: number;
+  /**
+   * Attempts in flight at most for one endpoint: a receiver that stalls, with a backlog of many incidents, holds this
+   * many of the slots while its attempts time out, and the other endpoints keep the rest.
+   */
+  perEndpoint?: number;
   /** WEBHOOK_RETENTION: delivered and failed deliveries older than this are deleted. */
   retentionMs?: number;
   metrics: Metrics;
@@ -55,6 +60,8 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const batchDelayMs = options.batchDelayMs ?? 20;
   const concurrency = options.concurrency ?? 32;
+  const perEndpoint = Math.min(concurrency, options.perEndpoint ?? 8);
+  const inFlightOf = new Map<number, number>();
   // Long enough for the attempt and for storing its outcome; short enough that a crash delays its deliveries by seconds.
   const leaseMs = timeoutMs + 5_000;
   const claimer = randomUUID();
@@ -101,9 +108,19 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
   }
 
   function track(delivery: ClaimedDelivery, endpoint: WebhookEndpointRow | undefined) {
+    const busy = inFlightOf.get(delivery.endpointId) ?? 0;
+    if (busy >= perEndpoint) {
+      // Claimed in the same turn as others of its endpoint: handed back untried, for a turn when it has room.
+      released.push(delivery.id);
+      return;
+    }
+    inFlightOf.set(delivery.endpointId, busy + 1);
     const running = attempt(delivery, endpoint)
       .catch((error: unknown) => logger.error({ err: error, deliveryId: delivery.id }, "webhook attempt failed unexpectedly"))
       .finally(() => {
+        const left = (inFlightOf.get(delivery.endpointId) ?? 1) - 1;
+        if (left > 0) inFlightOf.set(delivery.endpointId, left);
+        else inFlightOf.delete(delivery.endpointId);
         inFlight.delete(delivery.id);
         // The last one out does not wait for company: the next event of its incident goes at once.
         if (inFlight.size === 0 && wake) wake();
@@ -111,6 +128,8 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
       });
     inFlight.set(delivery.id, running);
   }
+
+  const busyEndpoints = () => [...inFlightOf].filter(([, n]) => n >= perEndpoint).map(([endpointId]) => endpointId);
 
   /** One turn; true when it leased as many as it could (more may be due at once). */
   async function turn(claim: boolean): Promise<boolean> {
@@ -131,7 +150,7 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
       settled = await repository.settle(claimer, {
         finished: attempts,
         released: handedBack,
-        claim: free > 0 ? { now, leaseUntil: new Date(now.getTime() + leaseMs), limit: free } : undefined,
+        claim: free > 0 ? { now, leaseUntil: new Date(now.getTime() + leaseMs), limit: free, busyEndpoints: busyEndpoints() } : undefined,
       });
     } catch (error) {
       // Tried again next turn; the leases still hold meanwhile.

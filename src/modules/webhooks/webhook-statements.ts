@@ -102,7 +102,7 @@ export function webhookStatements(d: Dialect) {
     // --- the dispatcher
     /**
      * Takes up to `limit` due deliveries for a lease: each the earliest pending one of its endpoint and incident (the
-     * order rule), of an enabled endpoint, not leased by another instance. PostgreSQL: rows another instance is
+     * order rule), of an enabled endpoint that is not busy (see the dispatcher), not leased by another instance. PostgreSQL: rows another instance is
      * claiming at this moment are skipped, and the lease condition is checked again on the row once locked.
      * SQLite walks the due deliveries in order on their index (the CROSS JOIN keeps them the outer loop, where
      * ANALYZE would otherwise start from the few endpoints and sort every pending delivery).
@@ -117,12 +117,13 @@ export function webhookStatements(d: Dialect) {
              SELECT w.id FROM (SELECT min(id) AS id FROM webhook_deliveries WHERE ${pending} GROUP BY endpoint_id, incident_id) AS head
              JOIN webhook_deliveries w ON w.id = head.id JOIN webhook_endpoints e ON e.id = w.endpoint_id
              WHERE w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?) AND e.enabled = TRUE
+               AND NOT ${d.inList("w.endpoint_id", "bigint")}
              ORDER BY w.next_attempt_at, w.id LIMIT ? FOR UPDATE OF w SKIP LOCKED)
            RETURNING id, endpoint_id, incident_id, event_type, body, attempts`
         : `UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN (
              SELECT w.id FROM webhook_deliveries w CROSS JOIN webhook_endpoints e
              WHERE e.id = w.endpoint_id AND w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)
-               AND e.enabled = TRUE
+               AND e.enabled = TRUE AND NOT ${d.inList("w.endpoint_id", "bigint")}
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = w.endpoint_id
                                AND p.incident_id = w.incident_id AND p.${pending} AND p.id < w.id)
              ORDER BY w.next_attempt_at, w.id LIMIT ?)

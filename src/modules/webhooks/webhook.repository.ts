@@ -69,7 +69,8 @@ export interface DispatchTurn {
   /** Leased deliveries given back untried. */
   released: readonly number[];
   /** Leases to take now, if any. */
-  claim?: { now: Date; leaseUntil: Date; limit: number };
+  /** `busyEndpoints`: endpoints with as many attempts in flight as one may have; none of theirs is claimed. */
+  claim?: { now: Date; leaseUntil: Date; limit: number; busyEndpoints: readonly number[] };
 }
 
 export interface SettledTurn {
@@ -223,7 +224,8 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
         }
         for (const id of released) yield* all(q.release, [id, claimer]);
         if (!claim) return { kept, claimed: [], endpoints: [] };
-        const rows = yield* all(q.claim, [d.time(claim.leaseUntil), claimer, d.time(claim.now), d.time(claim.now), claim.limit]);
+        const now = d.time(claim.now);
+        const rows = yield* all(q.claim, [d.time(claim.leaseUntil), claimer, now, now, d.list(claim.busyEndpoints), claim.limit]);
         const claimed = rows
           .map((row) => ({
             id: d.readId(row.id),
