@@ -196,15 +196,19 @@ describe("the webhook sender", () => {
 });
 
 describe("webhook configuration", () => {
-  it("defaults to the contract's schedule and a 10 s timeout", () => {
-    expect(loadConfig({}).webhooks).toEqual({ retrySchedule: [5, 60, 300, 1800, 7200, 21600, 43200], timeoutMs: 10_000 });
+  it("defaults to the contract's schedule, a 10 s timeout and 30 days of retention", () => {
+    expect(loadConfig({}).webhooks).toEqual({ retrySchedule: [5, 60, 300, 1800, 7200, 21600, 43200], timeoutMs: 10_000, retentionMs: 30 * 86_400_000 });
   });
 
-  it("reads WEBHOOK_RETRY_SCHEDULE and WEBHOOK_TIMEOUT", () => {
-    expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: "1, 2,30", WEBHOOK_TIMEOUT: "3s" }).webhooks).toEqual({ retrySchedule: [1, 2, 30], timeoutMs: 3_000 });
+  it("reads WEBHOOK_RETRY_SCHEDULE, WEBHOOK_TIMEOUT and WEBHOOK_RETENTION", () => {
+    expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: "1, 2,30", WEBHOOK_TIMEOUT: "3s", WEBHOOK_RETENTION: "7d" }).webhooks).toEqual({
+      retrySchedule: [1, 2, 30],
+      timeoutMs: 3_000,
+      retentionMs: 7 * 86_400_000,
+    });
   });
 
-  it.each([["WEBHOOK_RETRY_SCHEDULE", "5,soon"], ["WEBHOOK_RETRY_SCHEDULE", "-1"], ["WEBHOOK_TIMEOUT", "never"]])("refuses %s=%s", (name, value) => {
+  it.each([["WEBHOOK_RETRY_SCHEDULE", "5,soon"], ["WEBHOOK_RETRY_SCHEDULE", "-1"], ["WEBHOOK_TIMEOUT", "never"], ["WEBHOOK_RETENTION", "forever"]])("refuses %s=%s", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     try {
       loadConfig({ [name]: value });
