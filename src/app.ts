@@ -159,6 +159,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     });
 
     const httpServer = createServer();
+    // One budget per client for both transports: a subscribe costs what the same selection costs over HTTP.
+    const budget = config.rateLimit && { spent: windowCounter("points", config.rateLimit.windowSeconds), points: config.rateLimit.points };
     const subscriptions = startSubscriptionServer({
       httpServer,
       path: "/graphql",
@@ -167,6 +169,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       findUsers: (ids) => users.findByIds(ids),
       createLoaders: () => createLoaders(loaderSources),
       limits: config.limits,
+      budget,
       logger,
       metrics,
       production: config.production,
@@ -196,10 +199,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         config.production
           ? ApolloServerPluginLandingPageDisabled()
           : withExplorerLink(ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })),
-        queryCostPlugin(
-          config.limits.nodes,
-          config.rateLimit && { spent: windowCounter("points", config.rateLimit.windowSeconds), points: config.rateLimit.points },
-        ),
+        queryCostPlugin(config.limits.nodes, budget),
         ...(config.production ? [firstErrorOnlyPlugin()] : []),
         timeSlicingPlugin(),
         subscriptionsOverHttpPlugin(),

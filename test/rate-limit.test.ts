@@ -1,7 +1,9 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import { onlyError, startTestServer, type TestServer } from "./support/server.js";
 
 // A page of 50 incidents with 10 entries each: 50 + 500 = 550 worst-case nodes, so 6 points (GitHub rounds).
@@ -64,6 +66,34 @@ describe("the per-client cost budget (RATE_LIMIT_POINTS=20)", () => {
     const broken = await server.gql(`{ me { id `, {}, user.token);
     expect(onlyError(broken).extensions?.code).toBe("GRAPHQL_PARSE_FAILED");
     expect(broken.headers.get("x-ratelimit-remaining")).toBe("19");
+  });
+
+  it("charges a WebSocket subscribe to the same budget, and refuses one over it with RATE_LIMITED", async () => {
+    const user = await server.signUp("Listener");
+    for (let i = 0; i < 3; i++) expect((await server.gql(nestedPage, {}, user.token)).errors).toBeUndefined(); // 18 points
+    const client = createClient({ url: server.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${user.token}` } });
+    const subscribe = () =>
+      new Promise<{ code?: unknown; retryAfter?: unknown } | "listening">((resolve) => {
+        const stop = client.subscribe(
+          { query: `subscription { incidentEvents { kind incidentId } }` },
+          { next: () => {}, error: (errors) => resolve((errors as Array<{ extensions?: Record<string, unknown> }>)[0]?.extensions ?? {}), complete: () => {} },
+        );
+        // No error within a moment: the subscription is listening.
+        setTimeout(() => {
+          stop();
+          resolve("listening");
+        }, 300);
+      });
+    try {
+      expect(await subscribe()).toBe("listening"); // 19
+      expect(await subscribe()).toBe("listening"); // 20
+      const refused = await subscribe();
+      expect(refused).toMatchObject({ code: "RATE_LIMITED" });
+      expect((refused as { retryAfter: number }).retryAfter).toBeGreaterThan(3500);
+      expect((await server.gql(rateLimitQuery, {}, user.token)).status).toBe(429);
+    } finally {
+      await client.dispose();
+    }
   });
 
   it("charges anonymous requests to the client's address", async () => {

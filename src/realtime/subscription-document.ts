@@ -34,9 +34,15 @@ export const withCode = (error: GraphQLError, code: string) =>
  * The checks Apollo and our limit rules apply to an HTTP request, applied to a subscribe message: the token,
  * depth, alias, directive and node limits, validation, and subscriptions only. Errors, or the parsed document.
  */
+/** A subscription document fit to run, with its worst-case node count (what it costs, as over HTTP). */
+export interface CheckedSubscription {
+  document: DocumentNode;
+  nodes: number;
+}
+
 export function subscriptionDocumentChecker(schema: GraphQLSchema, limits: DocumentLimits, production: boolean) {
   const rules = [...specifiedRules, ...documentLimitRules(limits)];
-  return (payload: SubscribePayload): DocumentNode | readonly GraphQLError[] => {
+  return (payload: SubscribePayload): CheckedSubscription | readonly GraphQLError[] => {
     let document: DocumentNode;
     try {
       document = parse(payload.query, { maxTokens: limits.tokens });
@@ -67,6 +73,6 @@ export function subscriptionDocumentChecker(schema: GraphQLSchema, limits: Docum
       const error = new QueryTooComplexError("node");
       return [new GraphQLError(error.message, { originalError: error })];
     }
-    return document;
+    return { document, nodes };
   };
 }

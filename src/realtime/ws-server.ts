@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import type { DocumentNode, ExecutionArgs, ExecutionResult, GraphQLError, GraphQLSchema } from "graphql";
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
@@ -18,7 +18,9 @@ import type { Metrics } from "../shared/metrics.js";
 import { createConnectionWatchdog, type WatchedConnection } from "./connection-watchdog.js";
 import { subscribePerEvent } from "./per-event-execution.js";
 import { authenticateConnection, CloseCode, subscriberRefusal, type Refusal } from "./subscriber-auth.js";
-import { requestError, subscriptionDocumentChecker, withCode, type SubscribePayload } from "./subscription-document.js";
+import { requestCost, type CostBudget } from "../graphql/query-cost.js";
+import { RateLimitedError } from "../shared/errors.js";
+import { requestError, subscriptionDocumentChecker, withCode, type CheckedSubscription, type SubscribePayload } from "./subscription-document.js";
 
 export interface SubscriptionServerOptions {
   httpServer: Server;
@@ -29,6 +31,8 @@ export interface SubscriptionServerOptions {
   findUsers(ids: readonly number[]): Promise<UserRow[]>;
   createLoaders(): Loaders;
   limits: DocumentLimits;
+  /** The per-client cost budget HTTP requests are charged to: a subscribe is charged to its user's too. */
+  budget?: CostBudget;
   logger: Logger;
   metrics?: Metrics;
   production: boolean;
@@ -164,6 +168,17 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       registers: [options.metrics.registry],
     });
 
+  /** The subscribe's cost, charged to its user's budget (shared with HTTP); the refusal when it is spent. */
+  const charge = async (subscriber: Subscriber, nodes: number): Promise<GraphQLError | undefined> => {
+    const budget = options.budget;
+    if (!budget) return undefined;
+    const spent = await budget.spent.add(`user:${subscriber.identity.userId}`, requestCost(nodes));
+    if (spent.count <= budget.points) return undefined;
+    const retryAfter = Math.max(1, Math.ceil((spent.resetAt - Date.now()) / 1000));
+    const error = new RateLimitedError(retryAfter, "Rate limit exceeded: this subscription costs more points than are left in the window");
+    return new GraphQLError(error.message, { originalError: error });
+  };
+
   const prepare = async (
     subscriber: Subscriber,
     id: string,
@@ -173,8 +188,11 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     if (activeSubscriptions > maxSubscriptions) {
       return [requestError(`At most ${maxSubscriptions} subscriptions may be open on one connection`, "BAD_REQUEST")];
     }
-    const document = checkDocument(payload);
-    if (Array.isArray(document)) return document;
+    const checked = checkDocument(payload);
+    if (Array.isArray(checked)) return checked;
+    const { document, nodes } = checked as CheckedSubscription;
+    const overBudget = await charge(subscriber, nodes);
+    if (overBudget) return [overBudget];
     // Every operation on a connection shares the upgrade request's id, which its log lines already carry.
     const requestId = subscriber.requestId;
     const log = subscriber.log.child({ subscriptionId: id });
