@@ -190,6 +190,10 @@ describe("similar incidents", () => {
       const response = await server.gql(`query($to: SimilarToInput!) { similarIncidents(to: $to) { score } }`, { to }, viewer.token);
       expect(onlyError(response).extensions?.code).toBe("BAD_USER_INPUT");
     }
+    for (const serviceId of ["abc", "999999999"]) {
+      const response = await server.gql(`query($to: SimilarToInput!) { similarIncidents(to: $to) { score } }`, { to: { title: "Disk full", serviceId } }, viewer.token);
+      expect(onlyError(response).extensions).toMatchObject({ code: "NOT_FOUND", field: "serviceId" });
+    }
     const symbols = await server.gql(`query { similarIncidents(to: { title: "\\"*NEAR -: ()" }) { score } }`, {}, viewer.token);
     expect(symbols.errors).toBeUndefined();
   });

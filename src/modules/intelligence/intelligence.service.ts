@@ -1,5 +1,5 @@
 import { assertCan, Permission } from "../../auth/policy.js";
-import { BadUserInputError } from "../../shared/errors.js";
+import { BadUserInputError, NotFoundError } from "../../shared/errors.js";
 import { parseId } from "../../shared/ids.js";
 import type { Loaders } from "../../shared/loaders.js";
 import { checkFirst } from "../../shared/pagination.js";
@@ -144,7 +144,7 @@ export class IntelligenceService {
       title: normalizeTitle(to.title),
       description: checkDescription(to.description ?? ""),
       notes: "",
-      serviceId: to.serviceId == null ? null : (parseId(to.serviceId) ?? -1),
+      serviceId: to.serviceId == null ? null : await existingService(to.serviceId, loaders),
       labels: checkLabels(to.labels ?? []) as Label[],
       alerts: [],
     };
@@ -203,4 +203,12 @@ export class IntelligenceService {
       return [{ incident, score: candidate.score, reasons: candidate.reasons }];
     });
   }
+}
+
+/** A draft's service, as createIncident would take it: one that names nothing is NOT_FOUND, not "no service". */
+async function existingService(rawId: string, loaders: Loaders): Promise<number> {
+  const id = parseId(rawId);
+  const service = id === undefined ? null : await loaders.serviceById.load(id);
+  if (!service) throw new NotFoundError("Service", "serviceId");
+  return service.id;
 }
