@@ -3,6 +3,7 @@ import { startChildServer, stopAllChildServers, tempDatabase, type ChildServer }
 import type { TestDatabase } from "./support/database.js";
 import { until } from "./support/until.js";
 import { startReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
+import { deliveryPublicId } from "../src/modules/webhooks/delivery-id.js";
 
 // The server as a real process, killed and restarted, and two of them on one PostgreSQL database.
 
@@ -42,9 +43,11 @@ async function incidentWithUpdate(child: ChildServer, token: string, title: stri
 
 /** Every delivery the database holds, answered 2xx by the receiver. */
 async function allDelivered(db: TestDatabase, target: WebhookReceiver) {
-  const rows = await db.query<{ id: unknown; status: string }>(`SELECT id, status FROM webhook_deliveries ORDER BY id`);
+  const rows = await db.query<{ id: unknown; status: string; created_at: unknown }>(`SELECT id, status, created_at FROM webhook_deliveries ORDER BY id`);
   const delivered = target.delivered();
-  return rows.length > 0 && rows.every((row) => row.status === "DELIVERED" && delivered.has(String(row.id))) && rows;
+  const publicId = (row: { id: unknown; created_at: unknown }) =>
+    deliveryPublicId(Number(row.id), row.created_at instanceof Date ? row.created_at : new Date(Number(row.created_at)));
+  return rows.length > 0 && rows.every((row) => row.status === "DELIVERED" && delivered.has(publicId(row))) && rows;
 }
 
 /** Per incident, the versions of the events answered 2xx, in the order they arrived. */

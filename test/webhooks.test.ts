@@ -1,5 +1,6 @@
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
+import { deliveryPublicId, parseDeliveryId } from "../src/modules/webhooks/delivery-id.js";
 import { alertSetup, alertmanagerPayload, sendAlertmanager } from "./support/alerts.js";
 import { onPostgres } from "./support/database.js";
 import { onlyError, startTestServer, type TestServer } from "./support/server.js";
@@ -301,8 +302,13 @@ describe("outbound webhooks", () => {
     expect(b!.body).toBe(a!.body);
     expect(b!.headers["webhook-id"]).toBe(again.data.redeliverWebhook.id);
     new Webhook(secret).verify(b!.body, headersOf(b!));
-    const missing = await server!.gql(`mutation { redeliverWebhook(deliveryId: "999999") { id } }`, {}, server!.admin.token);
-    expect(onlyError(missing).extensions).toMatchObject({ code: "NOT_FOUND", field: "deliveryId" });
+    expect(a!.headers["webhook-id"]).toBe(first!.id);
+    // The row's number with another creation time is another delivery (one of another database, or before a restore).
+    const { id: row, createdAt } = parseDeliveryId(first!.id)!;
+    for (const id of ["999999", String(row), deliveryPublicId(row, new Date(createdAt.getTime() + 1))]) {
+      const missing = await server!.gql(`mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id } }`, { id }, server!.admin.token);
+      expect(onlyError(missing).extensions, id).toMatchObject({ code: "NOT_FOUND", field: "deliveryId" });
+    }
   });
 
   it("pages deliveries newest first, filters them by status, and pages endpoints", async () => {
@@ -325,12 +331,13 @@ describe("outbound webhooks", () => {
     expect(first.totalCount).toBe(2);
     expect(first.pageInfo.hasNextPage).toBe(true);
     expect(first.nodes[0].id).toBe(endpoint.id);
-    const ids = first.nodes[0].deliveries.nodes.map((node: { id: string }) => Number(node.id));
+    const rowId = (node: { id: string }) => parseDeliveryId(node.id)!.id;
+    const ids = first.nodes[0].deliveries.nodes.map(rowId);
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
     expect(first.nodes[0].deliveries.pageInfo.hasNextPage).toBe(true);
     const second = await page(first.nodes[0].deliveries.pageInfo.endCursor);
     expect(second.nodes[0].deliveries.nodes).toHaveLength(1);
-    expect(Number(second.nodes[0].deliveries.nodes[0].id)).toBeLessThan(ids[1]);
+    expect(rowId(second.nodes[0].deliveries.nodes[0])).toBeLessThan(ids[1]);
     const failed = await server!.gql(`query { webhookEndpoints { nodes { deliveries(status: [FAILED]) { totalCount } } } }`, {}, server!.admin.token);
     expect(failed.data.webhookEndpoints.nodes[0].deliveries.totalCount).toBe(0);
   });

@@ -24,7 +24,7 @@ import { UserResolver } from "../modules/users/user.resolver.js";
 import type { UserService } from "../modules/users/user.service.js";
 import type { IncidentEventBus } from "../realtime/event-bus.js";
 import { typeGraphQLPubSub } from "../realtime/type-graphql-pubsub.js";
-import { WebhookResolver } from "../modules/webhooks/webhook.resolver.js";
+import { WebhookDeliveryResolver, WebhookResolver } from "../modules/webhooks/webhook.resolver.js";
 import type { WebhookService } from "../modules/webhooks/webhook.service.js";
 
 export interface SchemaServices {
@@ -57,6 +57,7 @@ const resolvers = [
   IntelligenceResolver,
   IncidentSimilarResolver,
   WebhookResolver,
+  WebhookDeliveryResolver,
 ] as const;
 
 /** Builds the executable schema, with resolvers bound to this server's services (no DI framework). */
@@ -78,6 +79,7 @@ export async function buildAppSchema(services: SchemaServices): Promise<GraphQLS
     [IncidentInsightsResolver, new IncidentInsightsResolver(services.insights)],
     [IncidentMetricsRowResolver, new IncidentMetricsRowResolver()],
     [WebhookResolver, new WebhookResolver(services.webhooks)],
+    [WebhookDeliveryResolver, new WebhookDeliveryResolver()],
   ]);
   const schema = await buildSchema({
     resolvers,

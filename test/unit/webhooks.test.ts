@@ -8,6 +8,7 @@ import { decide } from "../../src/modules/webhooks/delivery-outcome.js";
 import { nextAttemptDelayMs, parseRetryAfter } from "../../src/modules/webhooks/retry-policy.js";
 import { createWebhookSender, urlProblem, type WebhookSender } from "../../src/modules/webhooks/webhook-sender.js";
 import { newWebhookSecret, signWebhook } from "../../src/modules/webhooks/webhook-signature.js";
+import { deliveryPublicId, parseDeliveryId } from "../../src/modules/webhooks/delivery-id.js";
 
 const now = new Date("2026-11-30T06:00:00.000Z");
 const schedule = [5, 60, 300];
@@ -215,5 +216,19 @@ describe("webhook configuration", () => {
     } catch (error) {
       expect((error as ConfigError).variable).toBe(name);
     }
+  });
+});
+
+describe("a delivery's public id (the webhook-id header)", () => {
+  it("names its row and creation time, and is told apart from the same row number written at another time", () => {
+    const at = new Date("2026-11-30T07:30:00.123Z");
+    const id = deliveryPublicId(42, at);
+    expect(id).toMatch(/^msg_42_[0-9a-z]+$/);
+    expect(parseDeliveryId(id)).toEqual({ id: 42, createdAt: at });
+    expect(deliveryPublicId(42, new Date(at.getTime() + 1))).not.toBe(id);
+  });
+
+  it.each(["42", "msg_42", "msg_0_abc", "msg_-1_abc", "msg_42_ABC", "msg_42_abc_x", "msg_99999999999999999_a", ""])("reads %j as no delivery", (raw) => {
+    expect(parseDeliveryId(raw)).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Metrics } from "../../shared/metrics.js";
+import { deliveryPublicId } from "./delivery-id.js";
 import { decide, type Decision } from "./delivery-outcome.js";
 import type { WebhookSender } from "./webhook-sender.js";
 import type { ClaimedDelivery, FinishedAttempt, WebhookRepository } from "./webhook.repository.js";
@@ -98,7 +99,7 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
   async function attempt(delivery: ClaimedDelivery, endpoint: WebhookEndpointRow | undefined): Promise<void> {
     if (!endpoint) return; // deleted meanwhile, its deliveries with it
     const started = performance.now();
-    const result = await sender.send({ url: endpoint.url, id: String(delivery.id), body: delivery.body, secret: endpoint.secret }, abort.signal);
+    const result = await sender.send({ url: endpoint.url, id: deliveryPublicId(delivery.id, delivery.createdAt), body: delivery.body, secret: endpoint.secret }, abort.signal);
     if (result.kind === "aborted") {
       released.push(delivery.id);
       return;

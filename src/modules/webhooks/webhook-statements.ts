@@ -95,7 +95,7 @@ export function webhookStatements(d: Dialect) {
     redeliver: s(
       "webhook_deliveries_redeliver",
       `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, created_at)
-       SELECT endpoint_id, incident_id, event_type, body, 'PENDING', 0, ?${as("timestamptz")}, ?${as("timestamptz")} FROM webhook_deliveries WHERE id = ?
+       SELECT endpoint_id, incident_id, event_type, body, 'PENDING', 0, ?${as("timestamptz")}, ?${as("timestamptz")} FROM webhook_deliveries WHERE id = ? AND created_at = ?
        RETURNING ${deliveryColumns}`,
     ),
 
@@ -119,7 +119,7 @@ export function webhookStatements(d: Dialect) {
              WHERE w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?) AND e.enabled = TRUE
                AND NOT ${d.inList("w.endpoint_id", "bigint")}
              ORDER BY w.next_attempt_at, w.id LIMIT ? FOR UPDATE OF w SKIP LOCKED)
-           RETURNING id, endpoint_id, incident_id, event_type, body, attempts`
+           RETURNING id, endpoint_id, incident_id, event_type, body, attempts, created_at`
         : `UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN (
              SELECT w.id FROM webhook_deliveries w CROSS JOIN webhook_endpoints e
              WHERE e.id = w.endpoint_id AND w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)
@@ -127,7 +127,7 @@ export function webhookStatements(d: Dialect) {
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = w.endpoint_id
                                AND p.incident_id = w.incident_id AND p.${pending} AND p.id < w.id)
              ORDER BY w.next_attempt_at, w.id LIMIT ?)
-           RETURNING id, endpoint_id, incident_id, event_type, body, attempts`,
+           RETURNING id, endpoint_id, incident_id, event_type, body, attempts, created_at`,
     ),
     finish: s(
       "webhook_deliveries_finish",

@@ -29,6 +29,7 @@ export interface ClaimedDelivery {
   body: string;
   /** Attempts made before this one. */
   attempts: number;
+  createdAt: Date;
 }
 
 export interface NewEndpoint {
@@ -99,7 +100,8 @@ export interface WebhookRepository {
   ): Promise<Map<number, WebhookDelivery[]>>;
   deliveryCounts(endpointIds: readonly number[], statuses?: readonly WebhookDeliveryStatus[]): Promise<Map<number, number>>;
   /** A new PENDING delivery of the same event, to the same endpoint, with the same body; due now. */
-  redeliver(id: number, now: Date): Promise<WebhookDelivery | undefined>;
+  /** A new delivery of the one with this id and creation time (both: its public id names them). */
+  redeliver(id: number, createdAt: Date, now: Date): Promise<WebhookDelivery | undefined>;
   /**
    * The dispatcher's one transaction per turn: stores the outcomes of finished attempts (each only while `claimer`
    * still holds its lease), hands back those stopped untried, disables endpoints that answered 410, then leases up
@@ -207,8 +209,8 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
       return new Map(rows.map((row) => [d.readId(row.endpoint_id), d.readNumber(row.n)]));
     },
 
-    async redeliver(id, now) {
-      const row = await backend.transaction(() => one(q.redeliver, [d.time(now), d.time(now), id]));
+    async redeliver(id, createdAt, now) {
+      const row = await backend.transaction(() => one(q.redeliver, [d.time(now), d.time(now), id, d.time(createdAt)]));
       return row && readDelivery(row);
     },
 
@@ -234,6 +236,7 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
             eventType: row.event_type as WebhookEventType,
             body: row.body as string,
             attempts: Number(row.attempts),
+            createdAt: d.readTime(row.created_at),
           }))
           .sort((a, b) => a.id - b.id);
         const endpointIds = [...new Set(claimed.map((delivery) => delivery.endpointId))];

@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { GraphQLContext } from "../../shared/context.js";
+import { deliveryPublicId } from "./delivery-id.js";
 import { WebhookDeliveryStatus, WebhookEventType } from "./webhook-enums.js";
 import type { WebhookService } from "./webhook.service.js";
 import type { WebhookEndpointRow } from "./webhook.table.js";
@@ -74,5 +75,13 @@ export class WebhookResolver {
   @Mutation(() => WebhookDeliveryType, { description: "ADMIN. A new delivery of the same event, with the same body." })
   async redeliverWebhook(@Arg("deliveryId", () => ID) deliveryId: string, @Ctx() ctx: GraphQLContext) {
     return this.webhooks.redeliver(await ctx.viewer(), deliveryId);
+  }
+}
+
+@Resolver(() => WebhookDeliveryType)
+export class WebhookDeliveryResolver {
+  @FieldResolver(() => ID, { description: "Also the webhook-id header: the receiver's idempotency key." })
+  id(@Root() delivery: { id: number; createdAt: Date }) {
+    return deliveryPublicId(delivery.id, delivery.createdAt);
   }
 }

@@ -4,6 +4,7 @@ import type { CursorCodec } from "../../shared/cursor.js";
 import type { Loaders } from "../../shared/loaders.js";
 import { BadUserInputError, NotFoundError } from "../../shared/errors.js";
 import { parseId } from "../../shared/ids.js";
+import { parseDeliveryId } from "./delivery-id.js";
 import { checkFirst, toConnection, type Connection } from "../../shared/pagination.js";
 import type { UserRow } from "../users/user.table.js";
 import { isPublicAddress } from "./address-policy.js";
@@ -125,8 +126,8 @@ export class WebhookService {
 
   async redeliver(actor: UserRow, rawDeliveryId: string): Promise<WebhookDelivery> {
     assertCan(actor, Permission.MANAGE_WEBHOOKS);
-    const id = parseId(rawDeliveryId);
-    const delivery = id === undefined ? undefined : await this.deps.webhooks.redeliver(id, new Date());
+    const named = parseDeliveryId(rawDeliveryId);
+    const delivery = named === undefined ? undefined : await this.deps.webhooks.redeliver(named.id, named.createdAt, new Date());
     if (!delivery) throw new NotFoundError("WebhookDelivery", "deliveryId");
     this.deps.nudge?.();
     return delivery;

@@ -15,7 +15,7 @@ export class WebhookEndpointType {
 
 @ObjectType("WebhookDelivery", { simpleResolvers: true, description: "One event sent to one endpoint; at least once, in order per incident." })
 export class WebhookDeliveryType {
-  @Field(() => ID, { description: "Also the webhook-id header: the receiver's idempotency key." }) id!: number;
+  // `id` is the public id (delivery-id.ts), resolved by WebhookDeliveryResolver.
   @Field(() => WebhookEventType) eventType!: WebhookEventType;
   @Field(() => WebhookDeliveryStatus) status!: WebhookDeliveryStatus;
   @Field(() => Int) attempts!: number;
