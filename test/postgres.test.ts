@@ -152,6 +152,7 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "users_role_id_idx",
       "webhook_deliveries_due_idx",
       "webhook_deliveries_endpoint_idx",
+      "webhook_deliveries_finished_idx",
       "webhook_deliveries_order_idx",
     ].sort());
   });
