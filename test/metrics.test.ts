@@ -337,6 +337,74 @@ describe("incidentMetrics: recomputed from the incidents' own timestamps", () =>
     }
   });
 
+  it("agrees with the reference for every grouping, with empty buckets and groups left out", async () => {
+    const next = seededRandom(20280101);
+    const services = [(await createService(server, { name: "Grouped one" })).id, (await createService(server, { name: "Grouped two" })).id];
+    const assignees = [ann.id, bob.id, null];
+    const priorities = ["CRITICAL", "HIGH", "MEDIUM", "LOW"];
+    const yearStart = ms("2028-01-01T00:00:00.000Z");
+    for (let i = 0; i < 90; i++) {
+      // Only the first half of the year: the weeks after it are empty and must give no row.
+      const created = yearStart + Math.floor(next() * 180 * 86_400_000);
+      const ack = next() < 0.7 ? Math.round(next() * 3600 * 1000) / 1000 : null;
+      const resolve = ack !== null && next() < 0.7 ? ack + Math.round(next() * 7200 * 1000) / 1000 : null;
+      const serviceId = next() < 0.2 ? null : services[Math.floor(next() * 2)]!;
+      const assigneeId = assignees[Math.floor(next() * 3)]!;
+      const priority = priorities[Math.floor(next() * 4)]!;
+      await seed({ serviceId, assigneeId, priority, created, ack, resolve });
+    }
+    const PAGE = `query($after: String) { incidents(first: 100, after: $after, filter: { createdAfter: "2028-01-01T00:00:00.000Z", createdBefore: "2029-01-01T00:00:00.000Z" }) {
+      pageInfo { endCursor hasNextPage } nodes { service { name } priority assignee { name } status createdAt acknowledgedAt resolvedAt } } }`;
+    let page = (await server.gql(PAGE, {}, viewer.token)).data.incidents;
+    const incidents: any[] = [...page.nodes];
+    while (page.pageInfo.hasNextPage) {
+      page = (await server.gql(PAGE, { after: page.pageInfo.endCursor }, viewer.token)).data.incidents;
+      incidents.push(...page.nodes);
+    }
+    expect(incidents).toHaveLength(90);
+
+    const groupings: string[][] = [[], ["PRIORITY"], ["ASSIGNEE"], ["SERVICE", "PRIORITY", "ASSIGNEE"]];
+    for (const groupBy of groupings) {
+      for (const bucket of ["WEEK", null] as const) {
+        const keyOf = (week: string | null, service: string | null, priority: string | null, assignee: string | null) =>
+          JSON.stringify([week, groupBy.includes("SERVICE") ? service : null, groupBy.includes("PRIORITY") ? priority : null, groupBy.includes("ASSIGNEE") ? assignee : null]);
+        const expected = new Map<string, any[]>();
+        for (const incident of incidents) {
+          const week = bucket && bucketDate(Date.parse(incident.createdAt), bucket, "UTC");
+          const key = keyOf(week, incident.service?.name ?? null, incident.priority, incident.assignee?.name ?? null);
+          expected.set(key, [...(expected.get(key) ?? []), incident]);
+        }
+        const input = { from: "2028-01-01T00:00:00.000Z", to: "2029-01-01T00:00:00.000Z", groupBy, ...(bucket ? { bucket } : {}) };
+        const result = await rows(input);
+        const context = `${groupBy.join("+") || "no grouping"} by ${bucket ?? "range"}`;
+        const keys = result.map((row) => keyOf(row.bucketStart && row.bucketStart.slice(0, 10), row.service?.name ?? null, row.priority, row.assignee?.name ?? null));
+        expect(new Set(keys), context).toEqual(new Set(expected.keys()));
+        expect(keys, context).toHaveLength(expected.size);
+        for (const [index, row] of result.entries()) {
+          const group = expected.get(keys[index]!)!;
+          const done = group.filter((incident) => incident.status === "RESOLVED" || incident.status === "CLOSED");
+          const seconds = (end: string, start: string) => (Date.parse(end) - Date.parse(start)) / 1000;
+          expect([row.created, row.acknowledged, row.resolved], context).toEqual([
+            group.length,
+            group.filter((incident) => incident.acknowledgedAt).length,
+            done.length,
+          ]);
+          const ack = reference(group.filter((incident) => incident.acknowledgedAt).map((incident) => seconds(incident.acknowledgedAt, incident.createdAt)));
+          const res = reference(done.map((incident) => seconds(incident.resolvedAt, incident.createdAt)));
+          for (const [actual, wanted] of [
+            [row.timeToAcknowledge, ack],
+            [row.timeToResolve, res],
+          ]) {
+            // The server's mean divides an exact integer sum of milliseconds; the reference adds floating seconds.
+            expect({ ...actual, mean: null }, context).toEqual({ ...wanted, mean: null });
+            if (wanted.mean === null) expect(actual.mean, context).toBeNull();
+            else expect(actual.mean, context).toBeCloseTo(wanted.mean, 6);
+          }
+        }
+      }
+    }
+  });
+
   it("counts incidents the system resolved when their alerts did, and not those a person resolved", async () => {
     const from = new Date(Date.now() - 60_000).toISOString();
     const { amKey, serviceId } = await alertSetup(server, { name: "Auto" });

@@ -77,22 +77,36 @@ export function openSqlite(options: SqliteOptions): SqliteHandle {
 }
 
 /**
- * nearest_ranks(value): the aggregate of incident metrics (section 10), a JSON array of the nearest-rank p50, p90
- * and p95 of a group's non-null values, or null when it has none. PostgreSQL does the same with an ordered
- * array_agg; SQLite has no ordered aggregate, so the sort happens here, once per group.
+ * nearest_ranks(list): for incident metrics (section 10), the nearest-rank p50, p90 and p95 of a group's durations,
+ * given as group_concat() of its integers, as a JSON array; null for a group with none. PostgreSQL indexes an
+ * ordered array_agg; SQLite has no ordered aggregate, so the sort happens here, once per group, in one call (an
+ * aggregate called once per row cost more than the rest of the statement).
  */
+/** "12,-3,40" as numbers, read in one pass (the hot part of metrics); null when anything but integers is in it. */
+function integerList(list: string): Float64Array | null {
+  let count = 1;
+  for (let i = 0; i < list.length; i++) if (list.charCodeAt(i) === 44) count++;
+  const values = new Float64Array(count);
+  let [n, value, sign, digits] = [0, 0, 1, 0];
+  for (let i = 0; i <= list.length; i++) {
+    const code = i === list.length ? 44 : list.charCodeAt(i);
+    if (code === 44) {
+      if (digits === 0) return null;
+      values[n++] = sign * value;
+      [value, sign, digits] = [0, 1, 0];
+    } else if (code === 45 && digits === 0 && sign === 1) sign = -1;
+    else if (code >= 48 && code <= 57 && digits < 15) [value, digits] = [value * 10 + code - 48, digits + 1];
+    else return null;
+  }
+  return values;
+}
+
 function registerNearestRanks(client: Database.Database): void {
-  client.aggregate("nearest_ranks", {
-    start: () => [] as number[],
-    step: (values: number[], value: unknown) => {
-      if (typeof value === "number") values.push(value);
-      return values;
-    },
-    result: (values: number[]) => {
-      if (values.length === 0) return null;
-      values.sort((a, b) => a - b);
-      // ceil(p * n / 100) in integers: no floating point decides which value is picked.
-      return JSON.stringify([50, 90, 95].map((p) => values[Math.floor((p * values.length + 99) / 100) - 1]));
-    },
+  client.function("nearest_ranks", { deterministic: true }, (list: unknown) => {
+    if (typeof list !== "string" || list === "") return null;
+    const values = integerList(list) ?? Float64Array.from(list.split(","), Number);
+    values.sort();
+    // ceil(p * n / 100) in integers: no floating point decides which value is picked.
+    return JSON.stringify([50, 90, 95].map((p) => values[Math.floor((p * values.length + 99) / 100) - 1]));
   });
 }

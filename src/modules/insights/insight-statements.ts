@@ -89,32 +89,20 @@ export function metricsStatement(
 ) {
   const filter = criteriaSql(d, criteria);
   const by = new Set(groupBy);
-  const service = by.has("SERVICE") ? "i.service_id" : "CAST(NULL AS bigint)";
-  const priority = by.has("PRIORITY") ? "i.priority" : "CAST(NULL AS text)";
-  const assignee = by.has("ASSIGNEE") ? "i.assignee_id" : "CAST(NULL AS bigint)";
-  const bounds =
-    d.kind === "sqlite"
-      ? `b(label, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))`
-      : `b(label, lo, hi) AS (SELECT * FROM unnest(?::timestamptz[], ?::timestamptz[], ?::timestamptz[]))`;
-  const boundParams =
-    d.kind === "sqlite"
-      ? [JSON.stringify(buckets.map((b) => [b.label.getTime(), b.lo.getTime(), b.hi.getTime()]))]
-      : [buckets.map((b) => b.label), buckets.map((b) => b.lo), buckets.map((b) => b.hi)];
-  const group = "bucket, service_id, priority, assignee_id";
+  const dims = {
+    service_id: by.has("SERVICE") ? "i.service_id" : "CAST(NULL AS bigint)",
+    priority: by.has("PRIORITY") ? "i.priority" : "CAST(NULL AS text)",
+    assignee_id: by.has("ASSIGNEE") ? "i.assignee_id" : "CAST(NULL AS bigint)",
+  };
   const done = "i.status IN ('RESOLVED', 'CLOSED')";
-  // Each group's durations in order, once per metric: SQLite's nearest_ranks() aggregate sorts them and returns the
-  // values at the nearest ranks; PostgreSQL keeps the ordered array and the outer query indexes it. Ranks are
-  // integers, ceil(p * n / 100) = (p * n + 99) / 100: no floating point decides which value is picked.
-  const ranked = (metric: string) =>
-    d.kind === "sqlite"
-      ? `nearest_ranks(${metric}_ms) AS ${metric}_ranks`
-      : `array_agg(${metric}_ms ORDER BY ${metric}_ms) FILTER (WHERE ${metric}_ms IS NOT NULL) AS ${metric}_ranks`;
+  const durations = `${millis(d, "i.acknowledged_at", "i.created_at")} AS ack_ms,
+        CASE WHEN ${done} THEN ${millis(d, "i.resolved_at", "i.created_at")} END AS res_ms,
+        CASE WHEN ${done} THEN 1 ELSE 0 END AS resolved,
+        CASE WHEN ${done} AND i.resolved_by_system THEN 1 ELSE 0 END AS auto_resolved`;
   const pick = (metric: string, p: number, index: number) =>
     d.kind === "sqlite"
       ? `json_extract(g.${metric}_ranks, '$[${index}]') AS ${metric}_p${p}`
       : `g.${metric}_ranks[((${p} * g.${metric}_count + 99) / 100)::int] AS ${metric}_p${p}`;
-  const statsOf = (metric: string) =>
-    `count(${metric}_ms) AS ${metric}_count, sum(${metric}_ms) AS ${metric}_sum, max(${metric}_ms) AS ${metric}_max, ${ranked(metric)}`;
   const picks = ["ack", "res"].flatMap((metric) => PERCENTILES.map((p, index) => pick(metric, p, index))).join(", ");
   const order = [
     "g.bucket",
@@ -122,19 +110,8 @@ export function metricsStatement(
     ...(by.has("PRIORITY") ? [`CASE g.priority WHEN 'CRITICAL' THEN 1 WHEN 'HIGH' THEN 2 WHEN 'MEDIUM' THEN 3 ELSE 4 END`] : []),
     ...(by.has("ASSIGNEE") ? [`u.name IS NULL`, `u.name${d.binary}`, "g.assignee_id"] : []),
   ].join(", ");
-  const text = `WITH ${bounds},
-    base AS (
-      SELECT b.label AS bucket, ${service} AS service_id, ${priority} AS priority, ${assignee} AS assignee_id,
-        ${millis(d, "i.acknowledged_at", "i.created_at")} AS ack_ms,
-        CASE WHEN ${done} THEN ${millis(d, "i.resolved_at", "i.created_at")} END AS res_ms,
-        CASE WHEN ${done} THEN 1 ELSE 0 END AS resolved,
-        CASE WHEN ${done} AND i.resolved_by_system THEN 1 ELSE 0 END AS auto_resolved
-      FROM b JOIN incidents AS i ON i.created_at >= b.lo AND i.created_at < b.hi
-      WHERE 1 = 1${filter.text}),
-    g AS (
-      SELECT ${group}, count(*) AS created, count(ack_ms) AS acknowledged, sum(resolved) AS resolved,
-        sum(auto_resolved) AS auto_resolved, ${statsOf("ack")}, ${statsOf("res")}
-      FROM base GROUP BY ${group})
+  const groups = d.kind === "sqlite" ? sqliteGroups(dims, durations, filter.text) : postgresGroups(dims, durations, filter.text);
+  const text = `WITH ${groups.bounds}, ${groups.g}
     SELECT g.bucket, g.service_id, g.priority, g.assignee_id, g.created, g.acknowledged, g.resolved, g.auto_resolved,
       g.ack_count, g.ack_sum, g.ack_max, g.res_count, g.res_sum, g.res_max, ${picks}
     FROM g
@@ -142,6 +119,68 @@ export function metricsStatement(
     ${by.has("ASSIGNEE") ? "LEFT JOIN users AS u ON u.id = g.assignee_id" : ""}
     ORDER BY ${order}
     LIMIT ?`;
+  const boundParams =
+    d.kind === "sqlite"
+      ? [JSON.stringify(buckets.map((b) => [b.label.getTime(), b.lo.getTime(), b.hi.getTime()]))]
+      : [buckets.map((b) => b.label), buckets.map((b) => b.lo), buckets.map((b) => b.hi)];
   const name = `insights_metrics_${[...by].sort().join("_") || "none"}_${filter.shape || "all"}`;
   return { statement: s(name, text), params: [...boundParams, ...filter.params, limit] };
+}
+
+type Dimensions = Record<"service_id" | "priority" | "assignee_id", string>;
+
+/** The grouped dimensions' expressions, for a GROUP BY: the others are constants. */
+const grouped = (dims: Dimensions) => Object.values(dims).filter((expression) => !expression.startsWith("CAST(NULL"));
+
+/**
+ * PostgreSQL: one GROUP BY over every incident of the range joined to its bucket, each group's durations kept as an
+ * ordered array that the outer query indexes at the nearest ranks, ceil(p * n / 100) = (p * n + 99) / 100 in
+ * integers: no floating point decides which value is picked.
+ */
+function postgresGroups(dims: Dimensions, durations: string, filter: string) {
+  const stats = (metric: string) =>
+    `count(${metric}_ms) AS ${metric}_count, sum(${metric}_ms) AS ${metric}_sum, max(${metric}_ms) AS ${metric}_max,
+      array_agg(${metric}_ms ORDER BY ${metric}_ms) FILTER (WHERE ${metric}_ms IS NOT NULL) AS ${metric}_ranks`;
+  const group = "bucket, service_id, priority, assignee_id";
+  return {
+    bounds: `b(label, lo, hi) AS (SELECT * FROM unnest(?::timestamptz[], ?::timestamptz[], ?::timestamptz[]))`,
+    g: `base AS (
+      SELECT b.label AS bucket, ${dims.service_id} AS service_id, ${dims.priority} AS priority, ${dims.assignee_id} AS assignee_id, ${durations}
+      FROM b JOIN incidents AS i ON i.created_at >= b.lo AND i.created_at < b.hi
+      WHERE 1 = 1${filter}),
+    g AS (
+      SELECT ${group}, count(*) AS created, count(ack_ms) AS acknowledged, sum(resolved) AS resolved,
+        sum(auto_resolved) AS auto_resolved, ${stats("ack")}, ${stats("res")}
+      FROM base GROUP BY ${group})`,
+  };
+}
+
+/**
+ * SQLite: each bucket's groups in a subquery of their own, returned as a JSON array that json_each turns back into
+ * rows. One GROUP BY over the whole range would sort every incident of it in a temporary B-tree; a bucket's GROUP BY
+ * reads its range through an index that already has the grouped column first, or sorts only that bucket. SQLite has
+ * no ordered aggregate: each group's durations are concatenated, and nearest_ranks() (db/sqlite.ts) sorts them once
+ * and returns the values at the nearest ranks of PERCENTILES.
+ */
+function sqliteGroups(dims: Dimensions, durations: string, filter: string) {
+  const columns = [
+    "service_id", "priority", "assignee_id", "created", "acknowledged", "resolved", "auto_resolved",
+    "ack_count", "ack_sum", "ack_max", "ack_ranks", "res_count", "res_sum", "res_max", "res_ranks",
+  ];
+  const stats = (metric: string) =>
+    `count(${metric}_ms), sum(${metric}_ms), max(${metric}_ms), nearest_ranks(group_concat(${metric}_ms))`;
+  const keys = grouped(dims).map((expression) => expression.replace("i.", ""));
+  return {
+    bounds: `b(label, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))`,
+    g: `g AS (
+      SELECT b.label AS bucket, ${columns.map((column, index) => `json_extract(x.value, '$[${index}]') AS ${column}`).join(", ")}
+      FROM b, json_each((SELECT json_group_array(json(row)) FROM (
+        SELECT json_array(service_id, priority, assignee_id, count(*), count(ack_ms), sum(resolved), sum(auto_resolved),
+          ${stats("ack")}, ${stats("res")}) AS row
+        FROM (
+          SELECT ${dims.service_id} AS service_id, ${dims.priority} AS priority, ${dims.assignee_id} AS assignee_id, ${durations}
+          FROM incidents AS i WHERE i.created_at >= b.lo AND i.created_at < b.hi${filter})
+        ${keys.length > 0 ? `GROUP BY ${keys.join(", ")}` : ""}
+        HAVING count(*) > 0))) AS x)`,
+  };
 }
