@@ -17,6 +17,7 @@
 //   --intelligence       search and similar incidents at --intelligence-sizes (10000,100000): p50 and p99 of
 //                        similar(first: 5), similarIncidents and searchIncidents, --samples N requests each (300)
 //   --api-node-args "..." node flags for the API server alone (e.g. "--max-semi-space-size=32"), to measure V8 settings
+//                        (the server sets --heap-growing-percent itself unless given here: src/shared/heap-growth.ts)
 //   --pg, --backend postgres   the same on PostgreSQL: a temporary database (created on --postgres-url's server,
 //                        postgres://postgres@127.0.0.1:5432/test by default; dropped at the end, on errors and on
 //                        SIGINT too), seeded with bench/seed-pg.ts, against bench/raw-floor-pg.ts; no growth matrix
@@ -41,9 +42,10 @@ import pg from "pg";
 // ---------------------------------------------------------------------------------------------------- options
 
 const argv = process.argv.slice(2);
-function option(name: string): string | undefined {
+/** `--name value` or `--name=value`; `dashed`: the value itself starts with "--" (node flags), so it is taken anyway. */
+function option(name: string, dashed = false): string | undefined {
   const index = argv.indexOf(`--${name}`);
-  if (index >= 0 && index + 1 < argv.length && !argv[index + 1]!.startsWith("--")) return argv[index + 1];
+  if (index >= 0 && index + 1 < argv.length && (dashed || !argv[index + 1]!.startsWith("--"))) return argv[index + 1];
   const inline = argv.find((arg) => arg.startsWith(`--${name}=`));
   if (inline) return inline.slice(name.length + 3);
   return process.env[`BENCH_${name.toUpperCase().replace(/-/g, "_")}`];
@@ -76,7 +78,7 @@ const opts = {
   only: option("only")?.split(","),
   cpuProf: flag("cpu-prof"),
   /** Extra node flags for the API server only, space-separated: for measuring V8 settings as levers. */
-  apiNodeArgs: (option("api-node-args") ?? "").split(" ").filter(Boolean),
+  apiNodeArgs: (option("api-node-args", true) ?? "").split(" ").filter(Boolean),
   json: option("json"),
   keep: flag("keep"),
   pg: flag("pg") || option("backend") === "postgres" || option("backend") === "pg",

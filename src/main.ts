@@ -1,3 +1,4 @@
+import "./shared/heap-growth.js";
 import "reflect-metadata";
 import { existsSync } from "node:fs";
 import { startApp } from "./app.js";
