@@ -204,7 +204,7 @@ async function postgresCase(serverUrl: string, count: number, runs: number): Pro
   }
 }
 
-/** The plan SQLite chooses for the benchmarked statement at `count` incidents: the range read through an index. */
+/** The plan SQLite chooses for the benchmarked statement at `count` incidents: each bucket's range read through an index. */
 export function sqlitePlan(count: number): string {
   const dir = mkdtempSync(join(tmpdir(), "incident-metrics-plan-"));
   const handle = openSqlite({ path: join(dir, "incidents.db"), busyTimeoutMs: 5_000 });

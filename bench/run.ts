@@ -1067,7 +1067,7 @@ async function runMetricsBench() {
     const mine = results.filter((r) => r.backend === backend);
     if (mine.length > 1) process.stdout.write(`${backend}: p50 growth ${fmt(mine.at(-1)!.p50 / mine[0]!.p50, 2)}x from ${fmt(mine[0]!.incidents)} to ${fmt(mine.at(-1)!.incidents)}\n`);
   }
-  process.stdout.write(`SQLite plan of the bucket join at ${fmt(sizes.at(-1)!)}: ${sqlitePlan(sizes.at(-1)!)}\n`);
+  process.stdout.write(`SQLite plan of the metrics statement at ${fmt(sizes.at(-1)!)}: ${sqlitePlan(sizes.at(-1)!)}\n`);
   return results;
 }
 
