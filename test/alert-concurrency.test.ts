@@ -62,6 +62,25 @@ describe("the same notification many times at once (one instance, the backend un
     expect(await server.db.scalar("SELECT sum(event_count) FROM alerts WHERE fingerprint LIKE 'dup-%'")).toBe(60);
     expect(await server.db.scalar("SELECT count(*) FROM incident_logs WHERE kind = 'ALERT'")).toBe(5);
   });
+
+  it("never leaves a firing alert on an incident its last alert's resolution resolved at the same moment", async () => {
+    const { amKey, amKey2 } = await setUp(server.gql, server.admin.token, "Joiners");
+    for (let round = 0; round < 20; round++) {
+      const name = `join${round}`;
+      const first = alertmanagerPayload([{ fingerprint: `${name}-a`, labels: { alertname: name, i: "a" } }], { groupKey: name });
+      expect((await send(server.base, amKey, first)).status).toBe(200);
+      const resolved = alertmanagerPayload([{ fingerprint: `${name}-a`, labels: { alertname: name, i: "a" }, status: "resolved" }], { groupKey: name });
+      const joining = alertmanagerPayload([{ fingerprint: `${name}-b`, labels: { alertname: name, i: "b" } }], { groupKey: name });
+      const answers = await Promise.all([send(server.base, amKey, resolved), send(server.base, amKey2, joining)]);
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    }
+    expect(
+      await server.db.scalar(
+        `SELECT count(*) FROM alerts a JOIN incidents i ON i.id = a.incident_id
+         WHERE a.fingerprint LIKE 'join%' AND a.status = 'FIRING' AND i.status NOT IN ('OPEN', 'INVESTIGATING')`,
+      ),
+    ).toBe(0);
+  });
 });
 
 describe("two instances on one PostgreSQL database and one Redis (needs PostgreSQL and Redis)", () => {

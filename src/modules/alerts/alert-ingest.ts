@@ -102,17 +102,27 @@ export function* ingestAlerts(
     return true;
   }
 
+  /**
+   * The incident's row lock, then its status again: a resolution running at the same time (by hand, or by its last
+   * alert) has either committed, and the alert must not join, or waits for this transaction and sees the alert.
+   */
+  function* stillActive(incidentId: number): Work<number | undefined> {
+    const locked = yield* one(q.lockIncident, [incidentId]);
+    return locked?.status === "OPEN" || locked?.status === "INVESTIGATING" ? incidentId : undefined;
+  }
+
   function* groupedIncident(alert: IncomingAlert): Work<number | undefined> {
     if (alert.groupKey !== null) {
       const row = yield* one(q.groupKeyIncident, [target.serviceId, alert.groupKey]);
-      if (row) return d.readId(row.incident_id);
+      const incidentId = row ? yield* stillActive(d.readId(row.incident_id)) : undefined;
+      if (incidentId !== undefined) return incidentId;
     }
     const { labels, windowSeconds } = target.grouping;
     if (windowSeconds === 0) return undefined;
     const params: unknown[] = [target.serviceId, d.time(new Date(now.getTime() - windowSeconds * 1000))];
     for (const key of labels) params.push(d.jsonKey(key), alert.labels[key] ?? null);
     const row = yield* one(q.windowIncident(labels.length), params);
-    return row ? d.readId(row.incident_id) : undefined;
+    return row ? yield* stillActive(d.readId(row.incident_id)) : undefined;
   }
 
   function* openIncident(alert: IncomingAlert): Work<number> {
