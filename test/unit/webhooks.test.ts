@@ -168,6 +168,25 @@ describe("the webhook sender", () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it("bounds the whole attempt by the timeout, a resend on a new connection included", async () => {
+    // The lease outlives the timeout by a few seconds only: an attempt that takes twice as long is taken over and
+    // sent a second time while it is still running.
+    let requests = 0;
+    const base = await listen((req, res) => {
+      requests += 1;
+      if (requests === 1) return res.writeHead(204).end();
+      // On the kept-alive connection: held almost to the timeout, then reset; the resend is never answered.
+      if (requests === 2) setTimeout(() => req.socket.destroy(), 250);
+    });
+    sender = createWebhookSender({ production: false, timeoutMs: 400 });
+    expect(await sender.send(request(`${base}/hook`), new AbortController().signal)).toMatchObject({ statusCode: 204 });
+    const started = Date.now();
+    const result = await sender.send(request(`${base}/hook`), new AbortController().signal);
+    expect(requests).toBe(3);
+    expect(result).toMatchObject({ kind: "error", error: expect.stringMatching(/timed out/) });
+    expect(Date.now() - started).toBeLessThan(550);
+  });
+
   it("reads a few KB of the answer at most, whatever its size", async () => {
     let written = 0;
     const base = await listen((_req, res) => {
