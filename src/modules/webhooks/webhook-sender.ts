@@ -155,6 +155,13 @@ export function createWebhookSender(options: SenderOptions): WebhookSender {
         response.on("error", () => {});
         response.on("close", () => clearTimeout(attemptTimer));
       });
+      // Without this listener Node drops the connection and the request emits neither error nor response: the
+      // attempt would never end, nor be stopped by the timeout or shutdown.
+      request.on("upgrade", (response, socket) => {
+        clearTimeout(attemptTimer);
+        socket.destroy();
+        finish({ kind: "response", statusCode: response.statusCode ?? 101, retryAfter: undefined });
+      });
       request.on("error", (error) => {
         clearTimeout(attemptTimer);
         if (signal.aborted) return finish({ kind: "aborted" });
