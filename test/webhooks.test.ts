@@ -402,6 +402,21 @@ describe("outbound webhooks", () => {
     expect(onlyError(bad).extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "url" });
   });
 
+  it("refuses a URL or description holding a NUL character as bad input, on either database", async () => {
+    await setup();
+    const url = await server!.gql(CREATE_ENDPOINT, { input: { url: `${receiver!.url}/a\u0000b` } }, server!.admin.token);
+    expect(onlyError(url).extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "url" });
+    const description = await server!.gql(CREATE_ENDPOINT, { input: { url: receiver!.url, description: "pager\u0000" } }, server!.admin.token);
+    expect(onlyError(description).extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "description" });
+    const { endpoint } = await createEndpoint(server!, { url: receiver!.url });
+    const updated = await server!.gql(
+      `mutation($id: ID!, $input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(id: $id, input: $input) { id } }`,
+      { id: endpoint.id, input: { description: "a\u0000" } },
+      server!.admin.token,
+    );
+    expect(onlyError(updated).extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "description" });
+  });
+
   it("refuses http:// and non-public targets in production", async () => {
     server = await startTestServer({ NODE_ENV: "production", JWT_SECRET: "production-secret-of-at-least-32-bytes!!" });
     for (const url of ["http://hooks.example.com/x", "https://127.0.0.1/x", "https://[::1]/x", "https://169.254.169.254/latest", "https://10.1.2.3/x", "https://localhost/x", "https://[::ffff:127.0.0.1]/x"]) {

@@ -1,12 +1,12 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createTcpServer, type AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
 import { isPublicAddress } from "../../src/modules/webhooks/address-policy.js";
 import { decide } from "../../src/modules/webhooks/delivery-outcome.js";
 import { nextAttemptDelayMs, parseRetryAfter } from "../../src/modules/webhooks/retry-policy.js";
-import { createWebhookSender, urlProblem, type WebhookSender } from "../../src/modules/webhooks/webhook-sender.js";
+import { createWebhookSender, urlProblem, type AttemptResult, type WebhookSender } from "../../src/modules/webhooks/webhook-sender.js";
 import { newWebhookSecret, signWebhook } from "../../src/modules/webhooks/webhook-signature.js";
 import { deliveryPublicId, parseDeliveryId } from "../../src/modules/webhooks/delivery-id.js";
 
@@ -166,6 +166,47 @@ describe("the webhook sender", () => {
     const result = await sender.send(request(`${base}/hook`), new AbortController().signal);
     expect(result).toMatchObject({ kind: "error", error: expect.stringMatching(/timed out/) });
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("bounds the whole attempt by the timeout, a resend on a new connection included", async () => {
+    // The lease outlives the timeout by a few seconds only: an attempt that takes twice as long is taken over and
+    // sent a second time while it is still running.
+    let requests = 0;
+    const base = await listen((req, res) => {
+      requests += 1;
+      if (requests === 1) return res.writeHead(204).end();
+      // On the kept-alive connection: held almost to the timeout, then reset; the resend is never answered.
+      if (requests === 2) setTimeout(() => req.socket.destroy(), 250);
+    });
+    sender = createWebhookSender({ production: false, timeoutMs: 400 });
+    expect(await sender.send(request(`${base}/hook`), new AbortController().signal)).toMatchObject({ statusCode: 204 });
+    const started = Date.now();
+    const result = await sender.send(request(`${base}/hook`), new AbortController().signal);
+    expect(requests).toBe(3);
+    expect(result).toMatchObject({ kind: "error", error: expect.stringMatching(/timed out/) });
+    expect(Date.now() - started).toBeLessThan(550);
+  });
+
+  it("settles an attempt answered by a switch of protocols, which is no delivery", async () => {
+    // Left alone, Node drops such a connection without a word: the attempt would hold its slot for ever, and
+    // shutdown would wait on it for ever.
+    const tcp = createTcpServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"));
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      sender = createWebhookSender({ production: false, timeoutMs: 2_000 });
+      const base = `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`;
+      const result = await Promise.race([
+        sender.send(request(`${base}/hook`), new AbortController().signal),
+        new Promise((resolve) => setTimeout(() => resolve("unsettled"), 3_000)),
+      ]);
+      expect(result).toMatchObject({ kind: "response", statusCode: 101 });
+      expect(decide(result as AttemptResult & { kind: "response" }, 1, schedule, now).outcome.status).toBe("PENDING");
+    } finally {
+      await new Promise((resolve) => tcp.close(resolve));
+    }
   });
 
   it("reads a few KB of the answer at most, whatever its size", async () => {

@@ -101,10 +101,10 @@ export function createWebhookSender(options: SenderOptions): WebhookSender {
   function send(request: WebhookRequest, signal: AbortSignal): Promise<AttemptResult> {
     // One shutdown signal is shared by every attempt in flight.
     setMaxListeners(0, signal);
-    return sendOnce(request, signal, true);
+    return sendOnce(request, signal, performance.now() + timeoutMs, true);
   }
 
-  function sendOnce({ url, id, body, secret }: WebhookRequest, signal: AbortSignal, mayRetry: boolean): Promise<AttemptResult> {
+  function sendOnce({ url, id, body, secret }: WebhookRequest, signal: AbortSignal, deadline: number, mayRetry: boolean): Promise<AttemptResult> {
     const problem = urlProblem(url, production);
     if (problem) return Promise.resolve({ kind: "refused", error: `URL ${problem}` });
     if (signal.aborted) return Promise.resolve({ kind: "aborted" });
@@ -134,7 +134,8 @@ export function createWebhookSender(options: SenderOptions): WebhookSender {
         },
       });
       let connectTimer: NodeJS.Timeout | undefined;
-      const attemptTimer = setTimeout(() => request.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      // A resend on a new connection gets what is left of the attempt's time, not its own: the lease covers one timeout.
+      const attemptTimer = setTimeout(() => request.destroy(new Error(`timed out after ${timeoutMs} ms`)), Math.max(0, deadline - performance.now()));
       const onAbort = () => request.destroy(new Error("aborted"));
       signal.addEventListener("abort", onAbort, { once: true });
       request.on("socket", (socket) => {
@@ -154,6 +155,13 @@ export function createWebhookSender(options: SenderOptions): WebhookSender {
         response.on("error", () => {});
         response.on("close", () => clearTimeout(attemptTimer));
       });
+      // Without this listener Node drops the connection and the request emits neither error nor response: the
+      // attempt would never end, nor be stopped by the timeout or shutdown.
+      request.on("upgrade", (response, socket) => {
+        clearTimeout(attemptTimer);
+        socket.destroy();
+        finish({ kind: "response", statusCode: response.statusCode ?? 101, retryAfter: undefined });
+      });
       request.on("error", (error) => {
         clearTimeout(attemptTimer);
         if (signal.aborted) return finish({ kind: "aborted" });
@@ -165,7 +173,7 @@ export function createWebhookSender(options: SenderOptions): WebhookSender {
           settled = true;
           clearTimeout(connectTimer);
           signal.removeEventListener("abort", onAbort);
-          resolve(sendOnce({ url, id, body, secret }, signal, false));
+          resolve(sendOnce({ url, id, body, secret }, signal, deadline, false));
           return;
         }
         finish({ kind: "error", error: code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message });

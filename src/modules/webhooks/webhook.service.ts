@@ -34,6 +34,8 @@ export interface WebhookServiceDeps {
 const maxUrlLength = 2_000;
 const maxDescriptionLength = 1_000;
 const maxServiceIds = 100;
+// PostgreSQL text cannot hold NUL; a URL parser drops or escapes control characters, so the URL sent would not be the one saved.
+const urlControl = /[\u0000-\u001f\u007f]/;
 
 const defaultResolve = async (hostname: string) => (await lookup(hostname, { all: true })).map((entry) => entry.address);
 
@@ -137,6 +139,7 @@ export class WebhookService {
   private async checkUrl(raw: string): Promise<string> {
     const url = raw.trim();
     if (url.length > maxUrlLength) throw new BadUserInputError(`URL must be at most ${maxUrlLength} characters`, "url");
+    if (urlControl.test(url)) throw new BadUserInputError("URL must not contain control characters", "url");
     const problem = urlProblem(url, this.deps.production);
     if (problem) throw new BadUserInputError(`URL ${problem}`, "url");
     if (this.deps.production) {
@@ -154,6 +157,7 @@ export class WebhookService {
     if (description.length > maxDescriptionLength) {
       throw new BadUserInputError(`Description must be at most ${maxDescriptionLength} characters`, "description");
     }
+    if (description.includes("\u0000")) throw new BadUserInputError("Description must not contain a NUL character", "description");
     return description;
   }
 
