@@ -76,6 +76,7 @@ export function* ingestAlerts(
   outbox?: WebhookOutbox,
 ): Work<IngestResult> {
   const at = d.time(now);
+  const groupValuesOf = (alert: IncomingAlert) => groupValues(target.grouping.labels, alert.labels);
   /** The webhook event of a change, in the transaction, in the order of the changes. */
   function* emit(type: OutboxEvent["type"], incidentId: number, extra: Pick<OutboxEvent, "alertId" | "log"> = {}): Work<void> {
     if (outbox) yield* outbox.record({ type, incidentId, serviceId: target.serviceId, actorId: null, at: now, ...extra });
@@ -119,7 +120,8 @@ export function* ingestAlerts(
     }
     const { labels, windowSeconds } = target.grouping;
     if (windowSeconds === 0) return undefined;
-    const params: unknown[] = [target.serviceId, d.time(new Date(now.getTime() - windowSeconds * 1000))];
+    const start = d.time(new Date(now.getTime() - windowSeconds * 1000));
+    const params: unknown[] = [target.serviceId, groupValuesOf(alert), start, target.serviceId, start];
     for (const key of labels) params.push(d.jsonKey(key), alert.labels[key] ?? null);
     const row = yield* one(q.windowIncident(labels.length), params);
     return row ? yield* stillActive(d.readId(row.incident_id)) : undefined;
@@ -156,6 +158,7 @@ export function* ingestAlerts(
       at,
       at,
       known ?? null,
+      groupValuesOf(alert),
     ]);
     const alertId = d.readId(row!.id);
     const repeat = Number(row!.event_count) > 1;
@@ -225,6 +228,11 @@ export function* ingestAlerts(
   return result;
 }
 
+/** An alert's values of the grouping labels, keys included: what `alerts.group_values` holds and is looked up by. */
+function groupValues(keys: readonly string[], labels: IncomingAlert["labels"]): string {
+  return JSON.stringify(keys.map((key) => [key, labels[key] ?? null]));
+}
+
 /** The groups a new alert of the request may join or open: its groupKey, and its grouping labels' values. */
 function groupsOf(target: IngestTarget, alerts: readonly IncomingAlert[]): string[] {
   const groups = new Set<string>();
@@ -232,7 +240,7 @@ function groupsOf(target: IngestTarget, alerts: readonly IncomingAlert[]): strin
     if (alert.action !== "trigger") continue;
     if (alert.groupKey !== null) groups.add(`key:${target.serviceId}:${alert.groupKey}`);
     const { labels, windowSeconds } = target.grouping;
-    if (windowSeconds > 0) groups.add(`labels:${target.serviceId}:${JSON.stringify(labels.map((key) => alert.labels[key] ?? null))}`);
+    if (windowSeconds > 0) groups.add(`labels:${target.serviceId}:${groupValues(labels, alert.labels)}`);
   }
   // One order for every request, before any alert's row is locked: two requests never wait on each other.
   return [...groups].sort();

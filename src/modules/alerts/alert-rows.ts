@@ -31,6 +31,7 @@ export const alertReader = (d: Dialect) => (row: Row): AlertRow => ({
   resolvedAt: row.resolved_at === null ? null : d.readTime(row.resolved_at),
   eventCount: row.event_count as number,
   receivedAt: d.readTime(row.received_at),
+  groupValues: (row.group_values ?? null) as string | null,
 });
 
 export const integrationReader = (d: Dialect) => (row: Row): IntegrationRow => ({

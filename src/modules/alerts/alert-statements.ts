@@ -18,12 +18,12 @@ export function alertStatements(d: Dialect) {
     upsertFiring: s(
       "alerts_upsert_firing",
       `INSERT INTO alerts (integration_id, service_id, fingerprint, status, severity, summary, source, labels, annotations,
-                           generator_url, group_key, starts_at, last_seen_at, event_count, received_at, incident_id)
-       VALUES (?, ?, ?, 'FIRING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                           generator_url, group_key, starts_at, last_seen_at, event_count, received_at, incident_id, group_values)
+       VALUES (?, ?, ?, 'FIRING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
        ON CONFLICT (service_id, fingerprint) WHERE status = 'FIRING' DO UPDATE SET
          last_seen_at = excluded.last_seen_at, event_count = alerts.event_count + 1, severity = excluded.severity,
          summary = excluded.summary, source = excluded.source, labels = excluded.labels,
-         annotations = excluded.annotations, generator_url = excluded.generator_url
+         annotations = excluded.annotations, generator_url = excluded.generator_url, group_values = excluded.group_values
        RETURNING id, incident_id, event_count`,
     ),
     /**
@@ -39,14 +39,27 @@ export function alertStatements(d: Dialect) {
        WHERE a.service_id = ? AND a.group_key = ? AND i.status IN ${active} ORDER BY a.id DESC LIMIT 1`,
     ),
     /** With `keys` grouping labels: parameters are service, window start, then (key, value) for each. */
+    /**
+     * The latest alert of an active incident received since the window's start with the same grouping values:
+     * through `alerts_group_values_idx` for alerts that stored them (a seek, whatever the window holds), and by
+     * comparing `labels` for the few that did not (written before the grouping labels last changed). Parameters:
+     * service, values, start; then service, start, each key and value.
+     */
     windowIncident: (keys: number) =>
       s(
         `alerts_window_incident_${keys}`,
-        `SELECT a.incident_id FROM alerts a JOIN incidents i ON i.id = a.incident_id
-         WHERE a.service_id = ? AND a.received_at >= ? AND i.status IN ${active}
-         ${Array.from({ length: keys }, () => `AND ${d.same(d.jsonText("a.labels"), "?")}`).join(" ")}
-         ORDER BY a.received_at DESC, a.id DESC LIMIT 1`,
+        `SELECT incident_id FROM (
+           SELECT * FROM (SELECT a.incident_id, a.received_at, a.id FROM alerts a JOIN incidents i ON i.id = a.incident_id
+             WHERE a.service_id = ? AND a.group_values = ? AND a.received_at >= ? AND i.status IN ${active}
+             ORDER BY a.received_at DESC, a.id DESC LIMIT 1) AS stored
+           UNION ALL
+           SELECT * FROM (SELECT a.incident_id, a.received_at, a.id FROM alerts a JOIN incidents i ON i.id = a.incident_id
+             WHERE a.service_id = ? AND a.group_values IS NULL AND a.received_at >= ? AND i.status IN ${active}
+             ${Array.from({ length: keys }, () => `AND ${d.same(d.jsonText("a.labels"), "?")}`).join(" ")}
+             ORDER BY a.received_at DESC, a.id DESC LIMIT 1) AS compared
+         ) AS latest ORDER BY received_at DESC, id DESC LIMIT 1`,
       ),
+
     insertIncident: s(
       "incidents_insert_from_alert",
       `INSERT INTO incidents (title, description, status, priority, version, created_at, updated_at, service_id)

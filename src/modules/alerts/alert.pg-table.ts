@@ -55,6 +55,11 @@ export const alerts = pgTable(
     eventCount: integer("event_count").notNull().default(1),
     /** When this server first received it (the grouping window counts from here). */
     receivedAt: pgTime("received_at").notNull(),
+    /**
+     * The alert's values of its service's grouping labels, as `[[key, value], ...]` JSON, so that the window's lookup
+     * is an index seek; null when written before the grouping labels last changed (matched on `labels` instead).
+     */
+    groupValues: text("group_values"),
   },
   (table) => [
     // One FIRING alert per (service, fingerprint): concurrent notifications upsert into it.
@@ -62,6 +67,7 @@ export const alerts = pgTable(
     index("alerts_incident_idx").on(table.incidentId, table.id),
     index("alerts_group_key_idx").on(table.serviceId, table.groupKey),
     index("alerts_service_received_idx").on(table.serviceId, table.receivedAt),
+    index("alerts_group_values_idx").on(table.serviceId, table.groupValues, table.receivedAt),
     check("alerts_status_valid", sql`"status" in ('FIRING', 'RESOLVED')`),
     check("alerts_severity_valid", sql`"severity" in ('CRITICAL', 'ERROR', 'WARNING', 'INFO')`),
   ],

@@ -5,6 +5,7 @@ import { all, one, type Dialect, type Row, type Work } from "../../db/sql-work.j
 import { ConflictError } from "../../shared/errors.js";
 import { groupBy } from "../../shared/group-by.js";
 import type { Label } from "./label.rules.js";
+import { maxGroupingWindowSeconds } from "./service.rules.js";
 import type { ServiceRow } from "./service.table.js";
 
 export interface NewService {
@@ -68,6 +69,12 @@ export function createServiceRepository(backend: SqlBackend): ServiceRepository 
              grouping_window_seconds = ?, updated_at = ? WHERE id = ? RETURNING ${columns}`,
     },
     delete: { name: "services_delete", text: `DELETE FROM services WHERE id = ? RETURNING id` },
+    // New grouping labels: the values the service's alerts stored for the old ones say nothing about the new ones, so
+    // the window's lookup compares those alerts' labels instead (alerts.group_values). Older than any window: kept.
+    forgetGroupValues: {
+      name: "alerts_forget_group_values",
+      text: `UPDATE alerts SET group_values = NULL WHERE service_id = ? AND group_values IS NOT NULL AND received_at >= ?`,
+    },
     labels: {
       name: "incident_labels_of",
       text: `SELECT incident_id, key, value FROM incident_labels WHERE ${d.inList("incident_id", "bigint")} ORDER BY incident_id, key${d.binary}`,
@@ -91,6 +98,9 @@ export function createServiceRepository(backend: SqlBackend): ServiceRepository 
       d.time(new Date()),
       id,
     ]);
+    if (changes.groupingLabels && JSON.stringify(changes.groupingLabels) !== current.groupingLabels) {
+      yield* all(statements.forgetGroupValues, [id, d.time(new Date(Date.now() - maxGroupingWindowSeconds * 1000))]);
+    }
     return next && read(next);
   }
 
