@@ -139,13 +139,13 @@ export function webhookStatements(d: Dialect) {
       "webhook_deliveries_release",
       `UPDATE webhook_deliveries SET claimed_until = NULL, claimed_by = NULL WHERE id = ? AND claimed_by = ?`,
     ),
-    /** Whether a pending delivery, not leased, is due (a read on the due index: idle turns take no write lock). */
     /** Delivered and failed deliveries written before a time, oldest first, a batch at a time. */
     prune: s(
       "webhook_deliveries_prune",
       `DELETE FROM webhook_deliveries WHERE id IN (
          SELECT id FROM webhook_deliveries WHERE status <> 'PENDING' AND created_at < ? ORDER BY created_at LIMIT ?) RETURNING id`,
     ),
+    /** Whether a pending delivery, not leased, is due (a read on the due index: idle turns take no write lock). */
     anyDue: s(
       "webhook_deliveries_any_due",
       `SELECT id FROM webhook_deliveries WHERE ${pending} AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) LIMIT 1`,
