@@ -273,6 +273,20 @@ function reference(durations: number[]) {
   return stats(sorted.length, mean, nearest(sorted, 50), nearest(sorted, 90), nearest(sorted, 95), sorted.at(-1)!);
 }
 
+/** Every incident the filter matches, page by page through the API: the reference works from what the server stores. */
+async function everyIncident(filter: Record<string, unknown>, fields: string): Promise<any[]> {
+  const PAGE = `query($filter: IncidentFilter, $after: String) { incidents(first: 100, after: $after, filter: $filter) {
+    pageInfo { endCursor hasNextPage } nodes { ${fields} } } }`;
+  const incidents: any[] = [];
+  let after: string | undefined;
+  do {
+    const page = (await server.gql(PAGE, { filter, after }, viewer.token)).data.incidents;
+    incidents.push(...page.nodes);
+    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : undefined;
+  } while (after);
+  return incidents;
+}
+
 describe("incidentMetrics: recomputed from the incidents' own timestamps", () => {
   it("agrees with a reference over a year of random incidents, by service, in local days, weeks, months and one bucket", async () => {
     const next = seededRandom(20260101);
@@ -286,14 +300,7 @@ describe("incidentMetrics: recomputed from the incidents' own timestamps", () =>
       await seed({ serviceId: services[i % 2]!, created, ack, resolve, status, bySystem: resolve !== null && next() < 0.3 });
     }
     // The server's own rows, read back through the API: the reference works from what it stores.
-    const PAGE = `query($s: [ID!], $after: String) { incidents(first: 100, after: $after, filter: { serviceId: $s }) {
-      pageInfo { endCursor hasNextPage } nodes { id service { name } status createdAt acknowledgedAt resolvedAt } } }`;
-    let page = (await server.gql(PAGE, { s: services }, viewer.token)).data.incidents;
-    const incidents: any[] = [...page.nodes];
-    while (page.pageInfo.hasNextPage) {
-      page = (await server.gql(PAGE, { s: services, after: page.pageInfo.endCursor }, viewer.token)).data.incidents;
-      incidents.push(...page.nodes);
-    }
+    const incidents = await everyIncident({ serviceId: services }, "id service { name } status createdAt acknowledgedAt resolvedAt");
     expect(incidents).toHaveLength(120);
 
     const cases: Array<[string, "DAY" | "WEEK" | "MONTH" | null]> = [
@@ -353,14 +360,10 @@ describe("incidentMetrics: recomputed from the incidents' own timestamps", () =>
       const priority = priorities[Math.floor(next() * 4)]!;
       await seed({ serviceId, assigneeId, priority, created, ack, resolve });
     }
-    const PAGE = `query($after: String) { incidents(first: 100, after: $after, filter: { createdAfter: "2028-01-01T00:00:00.000Z", createdBefore: "2029-01-01T00:00:00.000Z" }) {
-      pageInfo { endCursor hasNextPage } nodes { service { name } priority assignee { name } status createdAt acknowledgedAt resolvedAt } } }`;
-    let page = (await server.gql(PAGE, {}, viewer.token)).data.incidents;
-    const incidents: any[] = [...page.nodes];
-    while (page.pageInfo.hasNextPage) {
-      page = (await server.gql(PAGE, { after: page.pageInfo.endCursor }, viewer.token)).data.incidents;
-      incidents.push(...page.nodes);
-    }
+    const incidents = await everyIncident(
+      { createdAfter: "2028-01-01T00:00:00.000Z", createdBefore: "2029-01-01T00:00:00.000Z" },
+      "service { name } priority assignee { name } status createdAt acknowledgedAt resolvedAt",
+    );
     expect(incidents).toHaveLength(90);
 
     const groupings: string[][] = [[], ["PRIORITY"], ["ASSIGNEE"], ["SERVICE", "PRIORITY", "ASSIGNEE"]];

@@ -76,7 +76,6 @@ export function* ingestAlerts(
   outbox?: WebhookOutbox,
 ): Work<IngestResult> {
   const at = d.time(now);
-  const groupValuesOf = (alert: IncomingAlert) => groupValues(target.grouping.labels, alert.labels);
   /** The webhook event of a change, in the transaction, in the order of the changes. */
   function* emit(type: OutboxEvent["type"], incidentId: number, extra: Pick<OutboxEvent, "alertId" | "log"> = {}): Work<void> {
     if (outbox) yield* outbox.record({ type, incidentId, serviceId: target.serviceId, actorId: null, at: now, ...extra });
@@ -112,7 +111,8 @@ export function* ingestAlerts(
     return locked?.status === "OPEN" || locked?.status === "INVESTIGATING" ? incidentId : undefined;
   }
 
-  function* groupedIncident(alert: IncomingAlert): Work<number | undefined> {
+  /** `values`: the alert's grouping values, as its row stores them. */
+  function* groupedIncident(alert: IncomingAlert, values: string): Work<number | undefined> {
     if (alert.groupKey !== null) {
       const row = yield* one(q.groupKeyIncident, [target.serviceId, alert.groupKey]);
       const incidentId = row ? yield* stillActive(d.readId(row.incident_id)) : undefined;
@@ -121,7 +121,7 @@ export function* ingestAlerts(
     const { labels, windowSeconds } = target.grouping;
     if (windowSeconds === 0) return undefined;
     const start = d.time(new Date(now.getTime() - windowSeconds * 1000));
-    const params: unknown[] = [target.serviceId, groupValuesOf(alert), start, target.serviceId, start];
+    const params: unknown[] = [target.serviceId, values, start, target.serviceId, start];
     for (const key of labels) params.push(d.jsonKey(key), alert.labels[key] ?? null);
     const row = yield* one(q.windowIncident(labels.length), params);
     return row ? yield* stillActive(d.readId(row.incident_id)) : undefined;
@@ -143,6 +143,7 @@ export function* ingestAlerts(
 
   function* trigger(alert: IncomingAlert): Work<AlertOutcome> {
     const known = alert.groupKey === null ? undefined : groupIncidents.get(alert.groupKey);
+    const values = groupValues(target.grouping.labels, alert.labels);
     const row = yield* one(q.upsertFiring, [
       target.integrationId,
       target.serviceId,
@@ -158,7 +159,7 @@ export function* ingestAlerts(
       at,
       at,
       known ?? null,
-      groupValuesOf(alert),
+      values,
     ]);
     const alertId = d.readId(row!.id);
     const repeat = Number(row!.event_count) > 1;
@@ -170,7 +171,7 @@ export function* ingestAlerts(
     }
     let incidentId = known;
     if (incidentId === undefined) {
-      incidentId = (yield* groupedIncident(alert)) ?? (yield* openIncident(alert));
+      incidentId = (yield* groupedIncident(alert, values)) ?? (yield* openIncident(alert));
       yield* all(q.attach, [incidentId, alertId]);
       if (alert.groupKey !== null) groupIncidents.set(alert.groupKey, incidentId);
     }

@@ -18,8 +18,8 @@ export interface DurationRecord {
   p95: number | null;
 }
 
-export interface MetricsRecord {
-  bucket: Date;
+/** A metrics row's group, its counts, and its two durations in the form `D`. */
+export interface MetricsOf<D> {
   serviceId: number | null;
   priority: Priority | null;
   assigneeId: number | null;
@@ -27,8 +27,12 @@ export interface MetricsRecord {
   acknowledged: number;
   resolved: number;
   autoResolved: number;
-  timeToAcknowledge: DurationRecord;
-  timeToResolve: DurationRecord;
+  timeToAcknowledge: D;
+  timeToResolve: D;
+}
+
+export interface MetricsRecord extends MetricsOf<DurationRecord> {
+  bucket: Date;
 }
 
 export interface ServiceHistoryRow {

@@ -5,9 +5,8 @@ import type { IncidentEvents, IncidentService } from "../incidents/incident.serv
 import type { IncidentRepository } from "../incidents/incident.repository.js";
 import type { IncidentRow } from "../incidents/incident.table.js";
 import type { UserRow } from "../users/user.table.js";
-import type { Priority } from "../incidents/incident-priority.js";
 import type { IncidentMetricsInput } from "./insight.inputs.js";
-import type { InsightRepository } from "./insight.repository.js";
+import type { InsightRepository, MetricsOf } from "./insight.repository.js";
 import { MAX_MERGE_SOURCES } from "./merge.js";
 import { isTimeZone, metricsBuckets } from "./metrics-buckets.js";
 import { durationStats, type DurationStats } from "./metrics-stats.js";
@@ -17,17 +16,8 @@ export const MAX_METRICS_DAYS = 366;
 export const MAX_METRICS_ROWS = 5_000;
 const DAY_MS = 86_400_000;
 
-export interface MetricsRow {
+export interface MetricsRow extends MetricsOf<DurationStats> {
   bucketStart: Date | null;
-  serviceId: number | null;
-  priority: Priority | null;
-  assigneeId: number | null;
-  created: number;
-  acknowledged: number;
-  resolved: number;
-  autoResolved: number;
-  timeToAcknowledge: DurationStats;
-  timeToResolve: DurationStats;
 }
 
 export interface InsightServiceDeps {
