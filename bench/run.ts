@@ -38,6 +38,7 @@ import { webhookBench } from "./webhooks.js";
 import { seedIncidents, type SeedResult } from "./seed.js";
 import { seedPostgres } from "./seed-pg.js";
 import pg from "pg";
+import type { Target } from "./load-target.js";
 
 // ---------------------------------------------------------------------------------------------------- options
 
@@ -367,17 +368,6 @@ interface LoadResult {
   background: number;
 }
 
-interface Target {
-  /** Full URL (path included). */
-  url: string;
-  headers: Record<string, string>;
-  /** A fixed body, or one built for each request. */
-  body: string | (() => string);
-  /** Called with each response body, when the scenario needs to look at it (writes). Return false on failure. */
-  onBody?: (body: string) => boolean;
-  /** Runs before each load() (warm-up or round). */
-  before?: () => void | Promise<void>;
-}
 
 /**
  * --pg: the PostgreSQL backends serving the temporary database. They work for the servers under test, so they count

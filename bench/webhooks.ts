@@ -7,14 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-
-interface Target {
-  url: string;
-  headers: Record<string, string>;
-  body: string | (() => string);
-  onBody?: (body: string) => boolean;
-  before?: () => void | Promise<void>;
-}
+import type { Target } from "./load-target.js";
 
 interface Comparison {
   api: { rps: number; p50: number; p99: number; failed: number };

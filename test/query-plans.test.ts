@@ -13,6 +13,7 @@ import { openSqlite, type SqliteHandle } from "../src/db/sqlite.js";
 import { createSqliteIncidentRepository, type IncidentPageQuery, type IncidentRepository } from "../src/modules/incidents/incident.repository.js";
 import { createSqliteUserRepository, type UserRepository } from "../src/modules/users/user.repository.js";
 import { onPostgres } from "./support/database.js";
+import { recordStatements } from "./support/statement-recorder.js";
 
 interface Executed {
   source: string;
@@ -26,21 +27,6 @@ let users: UserRepository;
 let executed: Executed[] = [];
 let newestIds: number[];
 
-/** Records every statement the repositories execute from now on, with its parameters. */
-function recordStatements(client: Database.Database): void {
-  const prepare = client.prepare.bind(client);
-  client.prepare = ((source: string) => {
-    const statement = prepare(source);
-    for (const method of ["all", "get", "iterate", "run"] as const) {
-      const original = statement[method].bind(statement) as (...args: unknown[]) => unknown;
-      (statement as unknown as Record<string, unknown>)[method] = (...params: unknown[]) => {
-        executed.push({ source, params });
-        return original(...params);
-      };
-    }
-    return statement;
-  }) as typeof client.prepare;
-}
 
 /** What each statement `work` executes would do, as EXPLAIN QUERY PLAN's lines. */
 async function plansOf(work: () => Promise<unknown>): Promise<Array<{ source: string; plan: string[] }>> {
@@ -91,7 +77,7 @@ describe.skipIf(onPostgres)("query plans of the hot reads (SQLite: EXPLAIN QUERY
     handle = openSqlite({ path: join(dir, "plans.db"), busyTimeoutMs: 5000 });
     applyMigrations(handle.client, migrationsFolder("sqlite"));
     seedIncidents(handle.client, { incidents: 3000, logsPerIncident: 5 });
-    recordStatements(handle.client);
+    recordStatements(handle.client, (source, params) => executed.push({ source, params }));
     incidents = createSqliteIncidentRepository(handle);
     users = createSqliteUserRepository(handle);
     newestIds = handle.client.prepare("SELECT id FROM incidents ORDER BY created_at DESC, id DESC LIMIT 50").pluck().all() as number[];

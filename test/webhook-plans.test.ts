@@ -11,6 +11,7 @@ import { sqliteBackend } from "../src/db/sql-backend.js";
 import { openSqlite, type SqliteHandle } from "../src/db/sqlite.js";
 import { createWebhookRepository, type WebhookRepository } from "../src/modules/webhooks/webhook.repository.js";
 import { onPostgres } from "./support/database.js";
+import { recordStatements } from "./support/statement-recorder.js";
 
 let dir: string;
 let handle: SqliteHandle;
@@ -37,18 +38,7 @@ describe.skipIf(onPostgres)("query plans of the webhook dispatcher (SQLite; skip
       }
     })();
     handle.client.exec("ANALYZE");
-    const prepare = handle.client.prepare.bind(handle.client);
-    handle.client.prepare = ((source: string) => {
-      const statement = prepare(source);
-      for (const method of ["all", "get", "iterate", "run"] as const) {
-        const original = statement[method].bind(statement) as (...args: unknown[]) => unknown;
-        (statement as unknown as Record<string, unknown>)[method] = (...params: unknown[]) => {
-          executed.push({ source, params });
-          return original(...params);
-        };
-      }
-      return statement;
-    }) as typeof handle.client.prepare;
+    recordStatements(handle.client, (source, params) => executed.push({ source, params }));
     webhooks = createWebhookRepository(sqliteBackend(handle));
   });
 
