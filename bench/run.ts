@@ -4,7 +4,8 @@
 //   --incidents N        incidents in the main database (200)      --logs N        timeline entries per incident (10)
 //   --users N            seeded responders (6)                      --connections N autocannon connections (16)
 //   --duration S         seconds per measured round (5)             --rounds N      measured rounds per side (3)
-//   --warmup S           warm-up seconds per side (2)               --only LIST     scenarios: nested,filtered,byid,update,note,ingest,webhooks
+//   --warmup S           warm-up seconds per side (2)               --only LIST     scenarios: nested,filtered,byid,ceiling,update,note,ingest,webhooks
+//                        (ceiling: the stack's own ceiling for incident by id, bench/stack-ceiling.ts, against the same floor)
 //   --growth             growth at 1k, 10k and 100k incidents (default: a reduced form at 1k and 10k, one round)
 //   --no-growth          skip the growth part                       --growth-sizes LIST  e.g. 1000,10000,100000
 //   --growth-duration S  seconds per growth round                   --growth-rounds N
@@ -93,6 +94,7 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const MAIN_JS = join(here, "..", "src", "main.js");
 const FLOOR_JS = join(here, "raw-floor.js");
 const FLOOR_PG_JS = join(here, "raw-floor-pg.js");
+const CEILING_JS = join(here, "stack-ceiling.js");
 const PROJECT_ROOT = join(here, "..", "..");
 const JWT_SECRET = "benchmark-secret-0123456789abcdef-0123456789";
 
@@ -477,6 +479,32 @@ async function compare(name: string, api: Target, floor: Target, seconds: number
     }\n`,
   );
   return result;
+}
+
+// ---------------------------------------------------------------------------------------------------- the stack's ceiling
+
+/**
+ * Incident by id from servers that answer the API's own bytes from memory, one layer of the stack more at each step
+ * (node:http, Fastify, Fastify + Apollo), each against the same floor: what the layers cost before any of our code.
+ */
+async function stackCeiling(api: Api, floor: FloorProcess, token: string, id: string, seconds: number, rounds: number, warmup: number) {
+  const document = { query: byIdQuery, variables: { id } };
+  const answer = await post(api.url, document, token);
+  const floorTarget: Target = { url: `${floor.base}/incident`, headers: {}, body: JSON.stringify({ id }) };
+  const layers = [["http", "node:http"], ["fastify", "Fastify"], ["apollo", "Fastify + Apollo, graphql-js"]] as const;
+  for (const [mode, label] of layers) {
+    const server = await startFloorScript([CEILING_JS, "--mode", mode, "--answer", answer], `ceiling ${mode}`);
+    busyPids.add(server.child.pid);
+    try {
+      const target: Target = { url: `${server.base}/graphql`, headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(document) };
+      await assertIdentical(`stack ceiling (${label})`, await post(target.url, document, token), answer);
+      const name = `incident by id, stack alone: ${label}`;
+      addLoadRows(name, "req/s", await compare(name, target, floorTarget, seconds, rounds, warmup));
+    } finally {
+      busyPids.delete(server.child.pid);
+      await server.child.stop();
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------- GraphQL
@@ -883,6 +911,7 @@ async function main(): Promise<void> {
     const floor1: Target = { url: `${floor.base}/incident`, headers: {}, body: () => JSON.stringify({ id: String(ids[j++ % ids.length]) }) };
     addLoadRows("incident by id", "req/s", await compare("incident by id", api1, floor1, duration, rounds, warmup));
   }
+  if (wants("ceiling")) await stackCeiling(api, floor, bench.token, String(seeded.incidentIds[0]), duration, rounds, warmup);
   if (wants("update") || wants("note")) {
     const pool = seeded.writable.slice(0, Math.max(opts.connections * 4, 32));
     const writes = writeTargets(api, floor, bench.token, bench.id, reader(), pool);
