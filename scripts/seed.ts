@@ -135,6 +135,12 @@ async function main(): Promise<void> {
   if (existsSync(".env")) process.loadEnvFile(".env");
   const force = process.argv.includes("--force");
   const config = loadConfig(process.env);
+  // The demo accounts share one published password: never on a production server.
+  if (config.production) {
+    console.error("NODE_ENV is production: nothing was written. The demo quarter's accounts share a published password.");
+    process.exitCode = 1;
+    return;
+  }
   const db = await openDatabase(config, createMetrics(), pino({ level: "silent" }));
   const { raw, closeRaw } = openRaw(config);
   try {
@@ -144,11 +150,29 @@ async function main(): Promise<void> {
       process.exitCode = 1;
       return;
     }
+    const refusal = await accountsRefusal(db);
+    if (refusal) {
+      console.error(`${refusal}: nothing was written.`);
+      process.exitCode = 1;
+      return;
+    }
     await seed(db, raw);
   } finally {
     await closeRaw();
     await db.close();
   }
+}
+
+/**
+ * Why the demo accounts may not be written here, if they may not. On a database whose accounts are someone's own,
+ * the demo's logins (one published password) would be new ways in: the first user is its admin, and each demo
+ * account would sign up beside them. A database the seed wrote before (its admin is the demo's) is fine.
+ */
+async function accountsRefusal(db: AppDatabase): Promise<string | undefined> {
+  if ((await db.users.count()) === 0) return undefined;
+  const admin = await db.users.findByEmail(people[0].email);
+  if (admin?.role === Role.ADMIN) return undefined;
+  return `The database has accounts of its own, and ${people[0].email} is not its admin`;
 }
 
 /** A second connection, for settling times below the services. */
@@ -192,7 +216,6 @@ async function seed(db: AppDatabase, raw: SqlBackend): Promise<void> {
     run: Date.now().toString(36),
   };
   world.admin = await person(world, people[0], undefined);
-  if (world.admin.role !== Role.ADMIN) throw new Error(`${people[0].email} exists and is not an admin: seed an empty database`);
   for (const spec of people.slice(1)) {
     const user = await person(world, spec, world.admin);
     if (user.role === Role.RESPONDER) world.responders.push(user);

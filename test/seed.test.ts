@@ -16,10 +16,11 @@ const SEED_JS = fileURLToPath(new URL("../dist/scripts/seed.js", import.meta.url
 /** A seed takes seconds on SQLite and tens of seconds on PostgreSQL on a busy machine. */
 const SLOW = { timeout: 240_000 };
 
-const runSeed = (database: TestDatabase, ...args: string[]) =>
+const runSeed = (database: TestDatabase, ...args: string[]) => runSeedWith(database, {}, ...args);
+const runSeedWith = (database: TestDatabase, env: Record<string, string>, ...args: string[]) =>
   spawnSync(process.execPath, [SEED_JS, ...args], {
     cwd: database.dir,
-    env: { PATH: process.env.PATH, DATABASE_URL: database.url, LOG_LEVEL: "silent" },
+    env: { PATH: process.env.PATH, DATABASE_URL: database.url, LOG_LEVEL: "silent", ...env },
     encoding: "utf8",
     timeout: 230_000,
   });
@@ -79,5 +80,36 @@ describe("npm run seed", () => {
     expect(await first.scalar("SELECT count(*) FROM incidents")).toBe(2 * before);
     const titles = await story(first);
     expect(titles.slice(before)).toEqual(titles.slice(0, before));
+  });
+
+  it("refuses, writing nothing, a database whose accounts are its own (its admin is not the demo's), even with --force", SLOW, async () => {
+    const own = await createTestDatabase("incident-seed-accounts-");
+    const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: own.url, LOG_LEVEL: "silent" });
+    const db = await openDatabase(config, createMetrics(), pino({ level: "silent" }));
+    try {
+      await db.users.create({ email: "owner@company.example", name: "Owner", passwordHash: "x" }, () => "ADMIN");
+      for (const args of [[], ["--force"]]) {
+        const refused = runSeed(own, ...args);
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toContain("nothing was written");
+      }
+      expect(await own.scalar("SELECT count(*) FROM users")).toBe(1);
+      expect(await own.scalar("SELECT count(*) FROM incidents")).toBe(0);
+      expect(await own.scalar("SELECT count(*) FROM services")).toBe(0);
+    } finally {
+      await db.close();
+      await own.remove();
+    }
+  });
+
+  it("refuses a production server: the demo accounts share a published password", SLOW, async () => {
+    const empty = await createTestDatabase("incident-seed-production-");
+    try {
+      const refused = runSeedWith(empty, { NODE_ENV: "production", JWT_SECRET: "a-production-secret-of-enough-length-0123456789" });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain("production");
+    } finally {
+      await empty.remove();
+    }
   });
 });
