@@ -20,6 +20,7 @@ import { queryCostPlugin } from "./graphql/query-cost.js";
 import { timeSlicingPlugin } from "./graphql/time-slicing-plugin.js";
 import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
 import { createClientGate } from "./http/client-gate.js";
+import { createConcurrencyLimit } from "./shared/concurrency-limit.js";
 import { httpDrainPlugin } from "./http/drain.js";
 import { withExplorerLink } from "./http/explorer/landing-page-link.js";
 import { createHttpApp } from "./http/server.js";
@@ -50,6 +51,9 @@ import { createWebhookDispatcher } from "./modules/webhooks/webhook-dispatcher.j
 import { createWebhookSender } from "./modules/webhooks/webhook-sender.js";
 import { WebhookService } from "./modules/webhooks/webhook.service.js";
 import { afterEachEvent } from "./modules/webhooks/after-each-event.js";
+
+/** Alert requests waiting for an ingest slot, at most; each holds its parsed body (up to 1 MB of JSON) meanwhile. */
+const ingestQueue = 16;
 
 export interface RunningApp {
   url: string;
@@ -153,6 +157,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       integrations: integrationService,
       alerts,
       rateLimit: ingestRateLimit(windowCounter("ingest", 60), config.limits.ingestPerMinute),
+      // Half the pool at most: the other half stays for everyone else's requests.
+      slots: createConcurrencyLimit(Math.max(1, Math.floor(config.dbPoolSize / 2)), ingestQueue),
       events: publisher,
       metrics,
       logger,

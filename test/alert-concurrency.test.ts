@@ -169,6 +169,41 @@ describe("two instances on one PostgreSQL database and one Redis (needs PostgreS
   }, 90_000);
 });
 
+describe("many large alert requests at once on PostgreSQL (needs PostgreSQL)", () => {
+  let database: TestDatabase;
+  let server: ChildServer;
+  afterAll(async () => {
+    await server?.stop();
+    await database?.remove();
+  });
+
+  it("ingests in at most half the pool, queues a few, asks the rest to retry, and other users' requests still get a connection", async () => {
+    database = await tempDatabase("incident-api-ingest-slots-", "postgres");
+    // A pool of 2: one ingest transaction at a time, and 16 requests waiting for it.
+    server = await startChildServer({ dbPath: database.dbPath, env: { DB_POOL_SIZE: "2", INGEST_RATE_LIMIT: "100000" } });
+    const { amKey, token } = await setUp(server.gql);
+    const storm = Promise.all(Array.from({ length: 24 }, (_, i) => send(server.base, amKey, group(`slot${i}`, 1000))));
+    // Once the storm holds the pool's ingest half, a read by someone else.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    const read = await server.gql(`{ me { name } }`, {}, token);
+    const readMs = Date.now() - started;
+    const answers = await storm;
+    expect(read.errors).toBeUndefined();
+    // Without the slots, the read waited behind every ingest transaction for a connection (about a second each).
+    expect(readMs).toBeLessThan(4_000);
+    const statuses = answers.map((answer) => answer.status);
+    expect(statuses.every((status) => status === 200 || status === 503)).toBe(true);
+    expect(statuses.filter((status) => status === 503).length).toBeGreaterThan(0);
+    const refused = answers.find((answer) => answer.status === 503)!;
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(((await refused.json()) as { message: string }).message).toContain("in progress");
+    // Every request answered 200 stored its alerts; a refused one stored none.
+    const accepted = statuses.filter((status) => status === 200).length;
+    expect(await database.scalar("SELECT count(*) FROM alerts WHERE fingerprint LIKE 'slot%'")).toBe(accepted * 1000);
+  }, 120_000);
+});
+
 describe("a SIGKILL during a storm (the backend under test)", () => {
   let database: TestDatabase;
   afterAll(async () => {

@@ -1,4 +1,6 @@
 import type { Logger } from "pino";
+import type { ConcurrencyLimit } from "../../shared/concurrency-limit.js";
+import { RateLimitedError } from "../../shared/errors.js";
 import type { Metrics } from "../../shared/metrics.js";
 import type { SystemIncidentEvents } from "../../realtime/incident-event-publisher.js";
 import type { IntegrationKind } from "./alert-enums.js";
@@ -16,8 +18,11 @@ export class UnknownKeyError extends Error {
 
 export class IngestRateLimitedError extends Error {
   override name = "IngestRateLimitedError";
-  constructor(readonly retryAfterSeconds: number) {
-    super("Too many requests for this integration; retry later");
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = "Too many requests for this integration; retry later",
+  ) {
+    super(message);
   }
 }
 
@@ -25,6 +30,12 @@ export interface AlertIntakeDeps {
   integrations: IntegrationService;
   alerts: AlertRepository;
   rateLimit: IngestRateLimit;
+  /**
+   * Ingest transactions at once, across integrations. On PostgreSQL each holds a pool connection for its whole
+   * length (a second or more for a large payload): unbounded, a few senders at once took every connection and other
+   * users' requests failed waiting for one. Past its queue, senders are told to retry.
+   */
+  slots: ConcurrencyLimit;
   events?: SystemIncidentEvents;
   metrics: Metrics;
   logger: Logger;
@@ -47,9 +58,10 @@ export class AlertIntakeService {
     const alerts = parse();
     let result: IngestResult;
     try {
-      result = await this.deps.alerts.ingest(found.target, alerts, new Date());
+      result = await this.deps.slots.run(() => this.deps.alerts.ingest(found.target, alerts, new Date()));
     } catch (error) {
       if (error instanceof KeyRevokedError) throw new UnknownKeyError();
+      if (error instanceof RateLimitedError) throw new IngestRateLimitedError(error.retryAfterSeconds, "Too many alert requests in progress; retry later");
       throw error;
     }
     this.count(kind, result.outcomes);
