@@ -147,18 +147,24 @@ export async function webhookBench(deps: WebhookBenchDeps): Promise<void> {
       await onDatabase(
         databaseUrl,
         (db) => {
+          // As the outbox writes them: due (the head) only when nothing of the endpoint and incident is pending yet.
           const insert = db.prepare(
             `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, created_at)
-             VALUES (?, ?, 'INCIDENT_UPDATED', ?, 'PENDING', 0, ?, ?)`,
+             VALUES (@endpoint, @incident, 'INCIDENT_UPDATED', @body, 'PENDING', 0, CASE WHEN EXISTS (SELECT 1 FROM webhook_deliveries p
+               WHERE p.endpoint_id = @endpoint AND p.incident_id = @incident AND p.status = 'PENDING') THEN NULL ELSE @now END, @now)`,
           );
           db.transaction(() => {
-            for (let i = 0; i < count; i++) insert.run(Number(endpointId), Number(pool[i % incidents]), `{"type":"incident.updated","n":${i}}`, now, now);
+            for (let i = 0; i < count; i++) {
+              insert.run({ endpoint: Number(endpointId), incident: Number(pool[i % incidents]), body: `{"type":"incident.updated","n":${i}}`, now });
+            }
           })();
         },
         async (client) => {
           await client.query(
             `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, created_at)
-             SELECT $1, ($2::bigint[])[1 + (i % $3)], 'INCIDENT_UPDATED', '{"type":"incident.updated","n":' || i || '}', 'PENDING', 0, now(), now()
+             SELECT $1, ($2::bigint[])[1 + (i % $3)], 'INCIDENT_UPDATED', '{"type":"incident.updated","n":' || i || '}', 'PENDING', 0,
+               CASE WHEN i < $3 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = $1
+                 AND p.incident_id = ($2::bigint[])[1 + (i % $3)] AND p.status = 'PENDING') THEN now() END, now()
              FROM generate_series(0, $4 - 1) AS i`,
             [Number(endpointId), pool.map(Number), incidents, count],
           );

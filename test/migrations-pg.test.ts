@@ -71,4 +71,53 @@ describe.runIf(onPostgres)("PostgreSQL: upgrading to merges and system resolutio
       await handle.close();
     }
   });
+
+  it("leaves only the first pending delivery of each endpoint and incident due when only heads are due", async () => {
+    await database.remove();
+    database = await createTestDatabase("incident-api-pg-upgrade-");
+    const handle = openPostgres({ url: database.url, poolSize: 1 });
+    try {
+      await applyPostgresMigrations(handle, migrationsBefore("0009_webhook_due_heads"));
+      await database.exec(`
+        INSERT INTO webhook_endpoints (url, enabled, secret, secret_hint, created_at, updated_at) VALUES
+          ('http://127.0.0.1:1/a', TRUE, 'whsec_a', 'a', now(), now()), ('http://127.0.0.1:1/b', FALSE, 'whsec_b', 'b', now(), now());`);
+      // As the release before wrote them: every pending delivery due at its creation.
+      const rows: Array<[endpoint: number, incident: number, status: string]> = [
+        [1, 1, "DELIVERED"],
+        [1, 1, "PENDING"], // the head of (1, 1)
+        [1, 1, "PENDING"],
+        [1, 2, "PENDING"], // the head of (1, 2)
+        [1, 1, "FAILED"],
+        [1, 1, "PENDING"],
+        [2, 1, "PENDING"], // the head of (2, 1), a disabled endpoint: due again once enabled
+        [2, 1, "PENDING"],
+      ];
+      for (const [i, [endpoint, incident, status]] of rows.entries()) {
+        const at = `timestamptz '2026-11-30 00:00:00+00' + interval '${i} seconds'`;
+        await database.exec(
+          `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, delivered_at, created_at)
+           VALUES (${endpoint}, ${incident}, 'INCIDENT_UPDATED', '{}', '${status}', 0, ${status === "PENDING" ? at : "NULL"},
+             ${status === "DELIVERED" ? at : "NULL"}, ${at})`,
+        );
+      }
+      await applyPostgresMigrations(handle, migrationsFolder("postgres"));
+      const after = await database.query<{ id: number; status: string; due: number | null }>(
+        `SELECT id::int AS id, status, extract(epoch FROM next_attempt_at - timestamptz '2026-11-30 00:00:00+00')::int AS due
+         FROM webhook_deliveries ORDER BY id`,
+      );
+      expect(after).toEqual([
+        { id: 1, status: "DELIVERED", due: null },
+        { id: 2, status: "PENDING", due: 1 },
+        { id: 3, status: "PENDING", due: null },
+        { id: 4, status: "PENDING", due: 3 },
+        { id: 5, status: "FAILED", due: null },
+        { id: 6, status: "PENDING", due: null },
+        { id: 7, status: "PENDING", due: 6 },
+        { id: 8, status: "PENDING", due: null },
+      ]);
+      expect(await database.integrityProblems()).toEqual([]);
+    } finally {
+      await handle.close();
+    }
+  });
 });

@@ -182,6 +182,55 @@ describe.skipIf(onPostgres)("migrations (SQLite: skipped with TEST_DATABASE=post
     db.close();
   });
 
+  it("leave only the first pending delivery of each endpoint and incident due when only heads are due", () => {
+    const before = committedMigrations().indexOf("0008_webhook_due_heads");
+    const db = open();
+    applyMigrations(db, firstMigrations(before));
+    seed(db, 2, 0);
+    const now = Date.now();
+    db.prepare(
+      `INSERT INTO webhook_endpoints (url, enabled, secret, secret_hint, created_at, updated_at) VALUES
+         ('http://127.0.0.1:1/a', 1, 'whsec_a', 'a', ?, ?), ('http://127.0.0.1:1/b', 0, 'whsec_b', 'b', ?, ?)`,
+    ).run(now, now, now, now);
+    const delivery = db.prepare(
+      `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, delivered_at, created_at)
+       VALUES (?, ?, 'INCIDENT_UPDATED', '{}', ?, 0, ?, ?, ?)`,
+    );
+    // As the release before wrote them: every pending delivery due at its creation.
+    const rows: Array<[endpoint: number, incident: number, status: string]> = [
+      [1, 1, "DELIVERED"],
+      [1, 1, "PENDING"], // the head of (1, 1)
+      [1, 1, "PENDING"],
+      [1, 2, "PENDING"], // the head of (1, 2)
+      [1, 1, "FAILED"],
+      [1, 1, "PENDING"],
+      [2, 1, "PENDING"], // the head of (2, 1), a disabled endpoint: due again once enabled
+      [2, 1, "PENDING"],
+    ];
+    rows.forEach(([endpoint, incident, status], i) => {
+      const at = now + i;
+      delivery.run(endpoint, incident, status, status === "PENDING" ? at : null, status === "DELIVERED" ? at : null, at);
+    });
+    applyMigrations(db, migrationsFolder());
+    const after = db.prepare("SELECT id, status, next_attempt_at AS due FROM webhook_deliveries ORDER BY id").all();
+    expect(after).toEqual([
+      { id: 1, status: "DELIVERED", due: null },
+      { id: 2, status: "PENDING", due: now + 1 },
+      { id: 3, status: "PENDING", due: null },
+      { id: 4, status: "PENDING", due: now + 3 },
+      { id: 5, status: "FAILED", due: null },
+      { id: 6, status: "PENDING", due: null },
+      { id: 7, status: "PENDING", due: now + 6 },
+      { id: 8, status: "PENDING", due: null },
+    ]);
+    const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'webhook_deliveries' ORDER BY name").pluck().all();
+    expect(indexes).toContain("webhook_deliveries_endpoint_due_idx");
+    expect(indexes).not.toContain("webhook_deliveries_due_idx");
+    expect(count(db, "incidents")).toBe(2);
+    expect(db.pragma("foreign_key_check")).toEqual([]);
+    db.close();
+  });
+
   it("keep every incident and log when a later migration rebuilds incidents", () => {
     const db = open();
     applyMigrations(db, migrationsFolder());

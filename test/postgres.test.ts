@@ -151,7 +151,7 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "services_name_key_unique",
       "users_email_unique",
       "users_role_id_idx",
-      "webhook_deliveries_due_idx",
+      "webhook_deliveries_endpoint_due_idx",
       "webhook_deliveries_endpoint_idx",
       "webhook_deliveries_finished_idx",
       "webhook_deliveries_order_idx",

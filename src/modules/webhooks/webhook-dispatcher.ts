@@ -50,7 +50,8 @@ const pruneBatches = 10;
 /**
  * Runs in the server process, in turns. Each turn is one transaction: it stores the outcomes of the attempts
  * finished since the last turn, hands back those stopped by shutdown, and leases the deliveries now due (the next
- * event of an incident becomes due once the previous one is stored). Attempts run between turns, concurrently.
+ * event of an incident becomes due once the previous one is stored as DELIVERED or FAILED, in that transaction, and
+ * is leased in the same turn). Attempts run between turns, concurrently.
  *
  * A lease outlives an attempt by a margin: if this process dies mid-attempt, another instance (or this one,
  * restarted) takes the delivery over once the lease has passed, so nothing committed is lost, and nothing is
@@ -140,7 +141,7 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
     if (done.length === 0 && handedBack.length === 0 && free <= 0) return false;
     const now = new Date();
     // Nothing to store: a read first, so that an idle instance never takes the write lock (SQLite) to find nothing.
-    if (done.length === 0 && handedBack.length === 0 && !(await repository.anyDue(now))) return false;
+    if (done.length === 0 && handedBack.length === 0 && !(await repository.anyDue(now, busyEndpoints()))) return false;
     const attempts: FinishedAttempt[] = done.map(({ delivery, decision }) => ({
       id: delivery.id,
       outcome: decision.outcome,
@@ -151,7 +152,7 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
       settled = await repository.settle(claimer, {
         finished: attempts,
         released: handedBack,
-        claim: free > 0 ? { now, leaseUntil: new Date(now.getTime() + leaseMs), limit: free, busyEndpoints: busyEndpoints() } : undefined,
+        claim: free > 0 ? { now, leaseUntil: new Date(now.getTime() + leaseMs), limit: free, busyEndpoints: busyEndpoints(), perEndpoint } : undefined,
       });
     } catch (error) {
       // Tried again next turn; the leases still hold meanwhile.

@@ -85,7 +85,8 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
       if (event.alertId !== undefined) data.alert = alertJson(readAlert((yield* one(q.alertById, [event.alertId]))!));
       const ids = endpoints.map((row) => d.readId(row.id));
       const at = d.time(event.at);
-      yield* all(q.insertDeliveries, [event.incidentId, event.type, webhookBody(event.type, event.at, data), at, at, d.list(ids)]);
+      const body = webhookBody(event.type, event.at, data);
+      yield* all(q.insertDeliveries, [event.incidentId, event.type, body, at, at, event.incidentId, d.list(ids)]);
       written = true;
     },
     takeWritten() {

@@ -15,6 +15,23 @@ export function webhookStatements(d: Dialect) {
       ? `(${column} = '[]' OR ${column}::jsonb @> jsonb_build_array(?::${type}))`
       : `(${column} = '[]' OR EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ?))`;
   const pending = `status = 'PENDING'`;
+  /**
+   * `before`: the latest pending delivery of an endpoint and incident, if any (on the order index). PostgreSQL: it is
+   * locked (FOR SHARE) until the writer commits. Only a head leaves PENDING, so when it is the one found, a dispatcher
+   * turn settling it right now is waited for and the row read again: without the lock, this delivery would wait
+   * behind a head that the turn settles without seeing it (it is not committed yet), and wait forever. Newest first:
+   * the dead index entries of the chain's settled deliveries lie behind it.
+   */
+  const lastPending = (endpoint: string, incident: string) =>
+    pg
+      ? `LEFT JOIN LATERAL (SELECT p.id FROM webhook_deliveries p WHERE p.endpoint_id = ${endpoint} AND p.incident_id = ${incident}
+           AND p.${pending} ORDER BY p.id DESC LIMIT 1 FOR SHARE) AS before ON TRUE`
+      : `LEFT JOIN webhook_deliveries AS before ON before.id = (SELECT p.id FROM webhook_deliveries p WHERE p.endpoint_id = ${endpoint}
+           AND p.incident_id = ${incident} AND p.${pending} ORDER BY p.id DESC LIMIT 1)`;
+  /** The due heads of endpoint `e`, soonest first, at most `?` of them, on webhook_deliveries_endpoint_due_idx. */
+  const dueHeads = (columns: string) =>
+    `SELECT ${columns} FROM webhook_deliveries h WHERE h.endpoint_id = e.id AND h.${pending} AND h.next_attempt_at IS NOT NULL
+       AND h.next_attempt_at <= ? AND (h.claimed_until IS NULL OR h.claimed_until <= ?)`;
   // PostgreSQL types a parameter in a SELECT list as text unless told.
   const as = (type: string) => (pg ? `::${type}` : "");
   return {
@@ -24,10 +41,16 @@ export function webhookStatements(d: Dialect) {
       "webhook_endpoints_matching",
       `SELECT id FROM webhook_endpoints WHERE enabled = TRUE AND ${listed("events", "text")} AND ${listed("service_ids", "bigint")}`,
     ),
+    /**
+     * One delivery per endpoint (parameter 7); due now only when no earlier one of its endpoint and incident is
+     * pending (it heads its chain), else it waits (NULL) for the dispatcher to make it due once that one is settled.
+     */
     insertDeliveries: s(
       "webhook_deliveries_insert",
       `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, created_at)
-       SELECT id, ?${as("bigint")}, ?, ?, 'PENDING', 0, ?${as("timestamptz")}, ?${as("timestamptz")} FROM webhook_endpoints WHERE ${d.inList("id", "bigint")} ORDER BY id`,
+       SELECT e.id, ?${as("bigint")}, ?, ?, 'PENDING', 0, CASE WHEN before.id IS NULL THEN ?${as("timestamptz")} END, ?${as("timestamptz")}
+       FROM webhook_endpoints e ${lastPending("e.id", `?${as("bigint")}`)}
+       WHERE ${d.inList("e.id", "bigint")} ORDER BY e.id`,
     ),
     /** PostgreSQL: events of one incident are written one transaction after the other, so ids follow commit order. */
     lockIncident: s("webhook_lock_incident", `SELECT id FROM incidents WHERE id = ?${pg ? " FOR NO KEY UPDATE" : ""}`),
@@ -92,49 +115,87 @@ export function webhookStatements(d: Dialect) {
         `SELECT endpoint_id, count(*) AS n FROM webhook_deliveries WHERE ${d.inList("endpoint_id", "bigint")}
          ${withStatus ? `AND ${d.inList("status", "text")}` : ""} GROUP BY endpoint_id`,
       ),
+    /** The end of its endpoint and incident's chain: due now only when nothing of the chain is pending (see above). */
     redeliver: s(
       "webhook_deliveries_redeliver",
       `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, created_at)
-       SELECT endpoint_id, incident_id, event_type, body, 'PENDING', 0, ?${as("timestamptz")}, ?${as("timestamptz")} FROM webhook_deliveries WHERE id = ? AND created_at = ?
+       SELECT s.endpoint_id, s.incident_id, s.event_type, s.body, 'PENDING', 0, CASE WHEN before.id IS NULL THEN ?${as("timestamptz")} END,
+         ?${as("timestamptz")} FROM webhook_deliveries s ${lastPending("s.endpoint_id", "s.incident_id")}
+       WHERE s.id = ? AND s.created_at = ?
        RETURNING ${deliveryColumns}`,
+    ),
+    /** PostgreSQL: a redelivery joins its chain after the events being written for the incident (see lockIncident). */
+    lockIncidentOfDelivery: s(
+      "webhook_lock_incident_of_delivery",
+      `SELECT id FROM incidents WHERE id = (SELECT incident_id FROM webhook_deliveries WHERE id = ?)${pg ? " FOR NO KEY UPDATE" : ""}`,
+    ),
+    /**
+     * Run as an endpoint is enabled, before: if it was disabled, its heads waiting for a later retry are due now (the
+     * others are due already). One range of the due index.
+     */
+    resumeEndpoint: s(
+      "webhook_deliveries_resume",
+      `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE endpoint_id = ? AND ${pending} AND next_attempt_at IS NOT NULL
+         AND next_attempt_at > ?
+         AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = webhook_deliveries.endpoint_id AND e.enabled = FALSE)`,
     ),
 
     // --- the dispatcher
     /**
-     * Takes up to `limit` due deliveries for a lease: each the earliest pending one of its endpoint and incident (the
-     * order rule), of an enabled endpoint that is not busy (see the dispatcher), not leased by another instance. PostgreSQL: rows another instance is
-     * claiming at this moment are skipped, and the lease condition is checked again on the row once locked.
-     * SQLite walks the due deliveries in order on their index (the CROSS JOIN keeps them the outer loop, where
-     * ANALYZE would otherwise start from the few endpoints and sort every pending delivery).
+     * Takes up to `limit` (the last parameter) due deliveries for a lease, soonest first. Only the head of each
+     * endpoint and incident is ever due (the order rule: see insertDeliveries and promote), so the claim reads, per
+     * enabled endpoint that is not busy (see the dispatcher), at most `perEndpoint` entries of the due index, plus
+     * those leased by attempts in flight: what waits behind a head, behind a retry, or at a disabled or busy
+     * endpoint is never read, however large the backlog. PostgreSQL: rows another instance is claiming at this
+     * moment are skipped, and the conditions are checked again on the row once locked (so a delivery just leased
+     * or settled by another instance is left alone: never attempted twice at once). Under MVCC the entries of settled
+     * heads stay in the range until vacuumed; the first scan that finds one dead marks it, and later ones step over
+     * it without reading the table.
      */
     claim: s(
       "webhook_deliveries_claim",
       pg
-        ? // The head of each (endpoint, incident) first, from the pending index in one pass: probing every waiting
-          // delivery for an earlier one instead costs, under MVCC, a walk over the dead index entries of those
-          // already sent, for each of them (a backlog on one incident went at 7 a second).
-          `UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN (
-             SELECT w.id FROM (SELECT min(id) AS id FROM webhook_deliveries WHERE ${pending} GROUP BY endpoint_id, incident_id) AS head
-             JOIN webhook_deliveries w ON w.id = head.id JOIN webhook_endpoints e ON e.id = w.endpoint_id
-             WHERE w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?) AND e.enabled = TRUE
-               AND NOT ${d.inList("w.endpoint_id", "bigint")}
+        ? `UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN (
+             SELECT w.id FROM webhook_endpoints e CROSS JOIN LATERAL (${dueHeads("h.id")} ORDER BY h.next_attempt_at, h.id LIMIT ?) AS head
+             JOIN webhook_deliveries w ON w.id = head.id
+             WHERE e.enabled = TRUE AND NOT ${d.inList("e.id", "bigint")}
+               AND w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)
              ORDER BY w.next_attempt_at, w.id LIMIT ? FOR UPDATE OF w SKIP LOCKED)
            RETURNING id, endpoint_id, incident_id, event_type, body, attempts, created_at`
-        : `UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN (
-             SELECT w.id FROM webhook_deliveries w CROSS JOIN webhook_endpoints e
-             WHERE e.id = w.endpoint_id AND w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)
-               AND e.enabled = TRUE AND NOT ${d.inList("w.endpoint_id", "bigint")}
-               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = w.endpoint_id
-                               AND p.incident_id = w.incident_id AND p.${pending} AND p.id < w.id)
+        : // The endpoints are the outer loop (CROSS JOIN), each reading its range; the few rows found are sorted.
+          // The conditions on w repeat those of the range (as PostgreSQL needs them), so that both take one parameter list.
+          `UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN (
+             SELECT w.id FROM webhook_endpoints e CROSS JOIN webhook_deliveries w
+             WHERE w.id IN (${dueHeads("h.id")} ORDER BY h.next_attempt_at, h.id LIMIT ?)
+               AND e.enabled = TRUE AND NOT ${d.inList("e.id", "bigint")}
+               AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)
              ORDER BY w.next_attempt_at, w.id LIMIT ?)
            RETURNING id, endpoint_id, incident_id, event_type, body, attempts, created_at`,
     ),
+    /** The outcome of an attempt, while this instance holds the lease. */
     finish: s(
       "webhook_deliveries_finish",
       `UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_status_code = ?, last_error = ?,
          next_attempt_at = ?, delivered_at = ?, claimed_until = NULL, claimed_by = NULL
-       WHERE id = ? AND claimed_by = ? RETURNING id`,
+       WHERE id = ? AND claimed_by = ? RETURNING id, endpoint_id, incident_id`,
     ),
+    /**
+     * A head was DELIVERED or FAILED (its id, parameter 4): the next pending delivery of its endpoint and incident is
+     * due now. Nothing of the chain before the head is pending, so the order index is read from the head on.
+     */
+    promote: s(
+      "webhook_deliveries_promote",
+      `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = (
+         SELECT n.id FROM webhook_deliveries n WHERE n.endpoint_id = ? AND n.incident_id = ? AND n.${pending} AND n.id > ?
+         ORDER BY n.id LIMIT 1) AND next_attempt_at IS NULL`,
+    ),
+    /**
+     * PostgreSQL: a turn waits at most this long for a row lock. A writer adding to chains holds the latest pending
+     * delivery of each FOR SHARE until it commits, and may wait for a head this turn settles while the turn waits to
+     * finish or promote one it holds: the turn gives up (and is tried again) long before PostgreSQL's deadlock check
+     * (deadlock_timeout, 1 s) would roll back either, so the writer (a user's change) is never the one undone.
+     */
+    lockTimeout: s("webhook_lock_timeout", `SELECT set_config('lock_timeout', '100ms', true)`),
     release: s(
       "webhook_deliveries_release",
       `UPDATE webhook_deliveries SET claimed_until = NULL, claimed_by = NULL WHERE id = ? AND claimed_by = ?`,
@@ -145,10 +206,13 @@ export function webhookStatements(d: Dialect) {
       `DELETE FROM webhook_deliveries WHERE id IN (
          SELECT id FROM webhook_deliveries WHERE status <> 'PENDING' AND created_at < ? ORDER BY created_at LIMIT ?) RETURNING id`,
     ),
-    /** Whether a pending delivery, not leased, is due (a read on the due index: idle turns take no write lock). */
+    /**
+     * Whether an enabled endpoint that is not busy (the list) has a due head not leased: a read on the due index,
+     * one range per endpoint, so that idle turns take no write lock, and a backlog that cannot go now wakes nothing.
+     */
     anyDue: s(
       "webhook_deliveries_any_due",
-      `SELECT id FROM webhook_deliveries WHERE ${pending} AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) LIMIT 1`,
+      `SELECT e.id FROM webhook_endpoints e WHERE e.enabled = TRUE AND EXISTS (${dueHeads("1")}) AND NOT ${d.inList("e.id", "bigint")} LIMIT 1`,
     ),
     oldestPending: s(
       "webhook_deliveries_oldest_pending",

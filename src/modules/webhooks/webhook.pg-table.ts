@@ -41,7 +41,11 @@ export const webhookDeliveries = pgTable(
     createdAt: pgTime("created_at").notNull(),
   },
   (table) => [
-    index("webhook_deliveries_due_idx").on(table.nextAttemptAt, table.id).where(sql`"status" = 'PENDING'`),
+    // The due heads of each endpoint, soonest first: a claim reads a LIMITed range of it per enabled endpoint that
+    // has room. Deliveries waiting behind an earlier one of their incident (next_attempt_at NULL) are not in it.
+    index("webhook_deliveries_endpoint_due_idx")
+      .on(table.endpointId, table.nextAttemptAt, table.id)
+      .where(sql`"status" = 'PENDING' AND "next_attempt_at" IS NOT NULL`),
     index("webhook_deliveries_order_idx").on(table.endpointId, table.incidentId, table.id).where(sql`"status" = 'PENDING'`),
     index("webhook_deliveries_endpoint_idx").on(table.endpointId, table.id),
     // Retention: delivered and failed deliveries past WEBHOOK_RETENTION, oldest first, without reading the rest.

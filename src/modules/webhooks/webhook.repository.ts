@@ -69,9 +69,11 @@ export interface DispatchTurn {
   finished: readonly FinishedAttempt[];
   /** Leased deliveries given back untried. */
   released: readonly number[];
-  /** Leases to take now, if any. */
-  /** `busyEndpoints`: endpoints with as many attempts in flight as one may have; none of theirs is claimed. */
-  claim?: { now: Date; leaseUntil: Date; limit: number; busyEndpoints: readonly number[] };
+  /**
+   * Leases to take now, if any. `busyEndpoints`: endpoints with as many attempts in flight as one may have; none of
+   * theirs is claimed. `perEndpoint`: at most this many of one endpoint (default `limit`).
+   */
+  claim?: { now: Date; leaseUntil: Date; limit: number; busyEndpoints: readonly number[]; perEndpoint?: number };
 }
 
 export interface SettledTurn {
@@ -99,17 +101,23 @@ export interface WebhookRepository {
     statuses?: readonly WebhookDeliveryStatus[],
   ): Promise<Map<number, WebhookDelivery[]>>;
   deliveryCounts(endpointIds: readonly number[], statuses?: readonly WebhookDeliveryStatus[]): Promise<Map<number, number>>;
-  /** A new PENDING delivery of the same event, to the same endpoint, with the same body; due now. */
-  /** A new delivery of the one with this id and creation time (both: its public id names them). */
+  /**
+   * A new PENDING delivery of the one with this id and creation time (both: its public id names them): the same
+   * event, endpoint and body, at the end of its endpoint and incident's chain (due now when nothing of it is pending).
+   */
   redeliver(id: number, createdAt: Date, now: Date): Promise<WebhookDelivery | undefined>;
   /**
    * The dispatcher's one transaction per turn: stores the outcomes of finished attempts (each only while `claimer`
-   * still holds its lease), hands back those stopped untried, disables endpoints that answered 410, then leases up
-   * to `claim.limit` due deliveries (see the claim statement), with their endpoints.
+   * still holds its lease), makes the next delivery of each chain due whose head was DELIVERED or FAILED, hands back
+   * those stopped untried, disables endpoints that answered 410, then leases up to `claim.limit` due deliveries (see
+   * the claim statement), with their endpoints.
    */
   settle(claimer: string, turn: DispatchTurn): Promise<SettledTurn>;
-  /** Whether any pending delivery, not leased, is due at `now` (a read: cheaper than a claim that finds nothing). */
-  anyDue(now: Date): Promise<boolean>;
+  /**
+   * Whether a delivery not leased is due at `now` at an enabled endpoint not among `busyEndpoints` (a read: cheaper
+   * than a claim that finds nothing).
+   */
+  anyDue(now: Date, busyEndpoints?: readonly number[]): Promise<boolean>;
   /** Deletes up to `limit` delivered or failed deliveries written before `before`; returns how many. */
   prune(before: Date, limit: number): Promise<number>;
   /** When the oldest pending delivery of an enabled endpoint was written; undefined when there is none. */
@@ -168,7 +176,12 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
     async updateEndpoint(id, changes) {
       const enabled = changes.enabled === undefined ? null : d.bool(changes.enabled);
       const params = [changes.url ?? null, changes.description ?? null, json(changes.events), json(changes.serviceIds), enabled];
-      const row = await backend.transaction(() => one(q.updateEndpoint, [...params, d.time(new Date()), id]));
+      const now = d.time(new Date());
+      const row = await backend.transaction(function* () {
+        // Enabled again: what waits for a later retry goes now (heads already due stay as they are).
+        if (changes.enabled === true) yield* all(q.resumeEndpoint, [now, id, now]);
+        return yield* one(q.updateEndpoint, [...params, now, id]);
+      });
       return row && readEndpoint(row);
     },
 
@@ -210,24 +223,36 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
     },
 
     async redeliver(id, createdAt, now) {
-      const row = await backend.transaction(() => one(q.redeliver, [d.time(now), d.time(now), id, d.time(createdAt)]));
+      const row = await backend.transaction(function* () {
+        if (d.kind === "postgres") yield* all(q.lockIncidentOfDelivery, [id]);
+        return yield* one(q.redeliver, [d.time(now), d.time(now), id, d.time(createdAt)]);
+      });
       return row && readDelivery(row);
     },
 
     async settle(claimer, { finished, released, claim }) {
       // Relaxed: a turn undone by a power loss only means attempts made again (at least once), never a lost event.
       return backend.transaction(function* () {
+        if (d.kind === "postgres") yield* all(q.lockTimeout, []);
+        // The claim's own time: a delivery made due here is taken in this same turn.
+        const settledAt = d.time(claim?.now ?? new Date());
         const kept: boolean[] = [];
+        const settledHeads: Row[] = [];
         for (const { id, outcome, disableEndpointId } of finished) {
           const { status, statusCode, error, nextAttemptAt, deliveredAt } = outcome;
           const params = [status, statusCode, error, time(nextAttemptAt), time(deliveredAt), id, claimer];
-          kept.push((yield* one(q.finish, params)) !== undefined);
-          if (disableEndpointId !== undefined) yield* all(q.disableEndpoint, [d.time(new Date()), disableEndpointId]);
+          const row = yield* one(q.finish, params);
+          kept.push(row !== undefined);
+          if (row && status !== "PENDING") settledHeads.push(row);
+          if (disableEndpointId !== undefined) yield* all(q.disableEndpoint, [settledAt, disableEndpointId]);
         }
         for (const id of released) yield* all(q.release, [id, claimer]);
+        for (const head of settledHeads) yield* all(q.promote, [settledAt, head.endpoint_id, head.incident_id, head.id]);
         if (!claim) return { kept, claimed: [], endpoints: [] };
         const now = d.time(claim.now);
-        const rows = yield* all(q.claim, [d.time(claim.leaseUntil), claimer, now, now, d.list(claim.busyEndpoints), claim.limit]);
+        const perEndpoint = Math.min(claim.limit, claim.perEndpoint ?? claim.limit);
+        const busy = d.list(claim.busyEndpoints);
+        const rows = yield* all(q.claim, [d.time(claim.leaseUntil), claimer, now, now, perEndpoint, busy, now, now, claim.limit]);
         const claimed = rows
           .map((row) => ({
             id: d.readId(row.id),
@@ -245,8 +270,8 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
       }, { relaxed: true });
     },
 
-    async anyDue(now) {
-      return (await backend.read(() => one(q.anyDue, [d.time(now), d.time(now)]))) !== undefined;
+    async anyDue(now, busyEndpoints = []) {
+      return (await backend.read(() => one(q.anyDue, [d.time(now), d.time(now), d.list(busyEndpoints)]))) !== undefined;
     },
 
     async prune(before, limit) {

@@ -36,7 +36,10 @@ export const webhookDeliveries = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     lastStatusCode: integer("last_status_code"),
     lastError: text("last_error"),
-    /** Set while PENDING. */
+    /**
+     * When it is due: set on the earliest PENDING delivery of its endpoint and incident only (the head); the later
+     * ones wait with NULL until the one before them is DELIVERED or FAILED.
+     */
     nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
     /** The lease of the instance attempting it; another may take it over once it has passed. */
     claimedUntil: integer("claimed_until", { mode: "timestamp_ms" }),
@@ -45,7 +48,11 @@ export const webhookDeliveries = sqliteTable(
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   },
   (table) => [
-    index("webhook_deliveries_due_idx").on(table.nextAttemptAt, table.id).where(sql`"status" = 'PENDING'`),
+    // The due heads of each endpoint, soonest first: a claim reads a LIMITed range of it per enabled endpoint that
+    // has room. Deliveries waiting behind an earlier one of their incident (next_attempt_at NULL) are not in it.
+    index("webhook_deliveries_endpoint_due_idx")
+      .on(table.endpointId, table.nextAttemptAt, table.id)
+      .where(sql`"status" = 'PENDING' AND "next_attempt_at" IS NOT NULL`),
     // The ordering rule: the earlier pending delivery of one endpoint and incident, found in this index.
     index("webhook_deliveries_order_idx").on(table.endpointId, table.incidentId, table.id).where(sql`"status" = 'PENDING'`),
     index("webhook_deliveries_endpoint_idx").on(table.endpointId, table.id),

@@ -1,0 +1,2 @@
+DROP INDEX `webhook_deliveries_due_idx`;--> statement-breakpoint
+CREATE INDEX `webhook_deliveries_endpoint_due_idx` ON `webhook_deliveries` (`endpoint_id`,`next_attempt_at`,`id`) WHERE "status" = 'PENDING' AND "next_attempt_at" IS NOT NULL;
