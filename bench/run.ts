@@ -247,6 +247,7 @@ async function startApi(dir: string, databaseUrl: string, profileDir?: string, e
     "api",
   );
   const base = `http://127.0.0.1:${port}`;
+  serverPids.set(base, child.pid);
   await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, child, "API server");
   return { child, base, url: `${base}/graphql` };
 }
@@ -277,6 +278,7 @@ async function startFloorScript(args: string[], label: string): Promise<FloorPro
     });
     child.process.once("exit", () => reject(new Error(`${label} exited\n${child.output()}`)));
   });
+  serverPids.set(`http://127.0.0.1:${port}`, child.pid);
   return { child, base: `http://127.0.0.1:${port}` };
 }
 
@@ -306,6 +308,10 @@ const peakMb = (pid: number) => {
 };
 
 // ---------------------------------------------------------------------------------------------------- load
+
+/** The pid of the server listening at each origin, for its CPU time per request. */
+const serverPids = new Map<string, number>();
+const ticksPerSecond = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
 /** utime + stime of a process, in clock ticks (usually 10 ms). */
 function cpuTicks(pid: number): number {
@@ -368,6 +374,11 @@ interface LoadResult {
   failed: number;
   /** Share of the machine's CPU used by other processes during the load (0-1). */
   background: number;
+  /**
+   * CPU time of the server's own process per answered request, in µs (NaN when unknown): other load on the machine
+   * moves it far less than throughput. On PostgreSQL the SQL's own work is in the database's processes, not here.
+   */
+  cpuUs: number;
 }
 
 
@@ -401,6 +412,8 @@ async function load(target: Target, seconds: number): Promise<LoadResult> {
     };
   }
   const background = backgroundMeter();
+  const serverPid = serverPids.get(new URL(target.url).origin);
+  const ticksBefore = serverPid === undefined ? 0 : cpuTicks(serverPid);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -420,6 +433,7 @@ async function load(target: Target, seconds: number): Promise<LoadResult> {
     });
   });
   const foreign = background();
+  const serverTicks = serverPid === undefined ? Number.NaN : cpuTicks(serverPid) - ticksBefore;
   latencies.sort((a, b) => a - b);
   const pick = (q: number) => (latencies.length === 0 ? Number.NaN : latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!);
   const failed = result.non2xx + result.errors + bodyFailures;
@@ -430,6 +444,7 @@ async function load(target: Target, seconds: number): Promise<LoadResult> {
     ok: latencies.length - bodyFailures,
     failed,
     background: foreign,
+    cpuUs: (serverTicks / ticksPerSecond) * 1e6 / Math.max(1, latencies.length),
   };
 }
 
@@ -465,6 +480,7 @@ async function compare(name: string, api: Target, floor: Target, seconds: number
     ok: results.reduce((sum, r) => sum + r.ok, 0),
     failed: results.reduce((sum, r) => sum + r.failed, 0),
     background: Math.max(...results.map((r) => r.background)),
+    cpuUs: median(results.map((r) => r.cpuUs)),
   });
   const result = { api: summarise(apiRounds), floor: summarise(floorRounds), apiRounds, floorRounds };
   const failures = result.api.failed + result.floor.failed;
@@ -733,6 +749,7 @@ function addLoadRows(label: string, unit: string, result: Comparison): void {
   rows.push({ figure: `${label}: ${unit}`, api: fmt(result.api.rps), floor: fmt(result.floor.rps), ratio: ratio(result.api.rps, result.floor.rps) });
   rows.push({ figure: `${label}: p50 ms`, api: fmt(result.api.p50, 2), floor: fmt(result.floor.p50, 2), ratio: ratio(result.api.p50, result.floor.p50) });
   rows.push({ figure: `${label}: p99 ms`, api: fmt(result.api.p99, 2), floor: fmt(result.floor.p99, 2), ratio: ratio(result.api.p99, result.floor.p99) });
+  rows.push({ figure: `${label}: server CPU µs/request`, api: fmt(result.api.cpuUs), floor: fmt(result.floor.cpuUs), ratio: ratio(result.api.cpuUs, result.floor.cpuUs) });
   if (result.api.failed + result.floor.failed > 0) {
     rows.push({ figure: `${label}: FAILED requests`, api: String(result.api.failed), floor: String(result.floor.failed), ratio: "" });
   }
@@ -984,6 +1001,7 @@ async function main(): Promise<void> {
         const result = await compare(label, t.api, t.floor, opts.growthDuration, opts.growthRounds, Math.min(warmup, 1));
         rows.push({ figure: `${label}: p50 ms`, api: fmt(result.api.p50, 2), floor: fmt(result.floor.p50, 2), ratio: ratio(result.api.p50, result.floor.p50) });
         rows.push({ figure: `${label}: p99 ms`, api: fmt(result.api.p99, 2), floor: fmt(result.floor.p99, 2), ratio: ratio(result.api.p99, result.floor.p99) });
+  rows.push({ figure: `${label}: server CPU µs/request`, api: fmt(result.api.cpuUs), floor: fmt(result.floor.cpuUs), ratio: ratio(result.api.cpuUs, result.floor.cpuUs) });
         rows.push({ figure: `${label}: req/s`, api: fmt(result.api.rps), floor: fmt(result.floor.rps), ratio: ratio(result.api.rps, result.floor.rps) });
         if (result.api.failed + result.floor.failed > 0) {
           rows.push({ figure: `${label}: FAILED requests`, api: String(result.api.failed), floor: String(result.floor.failed), ratio: "" });
