@@ -131,10 +131,19 @@ describe("the per-client concurrency gate", () => {
       await server.gql(`mutation { createIncident(input: { title: "Incident ${i}" }) { id } }`, {}, server.admin.token);
     }
     await server.gql(`{ me { id } }`, {}, flooder.token); // its token verified once, as a client's usually is
-    const answers = await burst(server.url, nestedPage, flooder.token, 20);
+    // A burst counts only if its requests meet at the server: on a busy machine the burst client can be descheduled
+    // between its writes, and a request on SQLite waits for no I/O, so each may finish before the next is read. A
+    // few bursts, then, until one arrives together; a gate that never refuses fails all of them.
+    let answers: Array<{ status: number; head: string; body: string }> = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      answers = await burst(server.url, nestedPage, flooder.token, 20);
+      expect(answers.every((answer) => answer.status === 200 || answer.status === 429)).toBe(true);
+      if (answers.some((answer) => answer.status === 429)) break;
+      await new Promise((resolve) => setTimeout(resolve, 1_100)); // the refusals' retry-after
+    }
     expect(answers.filter((answer) => answer.status === 200).length).toBeGreaterThanOrEqual(3);
     const refused = answers.filter((answer) => answer.status === 429);
-    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.length, `statuses: ${answers.map((answer) => answer.status).join(",")}`).toBeGreaterThan(0);
     for (const answer of refused) {
       expect(answer.head).toMatch(/^retry-after: 1$/m);
       expect(JSON.parse(answer.body).errors[0].extensions).toMatchObject({ code: "RATE_LIMITED", retryAfter: 1 });
