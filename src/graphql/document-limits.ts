@@ -105,7 +105,7 @@ export function documentLimitRules(limits: DocumentLimits): ValidationRule[] {
 /**
  * Fixed nodes per call of the fields that rank or aggregate: what one call costs beyond the rows it returns, in
  * rows' worth of work. Measured on the seeded database (2,000 incidents): a similarity ranking or a search takes
- * 7-9 ms, a 366-day metrics pass 115 ms, a row of a nested page about 50 µs. So a ranking is counted as 1,000 rows
+ * 7-9 ms, a 366-day metrics pass 115-200 ms, a row of a nested page about 50 µs. So a ranking is counted as 1,000 rows
  * (what it costs at 100,000 incidents, with room to spare) and a metrics pass as 5,000: at the default node limit a
  * document holds at most 24 rankings or 5 metrics passes, and the cost budget charges 10 and 50 points for them.
  */
@@ -127,7 +127,7 @@ export interface NodeCountOptions {
   perEvent?: boolean;
 }
 
-/** A product of counts in which zero wins (an unbounded list of nothing is nothing). */
+/** A product of counts in which zero wins: a weighted field under `first: 0` runs no times, even per event. */
 const times = (a: number, b: number) => (a === 0 || b === 0 ? 0 : a * b);
 
 /** The `first` a field will run with: the argument, else its default, else the largest page; clamped to a page. */
@@ -144,8 +144,8 @@ function firstOf(field: GraphQLField<unknown, unknown>, selection: FieldNode, va
 /**
  * GitHub's node limit: for every connection, and every list field taking `first`, in the operation, the product of
  * the `first` values on its path (its own included, defaults for omitted ones), summed. Other lists of objects
- * multiply what is below them by their bound (metrics rows: 5,000), else by the largest page. A field of `callWeights` adds its
- * weight once per call, the call multiplied by the lists above it. Needs the variables, so it runs once the
+ * multiply what is below them by their bound (metrics rows: 5,000), else by the largest page. A field of
+ * `callWeights` adds its weight once per call, the call multiplied by the lists above it. Needs the variables, so it runs once the
  * operation is resolved, still before any resolver or SQL.
  */
 export function nodeCount(
