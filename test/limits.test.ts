@@ -82,6 +82,69 @@ describe("document limits", () => {
   });
 });
 
+// Shapes the hostile review measured: list fields counted as nothing let these through at cost 1.
+const nestedSimilar = (outer: number, inner: number, innermost: number) =>
+  `{ searchIncidents(query: "e", first: ${outer}) { incident { similar(first: ${inner}) { incident { similar(first: ${innermost}) { score } } } } } }`;
+const metricsField = (i: number) =>
+  `m${i}: incidentMetrics(input: { from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", bucket: DAY, groupBy: [SERVICE, PRIORITY, ASSIGNEE] }) { created timeToResolve { p50 } }`;
+
+describe("list fields and ranking fields", () => {
+  let incidentId: string;
+  beforeAll(async () => {
+    const created = await server.gql(`mutation { createIncident(input: { title: "Disk full on db-7" }) { id } }`, {}, server.admin.token);
+    incidentId = created.data.createIncident.id;
+  });
+
+  it("multiplies by a list's first like a connection's: 100 rankings of 100 logs each is over the node limit", async () => {
+    // Counted before as 100 nodes; it returned 34,961 log rows.
+    await refused(`{ searchIncidents(query: "e", first: 100) { incident { similar(first: 100) { incident { logs(first: 100) { nodes { id } } } } } } }`);
+  });
+
+  it("refuses nested rankings: search x similar x similar x similar, and 20 x 20 x 5", async () => {
+    const deep = `{ searchIncidents(query: "zzqqzzqq", first: 100) { incident { similar(first: 100) { incident { similar(first: 100) { incident { similar(first: 100) { score } } } } } } } }`;
+    expect((await refused(deep)).message).toMatch(/node/);
+    await refused(nestedSimilar(20, 20, 5));
+    await refused(nestedSimilar(5, 5, 5));
+  });
+
+  it("weighs each ranking call, so that aliases add up: 49 x similarIncidents(first: 100) and 25 x searchIncidents", async () => {
+    const similar = Array.from({ length: 49 }, (_, i) => `s${i}: similarIncidents(to: { title: "zzqq${i}" }, first: 100) { score }`).join(" ");
+    await refused(`{ ${similar} }`);
+    // 25 x (1,000 + 1) nodes: even the smallest pages, once each call is weighed.
+    const searches = Array.from({ length: 25 }, (_, i) => `s${i}: searchIncidents(query: "a", first: 1) { score }`).join(" ");
+    await refused(`{ ${searches} }`);
+  });
+
+  it("weighs each metrics pass: 10 aliases of a year by day and every dimension are refused", async () => {
+    await refused(`{ ${Array.from({ length: 10 }, (_, i) => metricsField(i)).join(" ")} }`);
+  });
+
+  it("counts metrics rows as their most (5,000) for the connections and rankings below them", async () => {
+    const input = `input: { from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", groupBy: [SERVICE] }`;
+    // 5,000 + 5,000 x 5 nodes.
+    await refused(`{ incidentMetrics(${input}) { service { incidents(first: 5) { totalCount } } } }`);
+    await refused(`{ incidentMetrics(${input}) { assignee { assignedIncidents(first: 1) { nodes { similar(first: 1) { score } } } } } }`);
+  });
+
+  it("accepts the ranking documents clients send: similar(first: 5), searchIncidents(first: 20), a draft, a nested pair, metrics", async () => {
+    const accepted = [
+      `query($id: ID!) { incident(id: $id) { similar(first: 5) { score reasons { kind weight } incident { id title } } } }`,
+      `query($id: ID!) { incident(id: $id) { similar(first: 100, withinDays: 3650) { incident { id } } } }`,
+      `{ searchIncidents(query: "disk", first: 20) { score highlights incident { id title } } }`,
+      `{ searchIncidents(query: "disk", first: 100) { score } }`,
+      `{ similarIncidents(to: { title: "Disk full" }) { score incident { id title } } }`,
+      `query($id: ID!) { incident(id: $id) { similar(first: 5) { incident { similar(first: 5) { score } } } } }`,
+      `{ ${Array.from({ length: 5 }, (_, i) => `s${i}: searchIncidents(query: "a", first: 100) { score }`).join(" ")} }`,
+      `{ ${metricsField(0)} ${metricsField(1)} }`,
+      `{ incidentMetrics(input: { from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", groupBy: [SERVICE, ASSIGNEE] }) { service { name } assignee { name } created } }`,
+    ];
+    for (const query of accepted) {
+      const response = await server.gql(query, { id: incidentId }, server.admin.token);
+      expect(response.errors, query).toBeUndefined();
+    }
+  });
+});
+
 describe("configurable limits", () => {
   it("takes its thresholds from the environment", async () => {
     const strict = await startTestServer({ MAX_QUERY_DEPTH: "3", MAX_ALIASES: "1" });
@@ -90,6 +153,18 @@ describe("configurable limits", () => {
       expect(onlyError(deep).extensions?.code).toBe("QUERY_TOO_COMPLEX");
       const aliased = await strict.gql(`{ a: __typename b: __typename }`, {}, strict.admin.token);
       expect(onlyError(aliased).extensions?.code).toBe("QUERY_TOO_COMPLEX");
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it("weighs ranking calls against MAX_NODES, whatever its value", async () => {
+    const strict = await startTestServer({ MAX_NODES: "2000" });
+    try {
+      const one = await strict.gql(`{ similarIncidents(to: { title: "Disk full" }) { score } }`, {}, strict.admin.token);
+      expect(one.errors).toBeUndefined();
+      const two = await strict.gql(`{ a: similarIncidents(to: { title: "Disk full" }) { score } b: similarIncidents(to: { title: "Disk" }) { score } }`, {}, strict.admin.token);
+      expect(onlyError(two).extensions?.code).toBe("QUERY_TOO_COMPLEX");
     } finally {
       await strict.close();
     }

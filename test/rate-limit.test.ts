@@ -96,6 +96,22 @@ describe("the per-client cost budget (RATE_LIMIT_POINTS=20)", () => {
     }
   });
 
+  it("charges a ranking call 1,000 nodes and a metrics pass 5,000, on top of the rows they return", async () => {
+    const user = await server.signUp("Ranker");
+    // similarIncidents(first: 5): 5 + 1,000 nodes, 10 points; searchIncidents(first: 20): 20 + 1,000, 10 points.
+    const draft = await server.gql(`{ rateLimit { cost } similarIncidents(to: { title: "Disk full" }) { score } }`, {}, user.token);
+    expect(draft.errors).toBeUndefined();
+    expect(draft.data.rateLimit.cost).toBe(10);
+    const search = await server.gql(`{ rateLimit { cost } searchIncidents(query: "disk", first: 20) { score } }`, {}, user.token);
+    expect(search.data.rateLimit.cost).toBe(10);
+    expect(search.headers.get("x-ratelimit-remaining")).toBe("0");
+    // A metrics pass: 50 points, more than the whole budget of another user.
+    const other = await server.signUp("Dashboard");
+    const metrics = await server.gql(`{ incidentMetrics(input: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" }) { created } }`, {}, other.token);
+    expect(metrics.status).toBe(429);
+    expect(onlyError(metrics).extensions?.code).toBe("RATE_LIMITED");
+  });
+
   it("charges anonymous requests to the client's address", async () => {
     const response = await server.gql(`{ me { id } }`);
     expect(onlyError(response).extensions?.code).toBe("UNAUTHENTICATED");

@@ -310,6 +310,17 @@ describe("incidentEvents over graphql-ws", () => {
     expect(misspelt.errors[0]).toMatchObject([{ extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }]);
   });
 
+  it("refuses ranking fields in a subscription document: they would run once per event, for every event", async () => {
+    const ranked = `subscription { incidentEvents { kind incident { similar(first: 1) { score } } } }`;
+    const nested = `subscription { incidentEvents { incident { similar(first: 20) { incident { similar(first: 5) { score } } } } } }`;
+    const one = listen(viewer.token, {}, server, ranked);
+    const amplifier = listen(viewer.token, {}, server, nested);
+    await until(() => one.errors.length > 0 && amplifier.errors.length > 0, "errors");
+    expect(one.errors[0]).toMatchObject([{ extensions: { code: "QUERY_TOO_COMPLEX" } }]);
+    expect(amplifier.errors[0]).toMatchObject([{ extensions: { code: "QUERY_TOO_COMPLEX" } }]);
+    expect((one.errors[0] as Array<{ message: string }>)[0]?.message).toMatch(/node/);
+  });
+
   it("answers a subscription sent over HTTP with an error rather than a stream", async () => {
     const result = await server.gql(`subscription { incidentEvents { kind } }`, {}, viewer.token);
     expect(result.status).toBe(400);

@@ -36,8 +36,8 @@ function rateLimitHeaders(state: RateLimitState): [string, string][] {
 
 /**
  * Prices each operation once it is resolved, still before any resolver or SQL: GitHub's node limit (the sum over
- * every connection of the product of the `first` values on its path), then, with a budget, its cost charged to
- * the client. Over the node limit: QUERY_TOO_COMPLEX. Over the budget: RATE_LIMITED with `retryAfter` (HTTP 429).
+ * every connection and paged list of the product of the `first` values on its path, plus the fixed weight of each
+ * ranking or metrics call: see nodeCount), then, with a budget, its cost charged to the client. Over the node limit: QUERY_TOO_COMPLEX. Over the budget: RATE_LIMITED with `retryAfter` (HTTP 429).
  */
 export function queryCostPlugin(nodeLimit: number, budget: CostBudget | undefined): ApolloServerPlugin<GraphQLContext> {
   return {

@@ -68,7 +68,10 @@ export function subscriptionDocumentChecker(schema: GraphQLSchema, limits: Docum
     const fragments = new Map(
       document.definitions.flatMap((d): [string, FragmentDefinitionNode][] => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d]] : [])),
     );
-    const nodes = nodeCount(schema, operation.selectionSet, schema.getSubscriptionType()!, fragments, payload.variables ?? {}, limits.nodes);
+    // Ranking and metrics fields would run once per event, for every event: they count as unbounded here.
+    const nodes = nodeCount(schema, operation.selectionSet, schema.getSubscriptionType()!, fragments, payload.variables ?? {}, limits.nodes, {
+      perEvent: true,
+    });
     if (nodes > limits.nodes) {
       const error = new QueryTooComplexError("node");
       return [new GraphQLError(error.message, { originalError: error })];
