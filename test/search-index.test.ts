@@ -133,8 +133,14 @@ function cases(kind: "sqlite" | "postgres") {
   const filter = criteriaSql(d, { statuses: ["OPEN"] });
   const window = [d.time(new Date(0)), d.time(new Date(Date.now() + 86_400_000)), 0];
   return {
-    search: { text: q.search("", "").text, params: [d.list([text(["kerberos"], "all"), text(["gatew"], "all")]), 20] },
-    "search with a filter": { text: q.search(filter.shape, filter.text).text, params: [d.list([text(["kerberos"], "all")]), ...filter.params, 20] },
+    search: {
+      text: q.search("", "").text,
+      params: [...q.searchParams([text(["kerberos"], "all"), text(["gatew"], "all")], text(["kerberos", "gatew"], "all")), 20],
+    },
+    "search with a filter": {
+      text: q.search(filter.shape, filter.text).text,
+      params: [...q.searchParams([text(["kerberos"], "all")], text(["kerberos"], "all")), ...filter.params, 20],
+    },
     similar: { text: q.candidates(false).text, params: q.candidateParams(text(["kerber", "gatew"], "any"), window, 60) },
     "similar, same service": { text: q.candidates(true).text, params: q.candidateParams(text(["kerber"], "any"), [...window, null], 60) },
   };

@@ -53,6 +53,10 @@ CREATE VIRTUAL TABLE `incident_note_fts` USING fts5(
 	prefix='2 3 4'
 );
 --> statement-breakpoint
+-- Notes containing each term: similarity counts the incidents whose notes hold a term only when this says they
+-- can be few.
+CREATE VIRTUAL TABLE `incident_note_fts_vocab` USING fts5vocab('incident_note_fts', 'row');
+--> statement-breakpoint
 INSERT INTO `incident_note_fts` (`incident_note_fts`) VALUES ('rebuild');
 --> statement-breakpoint
 CREATE TRIGGER `incident_notes_search_insert` AFTER INSERT ON `incident_logs` WHEN new.`kind` = 'NOTE' BEGIN

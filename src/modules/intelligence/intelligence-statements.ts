@@ -20,24 +20,51 @@ const noteBm25 = `bm25(incident_note_fts) * 0.65`;
 const countedNotes = 1_000;
 
 /**
- * Matches of each search term, one row per incident and term with its best scores in either index and its first
- * matching note. Parameter: the terms' full-text queries, one each (SQLite: a JSON array; PostgreSQL: an array).
+ * The incidents with every search term in their title, description or notes, as `hits(id, score, log)`: `log` is
+ * the first note that matched a term. Two kinds, so that the common case costs one index query as before:
+ * - `whole`: every term in the title or description, one AND query on the per-incident index;
+ * - `mixed`: incidents with a note matching some term (only they can have a term in notes alone), each term then
+ *   looked up in their own title/description document (by id) and in their notes.
+ * A score is the sum over terms of the title/description score and the best note's (bm25 and ts_rank_cd of one
+ * term each; bm25 of an AND query is that same sum). Parameters: the terms' queries, one each (SQLite: a JSON
+ * array; PostgreSQL: an array), then the AND query of all of them.
  */
-function termMatches(d: Dialect): string {
+function searchHits(d: Dialect): string {
   if (d.kind === "sqlite") {
     return `terms(t, q) AS (SELECT key, value FROM json_each(?)),
-      matched(t, id, head, note, log) AS (
-        SELECT terms.t, f.rowid, -bm25(incident_fts, 10.0, 4.0), NULL, NULL FROM terms CROSS JOIN incident_fts f WHERE incident_fts MATCH terms.q
-        UNION ALL
-        SELECT terms.t, l.incident_id, NULL, -${noteBm25}, n.rowid
-        FROM terms CROSS JOIN incident_note_fts n CROSS JOIN incident_logs l ON l.id = n.rowid WHERE incident_note_fts MATCH terms.q)`;
+      -- MATERIALIZED: bm25 is computed while FTS5 is on the row, not in the grouping after it.
+      note_matches(t, id, s, log) AS MATERIALIZED (
+        SELECT terms.t, l.incident_id, -${noteBm25}, n.rowid
+        FROM terms CROSS JOIN incident_note_fts n CROSS JOIN incident_logs l ON l.id = n.rowid WHERE incident_note_fts MATCH terms.q),
+      notes(t, id, s, log) AS (SELECT t, id, max(s), min(log) FROM note_matches GROUP BY t, id),
+      -- Each term's doclist walked once, kept for the incidents with a matching note (the unary + keeps that test out
+      -- of FTS5: probing by rowid would expand a prefix term once per incident).
+      heads(t, id, s) AS MATERIALIZED (
+        SELECT terms.t, f.rowid, -bm25(incident_fts, 10.0, 4.0)
+        FROM terms CROSS JOIN incident_fts f WHERE incident_fts MATCH terms.q AND +f.rowid IN (SELECT id FROM notes)),
+      mixed(id, score, log) AS (
+        SELECT id, sum(s), min(log) FROM (
+          SELECT id, t, sum(s) AS s, min(log) AS log FROM (SELECT id, t, s, NULL AS log FROM heads UNION ALL SELECT id, t, s, log FROM notes) GROUP BY id, t)
+        GROUP BY id HAVING count(*) = (SELECT count(*) FROM terms)),
+      whole(id, score) AS (SELECT f.rowid, -bm25(incident_fts, 10.0, 4.0) FROM incident_fts f WHERE incident_fts MATCH ?),
+      hits(id, score, log) AS (SELECT id, score, log FROM mixed UNION ALL SELECT id, score, NULL FROM whole WHERE id NOT IN (SELECT id FROM mixed))`;
   }
   return `terms AS (SELECT u.t, to_tsquery('incident_search', u.q) AS q FROM unnest(?::text[]) WITH ORDINALITY AS u(q, t)),
-      matched AS (
-        SELECT terms.t, f.incident_id AS id, ts_rank_cd(f.doc, terms.q) AS head, NULL::real AS note, NULL::bigint AS log
-        FROM terms JOIN incident_search f ON f.doc @@ terms.q
-        UNION ALL
-        SELECT terms.t, n.incident_id, NULL, ts_rank_cd(n.doc, terms.q), n.log_id FROM terms JOIN incident_note_search n ON n.doc @@ terms.q)`;
+      notes AS (
+        SELECT terms.t, n.incident_id AS id, max(ts_rank_cd(n.doc, terms.q)) AS s, min(n.log_id) AS log
+        FROM terms JOIN incident_note_search n ON n.doc @@ terms.q GROUP BY terms.t, n.incident_id),
+      heads AS (
+        SELECT terms.t, f.incident_id AS id, ts_rank_cd(f.doc, terms.q) AS s
+        FROM (SELECT DISTINCT id FROM notes) c JOIN incident_search f ON f.incident_id = c.id JOIN terms ON f.doc @@ terms.q),
+      mixed AS (
+        SELECT id, sum(s) AS score, min(log) AS log FROM (
+          SELECT id, t, sum(s) AS s, min(log) AS log FROM (SELECT id, t, s, NULL::bigint AS log FROM heads UNION ALL SELECT id, t, s, log FROM notes) x
+          GROUP BY id, t) y
+        GROUP BY id HAVING count(*) = (SELECT count(*) FROM terms)),
+      whole AS (
+        SELECT f.incident_id AS id, (SELECT sum(ts_rank_cd(f.doc, terms.q)) FROM terms) AS score
+        FROM incident_search f, to_tsquery('incident_search', ?) q WHERE f.doc @@ q),
+      hits AS (SELECT id, score, log FROM mixed UNION ALL SELECT id, score, NULL FROM whole WHERE id NOT IN (SELECT id FROM mixed))`;
 }
 
 export function intelligenceStatements(d: Dialect) {
@@ -45,16 +72,13 @@ export function intelligenceStatements(d: Dialect) {
   return {
     /**
      * Incidents with every term in their title, description or notes (a term may be in the title, another in a
-     * note), best first: title above description above notes. Parameters: the terms' queries (`termQueries`), the
-     * criteria's, the limit. The text is read for the page only: title, description and the first matching note.
+     * note), best first: title above description above notes. Parameters: `searchParams`, the criteria's, the limit. The text is read for the page only: title, description and the first matching note.
      */
     search: (shape: string, conditions: string) => {
       const filtered = shape !== "";
       return s(
         `intelligence_search_${shape}`,
-        `WITH ${termMatches(d)},
-         per AS (SELECT id, t, coalesce(max(head), 0) + coalesce(max(note), 0) AS s, min(log) AS log FROM matched GROUP BY id, t),
-         hits AS (SELECT id, sum(s) AS score, min(log) AS log FROM per GROUP BY id HAVING count(*) = (SELECT count(*) FROM terms)),
+        `WITH ${searchHits(d)},
          page AS (SELECT h.id, h.score, h.log FROM hits h${filtered ? ` ${d.kind === "sqlite" ? "CROSS JOIN" : "JOIN"} incidents i ON i.id = h.id WHERE true${conditions}` : ""}
            ORDER BY h.score DESC, h.id DESC LIMIT ?)
          SELECT p.id, p.score, t.title, t.description, coalesce(n.message, '') AS notes
@@ -101,27 +125,35 @@ export function intelligenceStatements(d: Dialect) {
              ${best}`,
           );
     },
+    /** The text parameters of `search`: each term's query, and all of them required. */
+    searchParams: (termQueries: readonly string[], allQuery: string): unknown[] => [d.list(termQueries), allQuery],
     /** The parameters of `candidates`, in the order its dialect's text binds them. */
     candidateParams: (query: string, window: readonly unknown[], limit: number): unknown[] =>
       d.kind === "sqlite" ? [query, ...window, query, ...window, limit] : [query, ...window, query, ...window, query, query, limit],
     /**
      * Incidents containing each term (exactly) in their title, description or notes, and the highest incident id
-     * as the size of the collection. SQLite counts exactly up to a twentieth of the history (past that a term is too
-     * common to be asked for, see queryTerms in the service), or more when titles and descriptions alone say so;
-     * PostgreSQL up to 200, from at most 200 documents and `countedNotes` notes.
+     * as the size of the collection. SQLite: titles and descriptions count from their vocabulary (exact); a term in
+     * notes too is counted over both indexes when the two vocabularies (incidents, notes) say it can be on fewer
+     * than a twentieth of the history (exact, then), and is that common otherwise (past that a term is not asked
+     * for, see queryTerms in the service). PostgreSQL: up to 200, from at most 200 documents and `countedNotes`
+     * notes.
      */
     documentFrequencies:
       d.kind === "sqlite"
         ? s(
             "intelligence_document_frequencies",
             `WITH cap(n) AS (SELECT max(200, coalesce(max(id), 0) / 20) + 1 FROM incidents)
-             SELECT t.value AS term, CASE WHEN coalesce(v.doc, 0) >= cap.n THEN v.doc ELSE (SELECT count(*) FROM (SELECT DISTINCT id FROM (
+             SELECT t.value AS term, CASE
+               WHEN nv.doc IS NULL THEN coalesce(v.doc, 0)
+               WHEN coalesce(v.doc, 0) + nv.doc >= cap.n THEN max(coalesce(v.doc, 0), cap.n)
+               ELSE (SELECT count(*) FROM (SELECT DISTINCT id FROM (
                  SELECT rowid AS id FROM incident_fts WHERE incident_fts MATCH '"' || replace(t.value, '"', '""') || '"'
                  UNION ALL
                  SELECT l.incident_id FROM incident_note_fts n CROSS JOIN incident_logs l ON l.id = n.rowid
-                 WHERE incident_note_fts MATCH '"' || replace(t.value, '"', '""') || '"')
-               LIMIT (SELECT n FROM cap))) END AS n
+                 WHERE incident_note_fts MATCH '"' || replace(t.value, '"', '""') || '"')))
+             END AS n
              FROM json_each(?) t CROSS JOIN cap LEFT JOIN incident_fts_vocab v ON v.term = t.value
+               LEFT JOIN incident_note_fts_vocab nv ON nv.term = t.value
              UNION ALL SELECT NULL, coalesce(max(id), 0) FROM incidents`,
           )
         : // Counted from the GIN indexes up to 200: past that a term is common, and its exact count does not matter.

@@ -106,8 +106,11 @@ export function createIntelligenceRepository(backend: SqlBackend): IntelligenceR
       const bound = criteriaSql(d, criteria);
       const statement = q.search(bound.shape, bound.text);
             // One full-text query per term: each may be found in the title and description or in any note.
-      const termQueries = d.list(terms.map((term) => textQuery([term], "all")));
-      const rows = await backend.read(() => all(statement, [termQueries, ...bound.params, limit]));
+      const text = q.searchParams(
+        terms.map((term) => textQuery([term], "all")),
+        textQuery(terms, "all"),
+      );
+      const rows = await backend.read(() => all(statement, [...text, ...bound.params, limit]));
       return rows.map((row) => ({ incidentId: d.readId(row.id), score: Number(row.score), ...readText(row) }));
     },
 
