@@ -135,6 +135,18 @@ describe(`notes in the search index (${backend})`, () => {
     expect((await search(first)).map((hit) => hit.incident.id)).toEqual([id]);
   });
 
+  it("matches a query whose words are spread over the title, the description and different notes", async () => {
+    const id = await create("Kestrel cache misses");
+    await addNote(id, "Saw an eviction storm at 10:02");
+    await addNote(id, "Rolled back the quarantine flag");
+    const other = await create("Kestrel eviction storm");
+    const hits = await search("kestrel eviction quarant");
+    expect(hits.map((hit) => hit.incident.id)).toEqual([id]);
+    expect(hits[0]!.highlights).toEqual(["**Kestrel** cache misses", "Saw an **eviction** storm at 10:02"]);
+    expect((await search("kestrel eviction")).map((hit) => hit.incident.id).sort()).toEqual([id, other].sort());
+    expect(await search("kestrel quarantine absent")).toEqual([]);
+  });
+
   it("deleting an incident removes its notes from the index", async () => {
     const id = await create("Short lived incident");
     const word = distinctWord();
