@@ -13,6 +13,8 @@ export const recentMatches = 1_000;
 /**
  * SQLite: a note's bm25 (its own document, weight 1) counts for this much beside the title and description's. Tuned
  * on the labelled set (`npm run eval:similar`): at 1 the BM25-only baseline gains more than Incident.similar does.
+ * The two FTS5 tables keep their own term statistics: a word rarer among notes than among titles weighs more in a
+ * note than its 1 to 10 weight says (seen in small collections, where the notes outnumber the incidents).
  */
 const noteBm25 = `bm25(incident_note_fts) * 0.65`;
 
@@ -24,7 +26,7 @@ const countedNotes = 1_000;
  * the first note that matched a term. Two kinds, so that the common case costs one index query as before:
  * - `whole`: every term in the title or description, one AND query on the per-incident index;
  * - `mixed`: incidents with a note matching some term (only they can have a term in notes alone), each term then
- *   looked up in their own title/description document (by id) and in their notes.
+ *   looked up in their own title/description document and in their notes.
  * A score is the sum over terms of the title/description score and the best note's (bm25 and ts_rank_cd of one
  * term each; bm25 of an AND query is that same sum). Parameters: the terms' queries, one each (SQLite: a JSON
  * array; PostgreSQL: an array), then the AND query of all of them.
