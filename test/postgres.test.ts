@@ -53,13 +53,15 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
     // generated_secrets is PostgreSQL's own: the SQLite backend keeps its development secret in a file.
-    // incident_search is the search index's document table (SQLite has it too, beside its FTS5 tables).
+    // incident_search and incident_note_search are the search index's document tables, one row per incident (title
+    // and description) and one per note (SQLite has incident_search too, beside its FTS5 tables).
     expect(tables.map((row) => row.table_name).sort()).toEqual(
       [
         "alerts",
         "generated_secrets",
         "incident_labels",
         "incident_logs",
+        "incident_note_search",
         "incident_search",
         "incidents",
         "integrations",
@@ -136,7 +138,8 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "incident_labels_incident_id_key_pk", // the composite primary key, named by drizzle-kit
       "incident_labels_pair_idx",
       "incident_logs_incident_idx",
-      "incident_search_doc_idx", // the GIN index of full-text search
+      "incident_note_search_doc_idx", // the GIN index of full-text search over notes, one document per note
+      "incident_search_doc_idx", // the GIN index of full-text search over titles and descriptions
       "incidents_assignee_created_idx",
       "incidents_created_idx",
       "incidents_merged_into_idx",

@@ -42,6 +42,11 @@ const seedSql = (incidents: number) => `
   INSERT INTO incidents (title, description, status, priority, reporter_id, created_at, updated_at)
   VALUES ('Gateway déploiement failed', 'the canary rolled back', 'OPEN', 'HIGH', 1, ${onPostgres ? "now(), now()" : "0, 0"});
   INSERT INTO incident_logs (incident_id, kind, message, author_id, created_at)
+  ${onPostgres
+    ? `SELECT g, 'NOTE', 'checked the dashboards ' || g, 1, now() FROM generate_series(1, ${incidents}) g`
+    : `WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ${incidents})
+       SELECT n, 'NOTE', 'checked the dashboards ' || n, 1, 0 FROM g`};
+  INSERT INTO incident_logs (incident_id, kind, message, author_id, created_at)
   VALUES (${incidents + 1}, 'NOTE', 'Root cause: expired kerberos ticket', 1, ${onPostgres ? "now()" : "0"}),
          (${incidents + 1}, 'STATUS_CHANGE', 'kerberos status only', 1, ${onPostgres ? "now()" : "0"});`;
 
@@ -76,6 +81,7 @@ describe(`the search index (${backend})`, () => {
         handle.client.exec(seedSql(seeded));
         applyMigrations(handle.client, migrationsFolder("sqlite"));
         handle.client.exec("INSERT INTO incident_fts (incident_fts) VALUES ('integrity-check')");
+        handle.client.exec("INSERT INTO incident_note_fts (incident_note_fts) VALUES ('integrity-check')");
       } finally {
         handle.close();
       }
@@ -84,14 +90,19 @@ describe(`the search index (${backend})`, () => {
     expect(found.map((match) => [match.incidentId, match.notes])).toEqual([[seeded + 1, "Root cause: expired kerberos ticket"]]);
     expect(await withRepository(db, (repository) => repository.search(["status"], {}, 10))).toEqual([]);
     expect(await db.scalar("SELECT count(*) FROM incident_search")).toBe(seeded + 1);
+    // One index document per note, none for other entries.
+    expect(await db.scalar(onPostgres ? "SELECT count(*) FROM incident_note_search" : "SELECT count(*) FROM incident_note_fts_docsize")).toBe(seeded + 1);
     expect(await db.integrityProblems()).toEqual([]);
   });
 
   it("is what the search and similarity statements read (EXPLAIN)", async () => {
     const plans = onPostgres ? await postgresPlans(db) : await sqlitePlans(db);
     for (const [name, plan] of Object.entries(plans)) {
+      // Both indexes: titles and descriptions, and notes.
       if (onPostgres) expect(plan, name).toMatch(/Bitmap Index Scan on incident_search_doc_idx/);
       else expect(plan, name).toMatch(/SCAN f VIRTUAL TABLE INDEX \d+:M/);
+      if (onPostgres) expect(plan, name).toMatch(/Bitmap Index Scan on incident_note_search_doc_idx/);
+      else expect(plan, name).toMatch(/SCAN n VIRTUAL TABLE INDEX \d+:M/);
       expect(plan, name).not.toMatch(onPostgres ? /Seq Scan on incidents/ : /SCAN i\b/);
     }
   });
@@ -122,8 +133,14 @@ function cases(kind: "sqlite" | "postgres") {
   const filter = criteriaSql(d, { statuses: ["OPEN"] });
   const window = [d.time(new Date(0)), d.time(new Date(Date.now() + 86_400_000)), 0];
   return {
-    search: { text: q.search("", "").text, params: [text(["kerberos"], "all"), 20] },
-    "search with a filter": { text: q.search(filter.shape, filter.text).text, params: [text(["kerberos"], "all"), ...filter.params, 20] },
+    search: {
+      text: q.search("", "").text,
+      params: [...q.searchParams([text(["kerberos"], "all"), text(["gatew"], "all")], text(["kerberos", "gatew"], "all")), 20],
+    },
+    "search with a filter": {
+      text: q.search(filter.shape, filter.text).text,
+      params: [...q.searchParams([text(["kerberos"], "all")], text(["kerberos"], "all")), ...filter.params, 20],
+    },
     similar: { text: q.candidates(false).text, params: q.candidateParams(text(["kerber", "gatew"], "any"), window, 60) },
     "similar, same service": { text: q.candidates(true).text, params: q.candidateParams(text(["kerber"], "any"), [...window, null], 60) },
   };

@@ -15,6 +15,7 @@ export interface IncidentText {
   notes: string;
 }
 
+/** A search hit's text: `notes` is its first note that matched a term ('' when none did), for highlights. */
 export interface SearchMatch extends IncidentText {
   incidentId: number;
   /** Higher is better: -bm25 on SQLite, ts_rank_cd on PostgreSQL. */
@@ -104,7 +105,12 @@ export function createIntelligenceRepository(backend: SqlBackend): IntelligenceR
     async search(terms, criteria, limit) {
       const bound = criteriaSql(d, criteria);
       const statement = q.search(bound.shape, bound.text);
-      const rows = await backend.read(() => all(statement, [textQuery(terms, "all"), ...bound.params, limit]));
+            // One full-text query per term: each may be found in the title and description or in any note.
+      const text = q.searchParams(
+        terms.map((term) => textQuery([term], "all")),
+        textQuery(terms, "all"),
+      );
+      const rows = await backend.read(() => all(statement, [...text, ...bound.params, limit]));
       return rows.map((row) => ({ incidentId: d.readId(row.id), score: Number(row.score), ...readText(row) }));
     },
 
