@@ -163,4 +163,25 @@ describe(`notes in the search index (${backend})`, () => {
       await server.db.exec("INSERT INTO incident_note_fts (incident_note_fts) VALUES ('integrity-check')");
     }
   });
+
+  it("compares an incident by its first 20 notes: a term only in a later note is no shared term of similar", async () => {
+    const early = await create("Heron replication stalled");
+    await addNote(early, "saw zephyrquill errors in the replica log");
+    const late = await create("Heron replication stalled");
+    for (let i = 0; i < 20; i++) await addNote(late, `checked replica ${i}`);
+    await addNote(late, "saw zephyrquill errors in the replica log");
+    const source = await create("zephyrquill errors on the heron replica");
+    const result = await server.gql(
+      `query($id: ID!) { incident(id: $id) { similar(first: 10) { incident { id } reasons { kind detail } } } }`,
+      { id: source },
+      responder.token,
+    );
+    expect(result.body.errors).toBeUndefined();
+    const textOf = (id: string) =>
+      (result.data.incident.similar as { incident: { id: string }; reasons: { kind: string; detail: string }[] }[])
+        .find((entry) => entry.incident.id === id)
+        ?.reasons.find((reason) => reason.kind === "TEXT")?.detail ?? "";
+    expect(textOf(early)).toContain("zephyrquill");
+    expect(textOf(late)).not.toContain("zephyrquill");
+  });
 });

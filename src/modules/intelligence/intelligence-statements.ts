@@ -7,6 +7,9 @@ import type { Dialect, Statement } from "../../db/sql-work.js";
 // once, when it is added, whatever the incident already holds. An incident's text score is its title/description
 // score plus that of its best matching note; search asks for every word, each found in either index.
 
+/** Notes of an incident that similarity reads, the first ones: 20 of at most 10,000 characters each. */
+export const featureNotes = 20;
+
 /** Similarity ranks at most this many of the most recent incidents (and as many notes) matching any of its terms. */
 export const recentMatches = 1_000;
 
@@ -190,14 +193,16 @@ export function intelligenceStatements(d: Dialect) {
                   LIMIT (SELECT coalesce(max(id), 0) / 5 + 1 FROM incidents)) c) AS n
              FROM unnest(?::text[], ?::text[]) AS p(key, value)`,
           ),
-    /** What similarity compares, for a list of incidents: their notes read from the timeline, oldest first. */
+    /**
+     * What similarity compares, for a list of incidents: their first notes read from the timeline, oldest first. An
+     * incident's notes have no limit in number, and a ranking reads up to 60 candidates: their whole notes could be
+     * gigabytes; the first `featureNotes` (what was found and tried early) describe the problem as well.
+     */
     features: s(
       "intelligence_features",
       `SELECT i.id, i.status, i.service_id, i.created_at, i.title, i.description, coalesce((${
-        d.kind === "sqlite"
-          ? `SELECT group_concat(l.message, char(10) ORDER BY l.id)`
-          : `SELECT string_agg(l.message, E'\\n' ORDER BY l.id)`
-      } FROM incident_logs l WHERE l.incident_id = i.id AND l.kind = 'NOTE'), '') AS notes
+        d.kind === "sqlite" ? `SELECT group_concat(n.message, char(10) ORDER BY n.id)` : `SELECT string_agg(n.message, E'\\n' ORDER BY n.id)`
+      } FROM (SELECT l.id, l.message FROM incident_logs l WHERE l.incident_id = i.id AND l.kind = 'NOTE' ORDER BY l.id LIMIT ${featureNotes}) n), '') AS notes
        FROM incidents i WHERE ${d.inList("i.id", "bigint")}`,
     ),
     labels: s(
