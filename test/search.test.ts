@@ -164,6 +164,26 @@ describe("similar incidents", () => {
     expect(similar[0].reasons.find((reason: any) => reason.kind === "ALERT")?.detail).toBe("PostgresReplicationLagHigh");
   });
 
+  it("compares an incident by its first 200 alerts: a storm's later alerts are not read", async () => {
+    const { amKey } = await alertSetup(server);
+    const storm = (name: string, from: number, count: number) =>
+      alertmanagerPayload(
+        Array.from({ length: count }, (_, i) => ({ labels: { alertname: name, pod: `p${from + i}` }, fingerprint: `${name}-${from + i}` })),
+        { groupKey: "storm-g" },
+      );
+    const stormId = (await sendAlertmanager(server, amKey, storm("QueueBacklogGrowing", 0, 200))).body.incidents[0];
+    expect((await sendAlertmanager(server, amKey, storm("LateOnlyAlertName", 200, 5))).body.incidents).toEqual([stormId]);
+    await server.gql(`mutation($id: ID!) { updateIncident(id: $id, input: { status: INVESTIGATING }) { id } }`, { id: stormId }, responder.token);
+    await server.gql(`mutation($id: ID!) { updateIncident(id: $id, input: { status: RESOLVED }) { id } }`, { id: stormId }, responder.token);
+    const compare = async (alertname: string) => {
+      const sent = await sendAlertmanager(server, amKey, alertmanagerPayload([{ labels: { alertname, pod: "x" }, fingerprint: `${alertname}-x` }], { groupKey: `g-${alertname}` }));
+      const similar = (await similarOf(sent.body.incidents[0])).data.incident.similar as any[];
+      return similar.find((entry) => entry.incident.id === stormId)?.reasons.find((reason: any) => reason.kind === "ALERT")?.detail;
+    };
+    expect(await compare("QueueBacklogGrowing")).toBe("QueueBacklogGrowing");
+    expect(await compare("LateOnlyAlertName")).toBeUndefined();
+  });
+
   it("similarIncidents(to:) puts open and investigating incidents first", async () => {
     const open = await create({ title: "Elasticsearch cluster red, shards unassigned" });
     const resolved = await create({ title: "Elasticsearch cluster red after node loss, shards unassigned" });

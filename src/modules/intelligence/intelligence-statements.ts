@@ -10,6 +10,9 @@ import type { Dialect, Statement } from "../../db/sql-work.js";
 /** Notes of an incident that similarity reads, the first ones: 20 of at most 10,000 characters each. */
 export const featureNotes = 20;
 
+/** Alerts of an incident that similarity reads, the first ones. */
+export const featureAlerts = 200;
+
 /** Similarity ranks at most this many of the most recent incidents (and as many notes) matching any of its terms. */
 export const recentMatches = 1_000;
 
@@ -209,9 +212,18 @@ export function intelligenceStatements(d: Dialect) {
       "intelligence_labels",
       `SELECT incident_id, key, value FROM incident_labels WHERE ${d.inList("incident_id", "bigint")} ORDER BY incident_id, key${d.binary}`,
     ),
+    /**
+     * The first `featureAlerts` alerts of each incident (parameters: the alertname key, the ids). A storm leaves tens
+     * of thousands on one incident, read for the source and for each of 60 candidates; its first alerts carry its
+     * names and fingerprints as well as all of them do.
+     */
     alerts: s(
       "intelligence_alerts",
-      `SELECT incident_id, fingerprint, ${d.jsonText("labels")} AS alertname FROM alerts WHERE ${d.inList("incident_id", "bigint")}`,
+      d.kind === "sqlite"
+        ? `SELECT a.incident_id, a.fingerprint, ${d.jsonText("a.labels")} AS alertname FROM json_each(?) AS p
+           JOIN alerts a ON a.id IN (SELECT id FROM alerts WHERE incident_id = p.value ORDER BY id LIMIT ${featureAlerts})`
+        : `SELECT a.incident_id, a.fingerprint, ${d.jsonText("a.labels")} AS alertname FROM unnest(?::bigint[]) AS p(id)
+           CROSS JOIN LATERAL (SELECT incident_id, fingerprint, labels FROM alerts WHERE incident_id = p.id ORDER BY id LIMIT ${featureAlerts}) a`,
     ),
   };
 }
