@@ -54,7 +54,8 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
     );
     // generated_secrets is PostgreSQL's own: the SQLite backend keeps its development secret in a file.
     // incident_search and incident_note_search are the search index's document tables, one row per incident (title
-    // and description) and one per note (SQLite has incident_search too, beside its FTS5 tables).
+    // and description) and one per note (SQLite has incident_search too, beside its FTS5 tables). incident_templates
+    // keeps each incident's title template for the outlier evidence, on both backends.
     expect(tables.map((row) => row.table_name).sort()).toEqual(
       [
         "alerts",
@@ -63,6 +64,7 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
         "incident_logs",
         "incident_note_search",
         "incident_search",
+        "incident_templates",
         "incidents",
         "integrations",
         "services",
@@ -140,6 +142,8 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "incident_logs_incident_idx",
       "incident_note_search_doc_idx", // the GIN index of full-text search over notes, one document per note
       "incident_search_doc_idx", // the GIN index of full-text search over titles and descriptions
+      "incident_templates_service_created_idx",
+      "incident_templates_service_template_idx",
       "incidents_assignee_created_idx",
       "incidents_created_idx",
       "incidents_merged_into_idx",

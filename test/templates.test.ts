@@ -109,11 +109,38 @@ describe("templates and outliers", () => {
       expect(result.data.incidents.nodes).toHaveLength(first);
       return (await server.metric("db_queries_total")) - before;
     };
-    await statements(2); // the viewer's row and prepared statements, once
+    await page(30); // the viewer's row, prepared statements, and the templates of the services' windows, once
     expect(await statements(20)).toBe(await statements(3));
     const nodes = (await page(30)).data.incidents.nodes;
     const byId = new Map(nodes.map((node: any) => [node.id, node]));
     expect(byId.get(probes.frequent)).toEqual(expect.objectContaining({ outlier: "FREQUENT" }));
     expect(byId.get(probes.anomaly)).toEqual(expect.objectContaining({ outlier: "ANOMALY" }));
+  });
+
+  it("keeps each incident's template once, and follows a title edit, a move to another service and a deletion", async () => {
+    await evidenceOf(probes.frequent!);
+    const kept = await server.db.scalar(`SELECT count(*) FROM incident_templates WHERE service_id = ${Number(service)}`);
+    expect(kept).toBeGreaterThanOrEqual(20);
+    const [edited] = await server.db.query<{ id: number }>(`SELECT id FROM incidents WHERE title = 'Disk 99% full on db-2'`);
+    const retitle = (title: string) =>
+      server.gql(`mutation($id: ID!, $t: String!) { updateIncident(id: $id, input: { title: $t }) { id } }`, { id: String(edited!.id), t: title }, responder.token);
+    expect((await retitle("Brand new problem")).errors).toBeUndefined();
+    expect((await evidenceOf(probes.anomaly!)).template).toMatchObject({ serviceCount30d: 1, serviceTotal30d: 20 });
+    expect((await evidenceOf(probes.frequent!)).template).toMatchObject({ serviceCount30d: 4, serviceTotal30d: 20 });
+    expect((await retitle("Disk 99% full on db-2")).errors).toBeUndefined();
+    expect(await evidenceOf(probes.frequent!)).toMatchObject({ template: { serviceCount30d: 5 }, outlier: "FREQUENT" });
+    expect((await evidenceOf(probes.anomaly!)).outlier).toBe("ANOMALY");
+
+    // Moved to another service (straight in the database, as no mutation moves one): it leaves this service's counts.
+    const [elsewhere] = await server.db.query<{ service_id: number }>(`SELECT service_id FROM incidents WHERE id = ${Number(probes.firstOfItsService)}`);
+    await server.db.exec(`UPDATE incidents SET service_id = ${elsewhere!.service_id} WHERE id = ${edited!.id}`);
+    expect((await evidenceOf(probes.frequent!)).template).toMatchObject({ serviceCount30d: 4, serviceTotal30d: 19 });
+    await server.db.exec(`UPDATE incidents SET service_id = ${Number(service)} WHERE id = ${edited!.id}`);
+    expect((await evidenceOf(probes.frequent!)).template).toMatchObject({ serviceCount30d: 5, serviceTotal30d: 20 });
+
+    const deleted = await server.gql(`mutation($id: ID!) { deleteIncident(id: $id) }`, { id: String(edited!.id) }, server.admin.token);
+    expect(deleted.errors).toBeUndefined();
+    expect(await server.db.scalar(`SELECT count(*) FROM incident_templates WHERE incident_id = ${edited!.id}`)).toBe(0);
+    expect((await evidenceOf(probes.frequent!)).template).toMatchObject({ serviceCount30d: 4, serviceTotal30d: 19 });
   });
 });

@@ -30,24 +30,115 @@ export function insightStatements(d: Dialect) {
       `INSERT INTO incident_logs (incident_id, kind, message, author_id, from_status, to_status, created_at)
        VALUES (?, 'MERGE', ?, ?, ?, ?, ?) RETURNING id`,
     ),
-    /** The titles and times of services' incidents, each service over its own window: parameters from `historyParams`. */
-    serviceHistory:
+    // --- title templates (incident_templates, written by the evidence: template-evidence.ts)
+    /** Per window (`historyParams`): the service's incidents in it, and how many of them have their template kept. */
+    templateCoverage:
       d.kind === "sqlite"
         ? s(
-            "insights_service_history",
-            `SELECT i.service_id, i.title, i.created_at FROM json_each(?) AS w
-             JOIN incidents AS i ON i.service_id = json_extract(w.value, '$[0]')
-               AND i.created_at >= json_extract(w.value, '$[1]') AND i.created_at < json_extract(w.value, '$[2]')`,
+            "insights_template_coverage",
+            `SELECT w.key AS window,
+               (SELECT count(*) FROM incidents i WHERE i.service_id = json_extract(w.value, '$[0]')
+                  AND i.created_at >= json_extract(w.value, '$[1]') AND i.created_at < json_extract(w.value, '$[2]')) AS total,
+               (SELECT count(*) FROM incident_templates t WHERE t.service_id = json_extract(w.value, '$[0]')
+                  AND t.created_at >= json_extract(w.value, '$[1]') AND t.created_at < json_extract(w.value, '$[2]')) AS kept
+             FROM json_each(?) AS w`,
           )
         : s(
-            "insights_service_history",
-            `SELECT i.service_id, i.title, i.created_at FROM unnest(?::bigint[], ?::timestamptz[], ?::timestamptz[]) AS w(service_id, lo, hi)
-             JOIN incidents AS i ON i.service_id = w.service_id AND i.created_at >= w.lo AND i.created_at < w.hi`,
+            "insights_template_coverage",
+            `SELECT w.n - 1 AS window,
+               (SELECT count(*) FROM incidents i WHERE i.service_id = w.service_id AND i.created_at >= w.lo AND i.created_at < w.hi) AS total,
+               (SELECT count(*) FROM incident_templates t WHERE t.service_id = w.service_id AND t.created_at >= w.lo AND t.created_at < w.hi) AS kept
+             FROM unnest(?::bigint[], ?::timestamptz[], ?::timestamptz[]) WITH ORDINALITY AS w(service_id, lo, hi, n)`,
+          ),
+    /** The incidents of the windows (`historyParams`) whose template is not kept yet. */
+    untemplated:
+      d.kind === "sqlite"
+        ? s(
+            "insights_untemplated",
+            `SELECT i.id, i.service_id, i.title, i.created_at FROM json_each(?) AS w
+             JOIN incidents AS i ON i.service_id = json_extract(w.value, '$[0]')
+               AND i.created_at >= json_extract(w.value, '$[1]') AND i.created_at < json_extract(w.value, '$[2]')
+             WHERE NOT EXISTS (SELECT 1 FROM incident_templates t WHERE t.incident_id = i.id)`,
+          )
+        : s(
+            "insights_untemplated",
+            `SELECT i.id, i.service_id, i.title, i.created_at FROM unnest(?::bigint[], ?::timestamptz[], ?::timestamptz[]) AS w(service_id, lo, hi)
+             JOIN incidents AS i ON i.service_id = w.service_id AND i.created_at >= w.lo AND i.created_at < w.hi
+             WHERE NOT EXISTS (SELECT 1 FROM incident_templates t WHERE t.incident_id = i.id)`,
+          ),
+    /**
+     * Keeps templates (`templateParams`), each only if its incident still has the title, service and time it was
+     * computed from: a title changed meanwhile has its own template computed next time.
+     */
+    keepTemplates:
+      d.kind === "sqlite"
+        ? s(
+            "insights_keep_templates",
+            `INSERT OR IGNORE INTO incident_templates (incident_id, service_id, template, created_at)
+             SELECT i.id, i.service_id, json_extract(k.value, '$[2]'), i.created_at FROM json_each(?) AS k
+             JOIN incidents AS i ON i.id = json_extract(k.value, '$[0]') AND i.title = json_extract(k.value, '$[1]')
+               AND i.service_id = json_extract(k.value, '$[3]') AND i.created_at = json_extract(k.value, '$[4]')`,
+          )
+        : s(
+            "insights_keep_templates",
+            `INSERT INTO incident_templates (incident_id, service_id, template, created_at)
+             SELECT i.id, i.service_id, k.template, i.created_at
+             FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::timestamptz[]) AS k(id, title, template, service_id, created_at)
+             JOIN incidents AS i ON i.id = k.id AND i.title = k.title AND i.service_id = k.service_id AND i.created_at = k.created_at
+             ON CONFLICT (incident_id) DO NOTHING`,
+          ),
+    /**
+     * Per incident of the batch (`countParams`): the service's incidents with its template in the 30 days before it,
+     * and all the service's incidents in those days.
+     */
+    templateCounts:
+      d.kind === "sqlite"
+        ? s(
+            "insights_template_counts",
+            `SELECT c.key AS position,
+               (SELECT count(*) FROM incident_templates t WHERE t.service_id = json_extract(c.value, '$[0]')
+                  AND t.template = json_extract(c.value, '$[1]')
+                  AND t.created_at >= json_extract(c.value, '$[2]') AND t.created_at < json_extract(c.value, '$[3]')) AS same,
+               (SELECT count(*) FROM incidents i WHERE i.service_id = json_extract(c.value, '$[0]')
+                  AND i.created_at >= json_extract(c.value, '$[2]') AND i.created_at < json_extract(c.value, '$[3]')) AS total
+             FROM json_each(?) AS c`,
+          )
+        : s(
+            "insights_template_counts",
+            `SELECT c.n - 1 AS position,
+               (SELECT count(*) FROM incident_templates t WHERE t.service_id = c.service_id AND t.template = c.template
+                  AND t.created_at >= c.lo AND t.created_at < c.hi) AS same,
+               (SELECT count(*) FROM incidents i WHERE i.service_id = c.service_id AND i.created_at >= c.lo AND i.created_at < c.hi) AS total
+             FROM unnest(?::bigint[], ?::text[], ?::timestamptz[], ?::timestamptz[]) WITH ORDINALITY AS c(service_id, template, lo, hi, n)`,
           ),
   };
 }
 
 export type InsightStatements = ReturnType<typeof insightStatements>;
+
+/** A template worked out for an incident, from the title, service and time it was read with. */
+export interface KeptTemplate {
+  incidentId: number;
+  title: string;
+  template: string;
+  serviceId: number;
+  createdAt: Date;
+}
+
+export function templateParams(d: Dialect, kept: readonly KeptTemplate[]): unknown[] {
+  if (d.kind === "sqlite") return [JSON.stringify(kept.map((k) => [k.incidentId, k.title, k.template, k.serviceId, k.createdAt.getTime()]))];
+  return [kept.map((k) => k.incidentId), kept.map((k) => k.title), kept.map((k) => k.template), kept.map((k) => k.serviceId), kept.map((k) => k.createdAt)];
+}
+
+/** An incident's window of evidence: its service, its template, and [from, to). */
+export interface TemplateWindow extends HistoryWindow {
+  template: string;
+}
+
+export function countParams(d: Dialect, windows: readonly TemplateWindow[]): unknown[] {
+  if (d.kind === "sqlite") return [JSON.stringify(windows.map((w) => [w.serviceId, w.template, w.from.getTime(), w.to.getTime()]))];
+  return [windows.map((w) => w.serviceId), windows.map((w) => w.template), windows.map((w) => w.from), windows.map((w) => w.to)];
+}
 
 export interface HistoryWindow {
   serviceId: number;

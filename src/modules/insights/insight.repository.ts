@@ -4,7 +4,17 @@ import { all, type Row } from "../../db/sql-work.js";
 import type { IncidentCriteria } from "../incidents/incident.repository.js";
 import type { Priority } from "../incidents/incident-priority.js";
 import type { MetricsGroupBy } from "./insight-enums.js";
-import { historyParams, insightStatements, metricsStatement, type BucketBounds, type HistoryWindow } from "./insight-statements.js";
+import {
+  countParams,
+  historyParams,
+  insightStatements,
+  metricsStatement,
+  templateParams,
+  type BucketBounds,
+  type HistoryWindow,
+  type KeptTemplate,
+  type TemplateWindow,
+} from "./insight-statements.js";
 import type { WebhookOutbox } from "../webhooks/webhook-outbox.js";
 import { mergeIncidents, type MergeRequest, type MergeResult } from "./merge.js";
 
@@ -35,17 +45,25 @@ export interface MetricsRecord extends MetricsOf<DurationRecord> {
   bucket: Date;
 }
 
-export interface ServiceHistoryRow {
+/** An incident whose title template is not kept yet. */
+export interface UntemplatedIncident {
+  incidentId: number;
   serviceId: number;
   title: string;
-  createdAt: number;
+  createdAt: Date;
 }
 
 export interface InsightRepository {
   /** One transaction; throws NotFoundError or BadUserInputError, having changed nothing. */
   merge(request: MergeRequest): Promise<MergeResult>;
-  /** The incidents of each window's service created in [from, to). */
-  serviceHistory(windows: readonly HistoryWindow[]): Promise<ServiceHistoryRow[]>;
+  /** Per window, in order: whether every incident of its service created in [from, to) has its template kept. */
+  templatesComplete(windows: readonly HistoryWindow[]): Promise<boolean[]>;
+  /** The incidents of the windows whose templates are not kept yet. */
+  untemplated(windows: readonly HistoryWindow[]): Promise<UntemplatedIncident[]>;
+  /** Keeps templates, each only if its incident still has the title, service and time it was worked out from. */
+  keepTemplates(kept: readonly KeptTemplate[]): Promise<void>;
+  /** Per window, in order: the incidents of its service in [from, to) with its template, and all of them. */
+  templateCounts(windows: readonly TemplateWindow[]): Promise<{ same: number; total: number }[]>;
   /** One statement: the first `limit` rows, in the contract's order. */
   metrics(groupBy: readonly MetricsGroupBy[], criteria: IncidentCriteria, buckets: readonly BucketBounds[], limit: number): Promise<MetricsRecord[]>;
 }
@@ -79,10 +97,36 @@ export function createInsightRepository(backend: SqlBackend, outbox?: WebhookOut
       }
     },
 
-    async serviceHistory(windows) {
+    async templatesComplete(windows) {
       if (windows.length === 0) return [];
-      const rows = await backend.read(() => all(q.serviceHistory, historyParams(d, windows)));
-      return rows.map((row) => ({ serviceId: d.readId(row.service_id), title: row.title as string, createdAt: d.readTime(row.created_at).getTime() }));
+      const rows = await backend.read(() => all(q.templateCoverage, historyParams(d, windows)));
+      const complete = windows.map(() => false);
+      for (const row of rows) complete[d.readNumber(row.window)] = d.readNumber(row.total) === d.readNumber(row.kept);
+      return complete;
+    },
+
+    async untemplated(windows) {
+      if (windows.length === 0) return [];
+      const rows = await backend.read(() => all(q.untemplated, historyParams(d, windows)));
+      return rows.map((row) => ({
+        incidentId: d.readId(row.id),
+        serviceId: d.readId(row.service_id),
+        title: row.title as string,
+        createdAt: d.readTime(row.created_at),
+      }));
+    },
+
+    async keepTemplates(kept) {
+      if (kept.length === 0) return;
+      await backend.transaction(() => all(q.keepTemplates, templateParams(d, kept)));
+    },
+
+    async templateCounts(windows) {
+      if (windows.length === 0) return [];
+      const rows = await backend.read(() => all(q.templateCounts, countParams(d, windows)));
+      const counts = windows.map(() => ({ same: 0, total: 0 }));
+      for (const row of rows) counts[d.readNumber(row.position)] = { same: d.readNumber(row.same), total: d.readNumber(row.total) };
+      return counts;
     },
 
     async metrics(groupBy, criteria, buckets, limit) {

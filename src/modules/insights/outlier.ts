@@ -35,32 +35,3 @@ export function evidence(text: string, hasService: boolean, count: number, total
     outlier: outlierClass(hasService, count, total),
   };
 }
-
-/** One earlier incident of a service: when it was created and its template. */
-export interface HistoryEntry {
-  createdAt: number;
-  template: string;
-}
-
-/** The first index whose createdAt is >= `at`, in entries sorted by createdAt. */
-function lowerBound(entries: readonly HistoryEntry[], at: number): number {
-  let [low, high] = [0, entries.length];
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (entries[middle]!.createdAt < at) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-/**
- * The evidence for an incident created at `createdAt` with `template`, from its service's incidents sorted by
- * createdAt (which must cover the 30 days before it): the window is [createdAt - 30 days, createdAt).
- */
-export function evidenceFromHistory(history: readonly HistoryEntry[], createdAt: number, template: string): TemplateEvidence {
-  const start = lowerBound(history, createdAt - OUTLIER_WINDOW_MS);
-  const end = lowerBound(history, createdAt);
-  let count = 0;
-  for (let i = start; i < end; i++) if (history[i]!.template === template) count++;
-  return evidence(template, true, count, end - start);
-}
