@@ -96,6 +96,7 @@ export function* ingestAlerts(
   function* changeStatus(incidentId: number, from: IncidentStatus, to: IncidentStatus, why: string): Work<boolean> {
     const changed = yield* one(q.systemStatus, [to, at, to, at, to, to, at, incidentId, from]);
     if (!changed) return false;
+    yield* followIncident(q, incidentId, to);
     yield* log(incidentId, "STATUS_CHANGE", `Status changed from ${from} to ${to} (${why})`, from, to);
     result.events.push({ kind: "UPDATED", incidentId });
     yield* emit("INCIDENT_UPDATED", incidentId);
@@ -160,6 +161,7 @@ export function* ingestAlerts(
       at,
       known ?? null,
       values,
+      known === undefined ? 0 : 1,
     ]);
     const alertId = d.readId(row!.id);
     const repeat = Number(row!.event_count) > 1;
@@ -277,10 +279,24 @@ export interface ResolvedAlert {
   logId: number;
 }
 
-/** What an incident update does beyond its row and entries: its labels, and the alerts that resolve with it. */
+/**
+ * What an incident update does beyond its row and entries: its labels, the alerts that resolve with it, and its
+ * alerts' `incident_active` when the status crosses between active and not (a resolution, a close, a reopen).
+ */
 export function* incidentUpdateExtras(q: AlertStatements, d: Dialect, incidentId: number, plan: IncidentUpdatePlan, at: Date): Work<ResolvedAlert[]> {
   if (plan.labels) yield* replaceIncidentLabels(q, incidentId, plan.labels);
-  return resolvesAlerts(plan) ? yield* resolveAlertsOfIncident(q, d, incidentId, at) : [];
+  const resolved = resolvesAlerts(plan) ? yield* resolveAlertsOfIncident(q, d, incidentId, at) : [];
+  if (plan.changes.status !== undefined) yield* followIncident(q, incidentId, plan.changes.status);
+  return resolved;
+}
+
+/** OPEN and INVESTIGATING: the statuses an alert may join (section 9). */
+export const isActiveStatus = (status: IncidentStatus) => status === "OPEN" || status === "INVESTIGATING";
+
+/** The incident's alerts take its new status's `incident_active`; a no-op when it stays on the same side. */
+export function* followIncident(q: AlertStatements, incidentId: number, status: IncidentStatus): Work<void> {
+  const active = isActiveStatus(status) ? 1 : 0;
+  yield* all(q.followIncident, [active, incidentId, active]);
 }
 
 /** An incident's labels, sorted by key, inside the caller's transaction. */

@@ -58,14 +58,23 @@ export const alerts = sqliteTable(
      * is an index seek; null when written before the grouping labels last changed (matched on `labels` instead).
      */
     groupValues: text("group_values"),
+    /**
+     * 1 while the alert's incident is OPEN or INVESTIGATING, else 0: kept by the triggers of migration 0008 (on the
+     * incident's status, and on the alert's incident), so that grouping lookups reach only alerts of active incidents
+     * through the partial indexes below, however many alerts of resolved incidents a flapping group left behind.
+     */
+    incidentActive: integer("incident_active").notNull().default(0),
   },
   (table) => [
     // One FIRING alert per (service, fingerprint): concurrent notifications upsert into it.
     uniqueIndex("alerts_firing_unique").on(table.serviceId, table.fingerprint).where(sql`"status" = 'FIRING'`),
     index("alerts_incident_idx").on(table.incidentId, table.id),
-    index("alerts_group_key_idx").on(table.serviceId, table.groupKey),
+    // Grouping lookups: only alerts of active incidents, newest first.
+    index("alerts_group_key_active_idx").on(table.serviceId, table.groupKey, table.id).where(sql`"incident_active" = 1`),
     index("alerts_service_received_idx").on(table.serviceId, table.receivedAt),
-    index("alerts_group_values_idx").on(table.serviceId, table.groupValues, table.receivedAt),
+    index("alerts_group_values_active_idx")
+      .on(table.serviceId, table.groupValues, table.receivedAt, table.id)
+      .where(sql`"incident_active" = 1`),
     check("alerts_status_valid", sql`"status" in ('FIRING', 'RESOLVED')`),
     check("alerts_severity_valid", sql`"severity" in ('CRITICAL', 'ERROR', 'WARNING', 'INFO')`),
   ],

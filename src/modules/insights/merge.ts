@@ -56,7 +56,8 @@ export function* mergeIncidents(q: InsightStatements, d: Dialect, request: Merge
   if (merged) throw new BadUserInputError(`Incident ${merged.id} was already merged into #${merged.mergedInto}`, "sourceIds");
 
   const at = d.time(now);
-  const moved = yield* all(q.moveAlerts, [targetId, d.list(sourceIds)]);
+  // The moved alerts take the target's `incident_active` (the grouping lookups' partial indexes follow it).
+  const moved = yield* all(q.moveAlerts, [targetId, target.status === "OPEN" || target.status === "INVESTIGATING" ? 1 : 0, d.list(sourceIds)]);
   yield* one(q.touchTarget, [at, targetId]);
   const names = sources.map(describe).join(", ");
   const plural = sources.length === 1 ? "incident" : "incidents";
