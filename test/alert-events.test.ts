@@ -69,7 +69,7 @@ it("delivers every event of one large request to every subscriber, without closi
       webSocketImpl: WebSocket,
       retryAttempts: 0,
       connectionParams: { authorization: `Bearer ${server.admin.token}` },
-      on: { closed: (event) => closed.push(`${(event as CloseEvent).code} ${(event as CloseEvent).reason}`) },
+      on: { closed: (event) => closed.push(`${(event as { code: number }).code} ${(event as { reason: string }).reason}`) },
     });
     clients.push(subscriber);
     subscriber.subscribe(
