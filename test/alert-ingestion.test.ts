@@ -411,6 +411,61 @@ describe("Events API v2", () => {
 });
 
 describe("alerts and people", () => {
+  const alertRows = (fingerprint: string) =>
+    server.db.query<{ incident_id: unknown; status: string; event_count: unknown }>(
+      `SELECT incident_id, status, event_count FROM alerts WHERE fingerprint = '${fingerprint}' ORDER BY id`,
+    );
+  const merge = async (targetId: string, sourceIds: string[]) => {
+    const result = await server.gql(`mutation($t: ID!, $s: [ID!]!) { mergeIncidents(targetId: $t, sourceIds: $s) { id } }`, { t: targetId, s: sourceIds }, server.admin.token);
+    expect(result.errors).toBeUndefined();
+  };
+
+  it("a merge into a resolved incident resolves the firing alerts it moves; their next firing opens an active incident", async () => {
+    const { v2Key } = await alertSetup(server);
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "into-resolved-1" }));
+    const resolved = String((await alertRows("into-resolved-1"))[0]!.incident_id);
+    await resolveIncident(resolved);
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "into-resolved-2" }));
+    const source = String((await alertRows("into-resolved-2"))[0]!.incident_id);
+    expect(source).not.toBe(resolved);
+    await merge(resolved, [source]);
+    const merged = await incidentWithAlerts(server, resolved);
+    expect(merged.status).toBe("RESOLVED");
+    expect(merged.alerts.nodes.map((alert: { status: string }) => alert.status)).toEqual(["RESOLVED", "RESOLVED"]);
+    expect(merged.logs.nodes.at(-1)).toMatchObject({ kind: "ALERT", author: null, message: expect.stringContaining("merged into a resolved incident") });
+
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "into-resolved-2" }));
+    const rows = await alertRows("into-resolved-2");
+    expect(rows.map((row) => [row.status, Number(row.event_count)])).toEqual([["RESOLVED", 1], ["FIRING", 1]]);
+    const fresh = String(rows[1]!.incident_id);
+    expect(fresh).not.toBe(resolved);
+    expect((await incidentWithAlerts(server, fresh)).status).toBe("OPEN");
+  });
+
+  it("a firing alert stranded on an incident that is no longer active is resolved there, and its next firing opens an active incident", async () => {
+    const { v2Key } = await alertSetup(server);
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "stranded-1" }));
+    const stale = String((await alertRows("stranded-1"))[0]!.incident_id);
+    // As a merge into a resolved incident left it before merges resolved the alerts they move (and the migration
+    // marked alerts of resolved incidents): the incident RESOLVED, its alert still FIRING.
+    await server.db.exec(`UPDATE incidents SET status = 'RESOLVED' WHERE id = ${Number(stale)}`);
+    await server.db.exec(`UPDATE alerts SET incident_active = 0 WHERE incident_id = ${Number(stale)}`);
+
+    const answer = await enqueue(server, triggerEvent(v2Key, { dedupKey: "stranded-1" }));
+    expect(answer.status).toBe(202);
+    const rows = await alertRows("stranded-1");
+    expect(rows.map((row) => [String(row.incident_id), row.status, Number(row.event_count)])).toEqual([
+      [stale, "RESOLVED", 1],
+      [expect.not.stringMatching(`^${stale}$`), "FIRING", 1],
+    ]);
+    expect((await incidentWithAlerts(server, String(rows[1]!.incident_id))).status).toBe("OPEN");
+    const old = await incidentWithAlerts(server, stale);
+    expect(old.logs.nodes.at(-1)).toMatchObject({ kind: "ALERT", author: null, message: expect.stringContaining("no longer active") });
+    // Repeats now land on the new alert.
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "stranded-1" }));
+    expect((await alertRows("stranded-1")).map((row) => Number(row.event_count))).toEqual([1, 2]);
+  });
+
   it("resolving the incident by hand resolves its firing alerts; a later trigger opens a new incident", async () => {
     const { v2Key } = await alertSetup(server);
     await enqueue(server, triggerEvent(v2Key, { dedupKey: "hand-1" }));

@@ -145,7 +145,7 @@ export function* ingestAlerts(
   function* trigger(alert: IncomingAlert): Work<AlertOutcome> {
     const known = alert.groupKey === null ? undefined : groupIncidents.get(alert.groupKey);
     const values = groupValues(target.grouping.labels, alert.labels);
-    const row = yield* one(q.upsertFiring, [
+    const params = [
       target.integrationId,
       target.serviceId,
       alert.fingerprint,
@@ -162,7 +162,13 @@ export function* ingestAlerts(
       known ?? null,
       values,
       known === undefined ? 0 : 1,
-    ]);
+    ];
+    let row = yield* one(q.upsertFiring, params);
+    if (!row) {
+      // Its FIRING alert sits on an incident that is no longer active: this firing is a new one (section 9).
+      yield* retireStranded(alert);
+      row = yield* one(q.upsertFiring, params);
+    }
     const alertId = d.readId(row!.id);
     const repeat = Number(row!.event_count) > 1;
     if (repeat && row!.incident_id !== null) {
@@ -182,6 +188,20 @@ export function* ingestAlerts(
     result.events.push({ kind: "ALERT", incidentId, alertId, logId });
     yield* emit("ALERT_FIRING", incidentId, { alertId, log: logId });
     return "created";
+  }
+
+  /**
+   * The alert's FIRING row whose incident is no longer OPEN or INVESTIGATING resolves now, with its entry and events
+   * on that incident, as a person's resolution would have done: the new firing then opens or joins an active one.
+   */
+  function* retireStranded(alert: IncomingAlert): Work<void> {
+    const row = yield* one(q.retireFiring, [at, target.serviceId, alert.fingerprint]);
+    if (!row || row.incident_id === null) return;
+    const alertId = d.readId(row.id);
+    const incidentId = d.readId(row.incident_id);
+    const logId = yield* log(incidentId, "ALERT", `Alert ${alertName(alert)} resolved: its incident is no longer active`);
+    result.events.push({ kind: "ALERT", incidentId, alertId, logId });
+    yield* emit("ALERT_RESOLVED", incidentId, { alertId, log: logId });
   }
 
   function* resolve(alert: IncomingAlert): Work<AlertOutcome> {

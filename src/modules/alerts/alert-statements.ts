@@ -14,7 +14,11 @@ export function alertStatements(d: Dialect) {
     ),
     /** Inside the request's transaction: the key still names the integration (not rotated or deleted meanwhile). */
     touchIntegration: s("integrations_touch", `UPDATE integrations SET last_event_at = ? WHERE id = ? AND key_hash = ? RETURNING id`),
-    /** A new alert takes the incident given last (when its group's is known already); a repeat keeps its own. */
+    /**
+     * A new alert takes the incident given last (when its group's is known already); a repeat keeps its own. A FIRING
+     * alert whose incident is no longer active (`incident_active` 0: moved by a merge into a resolved incident, or
+     * older data) is not updated and no row comes back: the caller retires it (`retireFiring`) and runs this again.
+     */
     upsertFiring: s(
       "alerts_upsert_firing",
       `INSERT INTO alerts (integration_id, service_id, fingerprint, status, severity, summary, source, labels, annotations,
@@ -25,7 +29,14 @@ export function alertStatements(d: Dialect) {
          last_seen_at = excluded.last_seen_at, event_count = alerts.event_count + 1, severity = excluded.severity,
          summary = excluded.summary, source = excluded.source, labels = excluded.labels,
          annotations = excluded.annotations, generator_url = excluded.generator_url, group_values = excluded.group_values
-       RETURNING id, incident_id, event_count, incident_active`,
+       WHERE alerts.incident_active = 1
+       RETURNING id, incident_id, event_count`,
+    ),
+    /** Section 9: never attach to a resolved incident. The FIRING alert stranded on one resolves, so that a new one opens. */
+    retireFiring: s(
+      "alerts_retire_firing",
+      `UPDATE alerts SET status = 'RESOLVED', resolved_at = ?
+       WHERE service_id = ? AND fingerprint = ? AND status = 'FIRING' AND incident_active = 0 RETURNING id, incident_id`,
     ),
     /**
      * PostgreSQL: one group's decision (join which incident, or open one) at a time, until COMMIT. Without it, two

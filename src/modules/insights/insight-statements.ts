@@ -25,6 +25,16 @@ export function insightStatements(d: Dialect) {
          resolved_at = COALESCE(resolved_at, ?), closed_at = CASE WHEN status = 'CLOSED' THEN closed_at ELSE ? END
        WHERE id = ? RETURNING id`,
     ),
+    /** A merge into a RESOLVED target: the alerts it received still firing resolve with it (section 9: never attached to a resolved incident). */
+    resolveFiringOfTarget: s(
+      "insights_resolve_firing_of_target",
+      `UPDATE alerts SET status = 'RESOLVED', resolved_at = ? WHERE incident_id = ? AND status = 'FIRING' RETURNING id, labels, fingerprint`,
+    ),
+    insertAlertEntry: s(
+      "insights_insert_alert_entry",
+      `INSERT INTO incident_logs (incident_id, kind, message, author_id, from_status, to_status, created_at)
+       VALUES (?, 'ALERT', ?, NULL, NULL, NULL, ?) RETURNING id`,
+    ),
     insertEntry: s(
       "insights_insert_merge_entry",
       `INSERT INTO incident_logs (incident_id, kind, message, author_id, from_status, to_status, created_at)

@@ -48,6 +48,7 @@ export class InsightService {
         const row = rows.get(id);
         if (row) events.updated(row, actor);
       }
+      for (const { alertId, logId } of result.resolvedAlerts) events.alert(targetId, alertId, logId, actor);
     });
     return rows.get(targetId) ?? missing("targetId");
   }
