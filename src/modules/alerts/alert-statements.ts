@@ -48,7 +48,7 @@ export function alertStatements(d: Dialect) {
     attach: s("alerts_attach", `UPDATE alerts SET incident_id = ?, incident_active = 1 WHERE id = ?`),
     /**
      * Through `alerts_group_key_active_idx`, which holds only alerts of active incidents (`incident_active`, kept by
-     * triggers): the first entry answers, however many alerts of resolved incidents the group has. The join stays as
+     * the statements that change an incident's status or an alert's incident): the first entry answers, however many alerts of resolved incidents the group has. The join stays as
      * the rule itself; the caller locks the incident and checks it again.
      */
     groupKeyIncident: s(

@@ -61,9 +61,11 @@ export const alerts = pgTable(
      */
     groupValues: text("group_values"),
     /**
-     * 1 while the alert's incident is OPEN or INVESTIGATING, else 0: kept by the triggers of migration 0008 (on the
-     * incident's status, and on the alert's incident), so that grouping lookups reach only alerts of active incidents
-     * through the partial indexes below, however many alerts of resolved incidents a flapping group left behind.
+     * 1 while the alert's incident is OPEN or INVESTIGATING, else 0, so that grouping lookups reach only alerts of
+     * active incidents through the partial indexes below, however many alerts of resolved incidents a flapping group
+     * left behind. Kept by the statements that write it: ingestion (insert, attach, auto-resolve), an incident's
+     * update (`followIncident`: resolve, close, reopen) and merges. Not by triggers: drizzle-kit's SQLite table
+     * rebuilds (drop, rename) fail on triggers that name the dropped table.
      */
     incidentActive: integer("incident_active").notNull().default(0),
   },

@@ -1,5 +1,6 @@
 import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
 import { BadUserInputError, NotFoundError } from "../../shared/errors.js";
+import { isActiveStatus } from "../alerts/alert-ingest.js";
 import type { IncidentStatus } from "../incidents/incident-status.js";
 import type { WebhookOutbox } from "../webhooks/webhook-outbox.js";
 import type { InsightStatements } from "./insight-statements.js";
@@ -59,7 +60,7 @@ export function* mergeIncidents(q: InsightStatements, d: Dialect, request: Merge
 
   const at = d.time(now);
   // The moved alerts take the target's `incident_active` (the grouping lookups' partial indexes follow it).
-  const moved = yield* all(q.moveAlerts, [targetId, target.status === "OPEN" || target.status === "INVESTIGATING" ? 1 : 0, d.list(sourceIds)]);
+  const moved = yield* all(q.moveAlerts, [targetId, isActiveStatus(target.status) ? 1 : 0, d.list(sourceIds)]);
   yield* one(q.touchTarget, [at, targetId]);
   const names = sources.map(describe).join(", ");
   const plural = sources.length === 1 ? "incident" : "incidents";
