@@ -1,7 +1,10 @@
 /** Raised to the consumer of a queue it could not keep up with; the transport turns it into a close. */
 export class SubscriberTooSlowError extends Error {
-  constructor(readonly limit: number) {
-    super(`Subscriber too slow: more than ${limit} publications waiting`);
+  constructor(
+    readonly limit: number,
+    what = "publications",
+  ) {
+    super(`Subscriber too slow: more than ${limit} ${what} waiting`);
     this.name = "SubscriberTooSlowError";
   }
 }
@@ -26,6 +29,8 @@ interface Pending<T> {
 export class BoundedQueue<T> implements AsyncIterableIterator<T> {
   private pending: Pending<T>[] = [];
   private head = 0;
+  /** Values waiting, over all pending publications: what `maxValues` bounds. */
+  private values = 0;
   private waiting: ((result: IteratorResult<T, undefined>) => void) | undefined;
   private failure: SubscriberTooSlowError | undefined;
   private ended = false;
@@ -34,6 +39,11 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
     readonly limit: number,
     /** Called once when the queue ends, for whatever reason: to detach it from its source. */
     private readonly onEnd: () => void = () => {},
+    /**
+     * Values waiting at most, whatever the publications: a consumer that falls behind on a few huge publications holds
+     * at most this many values alive (references; the values themselves are shared with the other queues).
+     */
+    readonly maxValues: number = limit * 100,
   ) {}
 
   /** Publications waiting (partly handed over included): what `limit` bounds. */
@@ -60,12 +70,14 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
       index = 1;
       if (index === values.length) return;
     }
-    if (this.size >= this.limit) {
-      this.failure = new SubscriberTooSlowError(this.limit);
+    const tooMany = this.size >= this.limit;
+    if (tooMany || this.values + values.length - index > this.maxValues) {
+      this.failure = tooMany ? new SubscriberTooSlowError(this.limit) : new SubscriberTooSlowError(this.maxValues, "events");
       this.end();
       return;
     }
     this.pending.push({ values, index });
+    this.values += values.length - index;
   }
 
   next(): Promise<IteratorResult<T, undefined>> {
@@ -73,6 +85,7 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
       const first = this.pending[this.head]!;
       const value = first.values[first.index]!;
       first.index += 1;
+      this.values -= 1;
       if (first.index === first.values.length) {
         this.pending[this.head] = undefined as unknown as Pending<T>; // let the publication go
         this.head += 1;
@@ -110,6 +123,7 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
     this.ended = true;
     this.pending = [];
     this.head = 0;
+    this.values = 0;
     const waiting = this.waiting;
     this.waiting = undefined;
     waiting?.({ value: undefined, done: true });

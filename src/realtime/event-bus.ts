@@ -27,6 +27,8 @@ type Topics = { [INCIDENT_EVENTS_TOPIC]: [Message] | [number, Message] };
 export interface EventBusOptions {
   /** Publications (a single event, or all of one `publishAll`) a subscriber may fall behind by before it is dropped. */
   queueLimit?: number;
+  /** Events a subscriber's queue holds at most, however few the publications (default: 100 x queueLimit). */
+  maxQueuedEvents?: number;
   /**
    * Where events travel. The default is in-process; a distributed EventTarget (e.g. @graphql-yoga/redis-event-target)
    * makes the same bus span several server processes, which is why messages carry ids only.
@@ -72,8 +74,10 @@ export function createEventBus(options: EventBusOptions = {}): IncidentEventBus 
         if (Array.isArray(detail)) queue.pushAll(detail as readonly IncidentEventMessage[]);
         else queue.push(detail as IncidentEventMessage);
       };
-      const queue: BoundedQueue<IncidentEventMessage> = new BoundedQueue(queueLimit, () =>
-        target.removeEventListener(topic, listener),
+      const queue: BoundedQueue<IncidentEventMessage> = new BoundedQueue(
+        queueLimit,
+        () => target.removeEventListener(topic, listener),
+        options.maxQueuedEvents ?? queueLimit * 100,
       );
       target.addEventListener(topic, listener);
       return queue;

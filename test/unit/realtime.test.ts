@@ -38,7 +38,7 @@ describe("BoundedQueue", () => {
   });
 
   it("counts one publication of many values once against its limit, and still fails a consumer that falls behind", async () => {
-    const queue = new BoundedQueue<number>(2);
+    const queue = new BoundedQueue<number>(2, () => {}, 10_000);
     const burst = Array.from({ length: 5_000 }, (_, i) => i);
     queue.pushAll(burst);
     queue.push(5_000);
@@ -52,6 +52,19 @@ describe("BoundedQueue", () => {
     queue.pushAll([4, 5]);
     expect(queue.size).toBe(2);
     queue.pushAll([6]);
+    await expect(queue.next()).rejects.toBeInstanceOf(SubscriberTooSlowError);
+  });
+
+  it("fails a consumer whose waiting values would pass maxValues, however few the publications", async () => {
+    const onEnd = vi.fn();
+    const queue = new BoundedQueue<number>(10, onEnd, 5);
+    queue.pushAll([1, 2, 3]);
+    queue.pushAll([4, 5]);
+    expect((await queue.next()).value).toBe(1);
+    queue.pushAll([6]); // 5 waiting: at the bound, not past it
+    expect(onEnd).not.toHaveBeenCalled();
+    queue.pushAll([7]);
+    expect(onEnd).toHaveBeenCalledOnce();
     await expect(queue.next()).rejects.toBeInstanceOf(SubscriberTooSlowError);
   });
 
@@ -83,7 +96,7 @@ describe("the in-memory event bus", () => {
   });
 
   it("routes one publication of many events to every incident's subscribers whole, and to each incident's its own, in order", async () => {
-    const bus = createEventBus({ queueLimit: 1 });
+    const bus = createEventBus({ queueLimit: 1, maxQueuedEvents: 3_000 });
     const all = bus.subscribe({});
     const seven = bus.subscribe({ incidentId: 7 });
     const events = Array.from({ length: 3_000 }, (_, i) => note(i % 3 === 0 ? 7 : 3, i));
