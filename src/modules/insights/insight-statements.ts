@@ -15,7 +15,7 @@ export function insightStatements(d: Dialect) {
     ),
     moveAlerts: s(
       "insights_move_alerts",
-      `UPDATE alerts SET incident_id = ?, incident_active = ? WHERE ${d.inList("incident_id", "bigint")} RETURNING id, status`,
+      `UPDATE alerts SET incident_id = ?, incident_active = ? WHERE ${d.inList("incident_id", "bigint")} RETURNING id`,
     ),
     touchTarget: s("insights_touch_target", `UPDATE incidents SET version = version + 1, updated_at = ? WHERE id = ? RETURNING id`),
     /** A merged duplicate is closed by the system: the state machine is not walked, a closed one keeps its times. */
