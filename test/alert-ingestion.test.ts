@@ -4,6 +4,7 @@ import {
   alertmanagerPayload,
   alertSetup,
   countRows,
+  type AmAlert,
   enqueue,
   eventAction,
   incidentWithAlerts,
@@ -319,8 +320,86 @@ describe("Events API v2", () => {
     const params = [1, '[["cluster","eu-1"]]', 0, 1, 0, '$."cluster"', "eu-1"];
     const plan = await server.db.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${statement.text}`, params);
     expect(plan.map((row) => row.detail)).toContainEqual(
-      expect.stringMatching(/alerts_group_values_idx \(service_id=\? AND group_values=\? AND received_at>\?\)/),
+      expect.stringMatching(/alerts_group_values_active_idx \(service_id=\? AND group_values=\? AND received_at>\?\)/),
     );
+  });
+
+  it("keeps a flapping group's alerts of resolved incidents out of the grouping lookups' reach", async () => {
+    const { amKey, serviceId } = await alertSetup(server, { autoResolve: true, alertGrouping: { labels: ["alertname"], windowSeconds: 3600 } });
+    const groupKey = '{}:{alertname="Flappy"}';
+    // 150 flaps in one request: each firing opens an incident, its resolution resolves it.
+    const flaps = Array.from({ length: 150 }, (_, i): AmAlert[] => [
+      { fingerprint: `flap-${i}`, labels: { alertname: "Flappy" } },
+      { fingerprint: `flap-${i}`, labels: { alertname: "Flappy" }, status: "resolved", endsAt: "2026-11-30T01:05:00.000Z" },
+    ]).flat();
+    expect((await sendAlertmanager(server, amKey, alertmanagerPayload(flaps, { groupKey }))).status).toBe(200);
+    const where = `WHERE service_id = ${Number(serviceId)} AND group_key = '{}:{alertname="Flappy"}'`;
+    expect(await countRows(server, "alerts", where)).toBe(150);
+    expect(await countRows(server, "incidents", `WHERE service_id = ${Number(serviceId)} AND status = 'RESOLVED'`)).toBe(150);
+    // What the lookups' partial indexes hold: none of them.
+    expect(await countRows(server, "alerts", `${where} AND incident_active = 1`)).toBe(0);
+
+    const again = await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "flap-new", labels: { alertname: "Flappy" } }], { groupKey }));
+    expect(await countRows(server, "incidents", `WHERE id = ${Number(again.body.incidents[0])} AND status = 'OPEN'`)).toBe(1);
+    expect(await countRows(server, "alerts", `${where} AND incident_active = 1`)).toBe(1);
+    // The next firing of the group joins it, through that one entry.
+    const next = await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "flap-next", labels: { alertname: "Flappy" } }], { groupKey }));
+    expect(next.body.incidents).toEqual(again.body.incidents);
+  });
+
+  // SQLite's plan: both lookups seek partial indexes of alerts of active incidents only.
+  it.skipIf(onPostgres)("looks groups up only among alerts of active incidents (partial indexes)", async () => {
+    const q = alertStatements(sqliteDialect);
+    const detail = async (text: string, params: unknown[]) =>
+      (await server.db.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${text}`, params)).map((row) => row.detail).join("\n");
+    expect(await detail(q.groupKeyIncident.text, [1, "g"])).toMatch(/SEARCH a USING (COVERING )?INDEX alerts_group_key_active_idx \(service_id=\? AND group_key=\?\)/);
+    const window = await detail(q.windowIncident(1).text, [1, '[["cluster","eu-1"]]', 0, 1, 0, '$."cluster"', "eu-1"]);
+    expect(window).toMatch(/alerts_group_values_active_idx \(service_id=\? AND group_values=\? AND received_at>\?\)/);
+  });
+
+  it("keeps alerts.incident_active in step with the incident through resolution, reopening, merges and auto-resolve", async () => {
+    const { v2Key, serviceId } = await alertSetup(server, { autoResolve: true });
+    const open = async (dedupKey: string) => {
+      await enqueue(server, triggerEvent(v2Key, { dedupKey }));
+      const rows = await server.db.query<{ incident_id: unknown }>(`SELECT incident_id FROM alerts WHERE fingerprint = '${dedupKey}'`);
+      return String(rows[0]!.incident_id);
+    };
+    const active = async (id: string) => {
+      const rows = await server.db.query<{ a: unknown }>(`SELECT incident_active AS a FROM alerts WHERE incident_id = ${Number(id)}`);
+      return rows.map((row) => Number(row.a));
+    };
+    const status = async (id: string, to: string) => {
+      const result = await server.gql(
+        `mutation($id: ID!, $status: IncidentStatus!) { updateIncident(id: $id, input: { status: $status }) { status } }`,
+        { id, status: to },
+        server.admin.token,
+      );
+      expect(result.errors).toBeUndefined();
+    };
+    const first = await open("step-1");
+    expect(await active(first)).toEqual([1]);
+    await resolveIncident(first);
+    expect(await active(first)).toEqual([0]);
+    await status(first, "INVESTIGATING"); // reopened
+    expect(await active(first)).toEqual([1]);
+    await status(first, "RESOLVED");
+    // Merged into a resolved incident: the moved alerts stay out of reach; into an active one, they come in.
+    const second = await open("step-2");
+    const merge = (targetId: string, sourceIds: string[]) =>
+      server.gql(`mutation($t: ID!, $s: [ID!]!) { mergeIncidents(targetId: $t, sourceIds: $s) { id } }`, { t: targetId, s: sourceIds }, server.admin.token);
+    expect((await merge(first, [second])).errors).toBeUndefined();
+    expect(await active(first)).toEqual([0, 0]);
+    const third = await open("step-3");
+    const fourth = await open("step-4");
+    expect(fourth).not.toBe(third);
+    await resolveIncident(fourth);
+    expect((await merge(third, [fourth])).errors).toBeUndefined();
+    expect(await active(third)).toEqual([1, 1]);
+    // Auto-resolve: the last firing alert resolves the incident.
+    await enqueue(server, eventAction(v2Key, "resolve", "step-3"));
+    expect(await countRows(server, "incidents", `WHERE id = ${Number(third)} AND status = 'RESOLVED'`)).toBe(1);
+    expect(await active(third)).toEqual([0, 0]);
+    expect(await countRows(server, "alerts", `WHERE service_id = ${Number(serviceId)} AND incident_active = 1`)).toBe(0);
   });
 
   it("groups any alert of the service within the window when no labels are named", async () => {
@@ -332,6 +411,61 @@ describe("Events API v2", () => {
 });
 
 describe("alerts and people", () => {
+  const alertRows = (fingerprint: string) =>
+    server.db.query<{ incident_id: unknown; status: string; event_count: unknown }>(
+      `SELECT incident_id, status, event_count FROM alerts WHERE fingerprint = '${fingerprint}' ORDER BY id`,
+    );
+  const merge = async (targetId: string, sourceIds: string[]) => {
+    const result = await server.gql(`mutation($t: ID!, $s: [ID!]!) { mergeIncidents(targetId: $t, sourceIds: $s) { id } }`, { t: targetId, s: sourceIds }, server.admin.token);
+    expect(result.errors).toBeUndefined();
+  };
+
+  it("a merge into a resolved incident resolves the firing alerts it moves; their next firing opens an active incident", async () => {
+    const { v2Key } = await alertSetup(server);
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "into-resolved-1" }));
+    const resolved = String((await alertRows("into-resolved-1"))[0]!.incident_id);
+    await resolveIncident(resolved);
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "into-resolved-2" }));
+    const source = String((await alertRows("into-resolved-2"))[0]!.incident_id);
+    expect(source).not.toBe(resolved);
+    await merge(resolved, [source]);
+    const merged = await incidentWithAlerts(server, resolved);
+    expect(merged.status).toBe("RESOLVED");
+    expect(merged.alerts.nodes.map((alert: { status: string }) => alert.status)).toEqual(["RESOLVED", "RESOLVED"]);
+    expect(merged.logs.nodes.at(-1)).toMatchObject({ kind: "ALERT", author: null, message: expect.stringContaining("merged into a resolved incident") });
+
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "into-resolved-2" }));
+    const rows = await alertRows("into-resolved-2");
+    expect(rows.map((row) => [row.status, Number(row.event_count)])).toEqual([["RESOLVED", 1], ["FIRING", 1]]);
+    const fresh = String(rows[1]!.incident_id);
+    expect(fresh).not.toBe(resolved);
+    expect((await incidentWithAlerts(server, fresh)).status).toBe("OPEN");
+  });
+
+  it("a firing alert stranded on an incident that is no longer active is resolved there, and its next firing opens an active incident", async () => {
+    const { v2Key } = await alertSetup(server);
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "stranded-1" }));
+    const stale = String((await alertRows("stranded-1"))[0]!.incident_id);
+    // As a merge into a resolved incident left it before merges resolved the alerts they move (and the migration
+    // marked alerts of resolved incidents): the incident RESOLVED, its alert still FIRING.
+    await server.db.exec(`UPDATE incidents SET status = 'RESOLVED' WHERE id = ${Number(stale)}`);
+    await server.db.exec(`UPDATE alerts SET incident_active = 0 WHERE incident_id = ${Number(stale)}`);
+
+    const answer = await enqueue(server, triggerEvent(v2Key, { dedupKey: "stranded-1" }));
+    expect(answer.status).toBe(202);
+    const rows = await alertRows("stranded-1");
+    expect(rows.map((row) => [String(row.incident_id), row.status, Number(row.event_count)])).toEqual([
+      [stale, "RESOLVED", 1],
+      [expect.not.stringMatching(`^${stale}$`), "FIRING", 1],
+    ]);
+    expect((await incidentWithAlerts(server, String(rows[1]!.incident_id))).status).toBe("OPEN");
+    const old = await incidentWithAlerts(server, stale);
+    expect(old.logs.nodes.at(-1)).toMatchObject({ kind: "ALERT", author: null, message: expect.stringContaining("no longer active") });
+    // Repeats now land on the new alert.
+    await enqueue(server, triggerEvent(v2Key, { dedupKey: "stranded-1" }));
+    expect((await alertRows("stranded-1")).map((row) => Number(row.event_count))).toEqual([1, 2]);
+  });
+
   it("resolving the incident by hand resolves its firing alerts; a later trigger opens a new incident", async () => {
     const { v2Key } = await alertSetup(server);
     await enqueue(server, triggerEvent(v2Key, { dedupKey: "hand-1" }));

@@ -231,6 +231,24 @@ describe.skipIf(onPostgres)("migrations (SQLite: skipped with TEST_DATABASE=post
     db.close();
   });
 
+  it("mark the alerts of OPEN and INVESTIGATING incidents as within the grouping lookups' reach, and no others", () => {
+    const db = open();
+    applyMigrations(db, firstMigrations(committedMigrations().indexOf("0012_alert_incident_active")));
+    seed(db, 4, 0);
+    const statuses = ["OPEN", "INVESTIGATING", "RESOLVED", "CLOSED"];
+    statuses.forEach((status, i) => db.prepare("UPDATE incidents SET status = ? WHERE id = ?").run(status, i + 1));
+    const now = Date.now();
+    const alert = db.prepare(
+      `INSERT INTO alerts (incident_id, fingerprint, status, severity, summary, labels, annotations, group_key, starts_at, last_seen_at, received_at)
+       VALUES (?, ?, 'RESOLVED', 'INFO', 's', '{}', '{}', 'g', ?, ?, ?)`,
+    );
+    for (const incident of [1, 1, 2, 3, 3, 4]) alert.run(incident, `fp-${incident}-${Math.random()}`, now, now, now);
+    applyMigrations(db, migrationsFolder());
+    const rows = db.prepare("SELECT incident_id AS incident, incident_active AS active FROM alerts ORDER BY id").all();
+    expect(rows).toEqual([1, 1, 2, 3, 3, 4].map((incident) => ({ incident, active: incident <= 2 ? 1 : 0 })));
+    db.close();
+  });
+
   it("keep every incident and log when a later migration rebuilds incidents", () => {
     const db = open();
     applyMigrations(db, migrationsFolder());

@@ -133,8 +133,8 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
     );
     expect(indexes.map((row) => row.indexname).sort()).toEqual([
       "alerts_firing_unique",
-      "alerts_group_key_idx",
-      "alerts_group_values_idx",
+      "alerts_group_key_active_idx",
+      "alerts_group_values_active_idx",
       "alerts_incident_idx",
       "alerts_service_received_idx",
       "incident_labels_incident_id_key_pk", // the composite primary key, named by drizzle-kit

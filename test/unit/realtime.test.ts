@@ -37,6 +37,37 @@ describe("BoundedQueue", () => {
     expect(queue.size).toBe(0);
   });
 
+  it("counts one publication of many values once against its limit, and still fails a consumer that falls behind", async () => {
+    const queue = new BoundedQueue<number>(2, () => {}, 10_000);
+    const burst = Array.from({ length: 5_000 }, (_, i) => i);
+    queue.pushAll(burst);
+    queue.push(5_000);
+    const seen: number[] = [];
+    for (let i = 0; i <= 5_000; i++) seen.push((await queue.next()).value!);
+    expect(seen).toEqual([...burst, 5_000]);
+    // Idle consumer: the first value goes straight to it, the rest of the publication waits as one.
+    const pending = queue.next();
+    queue.pushAll([1, 2, 3]);
+    expect(await pending).toEqual({ value: 1, done: false });
+    queue.pushAll([4, 5]);
+    expect(queue.size).toBe(2);
+    queue.pushAll([6]);
+    await expect(queue.next()).rejects.toBeInstanceOf(SubscriberTooSlowError);
+  });
+
+  it("fails a consumer whose waiting values would pass maxValues, however few the publications", async () => {
+    const onEnd = vi.fn();
+    const queue = new BoundedQueue<number>(10, onEnd, 5);
+    queue.pushAll([1, 2, 3]);
+    queue.pushAll([4, 5]);
+    expect((await queue.next()).value).toBe(1);
+    queue.pushAll([6]); // 5 waiting: at the bound, not past it
+    expect(onEnd).not.toHaveBeenCalled();
+    queue.pushAll([7]);
+    expect(onEnd).toHaveBeenCalledOnce();
+    await expect(queue.next()).rejects.toBeInstanceOf(SubscriberTooSlowError);
+  });
+
   it("keeps order across its internal compaction", async () => {
     const queue = new BoundedQueue<number>(5_000);
     const seen: number[] = [];
@@ -64,6 +95,16 @@ describe("the in-memory event bus", () => {
     expect((await all.next()).value?.logId).toBe(3);
   });
 
+  it("routes one publication of many events to every incident's subscribers whole, and to each incident's its own, in order", async () => {
+    const bus = createEventBus({ queueLimit: 1, maxQueuedEvents: 3_000 });
+    const all = bus.subscribe({});
+    const seven = bus.subscribe({ incidentId: 7 });
+    const events = Array.from({ length: 3_000 }, (_, i) => note(i % 3 === 0 ? 7 : 3, i));
+    bus.publishAll(events);
+    for (const event of events) expect((await all.next()).value).toEqual(event);
+    for (const event of events.filter((e) => e.incidentId === 7)) expect((await seven.next()).value).toEqual(event);
+  });
+
   it("fails only the subscriber that fell behind", async () => {
     const bus = createEventBus({ queueLimit: 2 });
     const slow = bus.subscribe({});
@@ -72,7 +113,7 @@ describe("the in-memory event bus", () => {
       bus.publish(note(1, logId));
       expect((await fast.next()).value?.logId).toBe(logId);
     }
-    await expect(slow.next()).rejects.toThrow("Subscriber too slow: more than 2 events waiting");
+    await expect(slow.next()).rejects.toThrow("Subscriber too slow: more than 2 publications waiting");
   });
 });
 

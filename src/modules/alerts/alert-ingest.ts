@@ -96,6 +96,7 @@ export function* ingestAlerts(
   function* changeStatus(incidentId: number, from: IncidentStatus, to: IncidentStatus, why: string): Work<boolean> {
     const changed = yield* one(q.systemStatus, [to, at, to, at, to, to, at, incidentId, from]);
     if (!changed) return false;
+    yield* followIncident(q, incidentId, to);
     yield* log(incidentId, "STATUS_CHANGE", `Status changed from ${from} to ${to} (${why})`, from, to);
     result.events.push({ kind: "UPDATED", incidentId });
     yield* emit("INCIDENT_UPDATED", incidentId);
@@ -144,7 +145,7 @@ export function* ingestAlerts(
   function* trigger(alert: IncomingAlert): Work<AlertOutcome> {
     const known = alert.groupKey === null ? undefined : groupIncidents.get(alert.groupKey);
     const values = groupValues(target.grouping.labels, alert.labels);
-    const row = yield* one(q.upsertFiring, [
+    const params = [
       target.integrationId,
       target.serviceId,
       alert.fingerprint,
@@ -160,7 +161,14 @@ export function* ingestAlerts(
       at,
       known ?? null,
       values,
-    ]);
+      known === undefined ? 0 : 1,
+    ];
+    let row = yield* one(q.upsertFiring, params);
+    if (!row) {
+      // Its FIRING alert sits on an incident that is no longer active: this firing is a new one (section 9).
+      yield* retireStranded(alert);
+      row = yield* one(q.upsertFiring, params);
+    }
     const alertId = d.readId(row!.id);
     const repeat = Number(row!.event_count) > 1;
     if (repeat && row!.incident_id !== null) {
@@ -180,6 +188,20 @@ export function* ingestAlerts(
     result.events.push({ kind: "ALERT", incidentId, alertId, logId });
     yield* emit("ALERT_FIRING", incidentId, { alertId, log: logId });
     return "created";
+  }
+
+  /**
+   * The alert's FIRING row whose incident is no longer OPEN or INVESTIGATING resolves now, with its entry and events
+   * on that incident, as a person's resolution would have done: the new firing then opens or joins an active one.
+   */
+  function* retireStranded(alert: IncomingAlert): Work<void> {
+    const row = yield* one(q.retireFiring, [at, target.serviceId, alert.fingerprint]);
+    if (!row || row.incident_id === null) return;
+    const alertId = d.readId(row.id);
+    const incidentId = d.readId(row.incident_id);
+    const logId = yield* log(incidentId, "ALERT", `Alert ${alertName(alert)} resolved: its incident is no longer active`);
+    result.events.push({ kind: "ALERT", incidentId, alertId, logId });
+    yield* emit("ALERT_RESOLVED", incidentId, { alertId, log: logId });
   }
 
   function* resolve(alert: IncomingAlert): Work<AlertOutcome> {
@@ -277,10 +299,24 @@ export interface ResolvedAlert {
   logId: number;
 }
 
-/** What an incident update does beyond its row and entries: its labels, and the alerts that resolve with it. */
+/**
+ * What an incident update does beyond its row and entries: its labels, the alerts that resolve with it, and its
+ * alerts' `incident_active` when the status crosses between active and not (a resolution, a close, a reopen).
+ */
 export function* incidentUpdateExtras(q: AlertStatements, d: Dialect, incidentId: number, plan: IncidentUpdatePlan, at: Date): Work<ResolvedAlert[]> {
   if (plan.labels) yield* replaceIncidentLabels(q, incidentId, plan.labels);
-  return resolvesAlerts(plan) ? yield* resolveAlertsOfIncident(q, d, incidentId, at) : [];
+  const resolved = resolvesAlerts(plan) ? yield* resolveAlertsOfIncident(q, d, incidentId, at) : [];
+  if (plan.changes.status !== undefined) yield* followIncident(q, incidentId, plan.changes.status);
+  return resolved;
+}
+
+/** OPEN and INVESTIGATING: the statuses an alert may join (section 9). */
+export const isActiveStatus = (status: IncidentStatus) => status === "OPEN" || status === "INVESTIGATING";
+
+/** The incident's alerts take its new status's `incident_active`; a no-op when it stays on the same side. */
+export function* followIncident(q: AlertStatements, incidentId: number, status: IncidentStatus): Work<void> {
+  const active = isActiveStatus(status) ? 1 : 0;
+  yield* all(q.followIncident, [active, incidentId, active]);
 }
 
 /** An incident's labels, sorted by key, inside the caller's transaction. */

@@ -85,11 +85,14 @@ export class AlertIntakeService {
     const events = this.deps.events;
     if (!events) return;
     try {
-      for (const event of result.events) {
-        if (event.kind === "CREATED") events.createdById(event.incidentId);
-        else if (event.kind === "UPDATED") events.updatedById(event.incidentId);
-        else events.alert(event.incidentId, event.alertId, event.logId, null);
-      }
+      // One publication for the whole request: a legal burst (1,000 alerts firing and resolving) is not a slow consumer.
+      events.batch(() => {
+        for (const event of result.events) {
+          if (event.kind === "CREATED") events.createdById(event.incidentId);
+          else if (event.kind === "UPDATED") events.updatedById(event.incidentId);
+          else events.alert(event.incidentId, event.alertId, event.logId, null);
+        }
+      });
     } catch (error) {
       this.deps.logger.error({ err: error }, "alert events not published");
     }

@@ -32,6 +32,7 @@ export const alertReader = (d: Dialect) => (row: Row): AlertRow => ({
   eventCount: row.event_count as number,
   receivedAt: d.readTime(row.received_at),
   groupValues: (row.group_values ?? null) as string | null,
+  incidentActive: d.readNumber(row.incident_active),
 });
 
 export const integrationReader = (d: Dialect) => (row: Row): IntegrationRow => ({

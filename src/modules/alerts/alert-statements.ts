@@ -14,17 +14,29 @@ export function alertStatements(d: Dialect) {
     ),
     /** Inside the request's transaction: the key still names the integration (not rotated or deleted meanwhile). */
     touchIntegration: s("integrations_touch", `UPDATE integrations SET last_event_at = ? WHERE id = ? AND key_hash = ? RETURNING id`),
-    /** A new alert takes the incident given last (when its group's is known already); a repeat keeps its own. */
+    /**
+     * A new alert takes the incident given last (when its group's is known already); a repeat keeps its own. A FIRING
+     * alert whose incident is no longer active (`incident_active` 0: moved by a merge into a resolved incident, or
+     * older data) is not updated and no row comes back: the caller retires it (`retireFiring`) and runs this again.
+     */
     upsertFiring: s(
       "alerts_upsert_firing",
       `INSERT INTO alerts (integration_id, service_id, fingerprint, status, severity, summary, source, labels, annotations,
-                           generator_url, group_key, starts_at, last_seen_at, event_count, received_at, incident_id, group_values)
-       VALUES (?, ?, ?, 'FIRING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+                           generator_url, group_key, starts_at, last_seen_at, event_count, received_at, incident_id, group_values,
+                           incident_active)
+       VALUES (?, ?, ?, 'FIRING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
        ON CONFLICT (service_id, fingerprint) WHERE status = 'FIRING' DO UPDATE SET
          last_seen_at = excluded.last_seen_at, event_count = alerts.event_count + 1, severity = excluded.severity,
          summary = excluded.summary, source = excluded.source, labels = excluded.labels,
          annotations = excluded.annotations, generator_url = excluded.generator_url, group_values = excluded.group_values
+       WHERE alerts.incident_active = 1
        RETURNING id, incident_id, event_count`,
+    ),
+    /** Section 9: never attach to a resolved incident. The FIRING alert stranded on one resolves, so that a new one opens. */
+    retireFiring: s(
+      "alerts_retire_firing",
+      `UPDATE alerts SET status = 'RESOLVED', resolved_at = ?
+       WHERE service_id = ? AND fingerprint = ? AND status = 'FIRING' AND incident_active = 0 RETURNING id, incident_id`,
     ),
     /**
      * PostgreSQL: one group's decision (join which incident, or open one) at a time, until COMMIT. Without it, two
@@ -32,16 +44,24 @@ export function alertStatements(d: Dialect) {
      * write transactions run one at a time already.
      */
     groupLock: d.kind === "postgres" ? s("alerts_group_lock", `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`) : undefined,
-    attach: s("alerts_attach", `UPDATE alerts SET incident_id = ? WHERE id = ?`),
+    /** Only ever to an active incident (locked, or opened, by this transaction). */
+    attach: s("alerts_attach", `UPDATE alerts SET incident_id = ?, incident_active = 1 WHERE id = ?`),
+    /**
+     * Through `alerts_group_key_active_idx`, which holds only alerts of active incidents (`incident_active`, kept by
+     * the statements that change an incident's status or an alert's incident): the first entry answers, however many alerts of resolved incidents the group has. The join stays as
+     * the rule itself; the caller locks the incident and checks it again.
+     */
     groupKeyIncident: s(
       "alerts_group_key_incident",
       `SELECT a.incident_id FROM alerts a JOIN incidents i ON i.id = a.incident_id
-       WHERE a.service_id = ? AND a.group_key = ? AND i.status IN ${active} ORDER BY a.id DESC LIMIT 1`,
+       WHERE a.service_id = ? AND a.group_key = ? AND a.incident_active = 1 AND i.status IN ${active}
+       ORDER BY a.id DESC LIMIT 1`,
     ),
     /** With `keys` grouping labels: parameters are service, window start, then (key, value) for each. */
     /**
      * The latest alert of an active incident received since the window's start with the same grouping values:
-     * through `alerts_group_values_idx` for alerts that stored them (a seek, whatever the window holds), and by
+     * through `alerts_group_values_active_idx` for alerts that stored them (a seek into alerts of active incidents
+     * only, whatever the window or the group's history of resolved incidents holds), and by
      * comparing `labels` for the few that did not (written before the grouping labels last changed). Parameters:
      * service, values, start; then service, start, each key and value.
      */
@@ -50,11 +70,13 @@ export function alertStatements(d: Dialect) {
         `alerts_window_incident_${keys}`,
         `SELECT incident_id FROM (
            SELECT * FROM (SELECT a.incident_id, a.received_at, a.id FROM alerts a JOIN incidents i ON i.id = a.incident_id
-             WHERE a.service_id = ? AND a.group_values = ? AND a.received_at >= ? AND i.status IN ${active}
+             WHERE a.service_id = ? AND a.group_values = ? AND a.received_at >= ? AND a.incident_active = 1
+               AND i.status IN ${active}
              ORDER BY a.received_at DESC, a.id DESC LIMIT 1) AS stored
            UNION ALL
            SELECT * FROM (SELECT a.incident_id, a.received_at, a.id FROM alerts a JOIN incidents i ON i.id = a.incident_id
-             WHERE a.service_id = ? AND a.group_values IS NULL AND a.received_at >= ? AND i.status IN ${active}
+             WHERE a.service_id = ? AND a.group_values IS NULL AND a.received_at >= ? AND a.incident_active = 1
+               AND i.status IN ${active}
              ${Array.from({ length: keys }, () => `AND ${d.same(d.jsonText("a.labels"), "?")}`).join(" ")}
              ORDER BY a.received_at DESC, a.id DESC LIMIT 1) AS compared
          ) AS latest ORDER BY received_at DESC, id DESC LIMIT 1`,
@@ -86,6 +108,14 @@ export function alertStatements(d: Dialect) {
     resolveIncidentAlerts: s(
       "alerts_resolve_of_incident",
       `UPDATE alerts SET status = 'RESOLVED', resolved_at = ? WHERE incident_id = ? AND status = 'FIRING' RETURNING id, labels, fingerprint`,
+    ),
+    /**
+     * An incident's alerts follow its status into or out of OPEN/INVESTIGATING (`incident_active`, which the grouping
+     * lookups' partial indexes hold): run by every statement path that moves an incident across that line.
+     */
+    followIncident: s(
+      "alerts_follow_incident",
+      `UPDATE alerts SET incident_active = ? WHERE incident_id = ? AND incident_active <> ?`,
     ),
     lockIncident: s("incidents_lock_status", `SELECT status FROM incidents WHERE id = ?${d.forUpdate}`),
     firingCount: s("alerts_firing_count", `SELECT count(*) AS n FROM alerts WHERE incident_id = ? AND status = 'FIRING'`),

@@ -58,14 +58,25 @@ export const alerts = sqliteTable(
      * is an index seek; null when written before the grouping labels last changed (matched on `labels` instead).
      */
     groupValues: text("group_values"),
+    /**
+     * 1 while the alert's incident is OPEN or INVESTIGATING, else 0, so that grouping lookups reach only alerts of
+     * active incidents through the partial indexes below, however many alerts of resolved incidents a flapping group
+     * left behind. Kept by the statements that write it: ingestion (insert, attach, auto-resolve), an incident's
+     * update (`followIncident`: resolve, close, reopen) and merges. Not by triggers: drizzle-kit's SQLite table
+     * rebuilds (drop, rename) fail on triggers that name the dropped table.
+     */
+    incidentActive: integer("incident_active").notNull().default(0),
   },
   (table) => [
     // One FIRING alert per (service, fingerprint): concurrent notifications upsert into it.
     uniqueIndex("alerts_firing_unique").on(table.serviceId, table.fingerprint).where(sql`"status" = 'FIRING'`),
     index("alerts_incident_idx").on(table.incidentId, table.id),
-    index("alerts_group_key_idx").on(table.serviceId, table.groupKey),
+    // Grouping lookups: only alerts of active incidents, newest first.
+    index("alerts_group_key_active_idx").on(table.serviceId, table.groupKey, table.id).where(sql`"incident_active" = 1`),
     index("alerts_service_received_idx").on(table.serviceId, table.receivedAt),
-    index("alerts_group_values_idx").on(table.serviceId, table.groupValues, table.receivedAt),
+    index("alerts_group_values_active_idx")
+      .on(table.serviceId, table.groupValues, table.receivedAt, table.id)
+      .where(sql`"incident_active" = 1`),
     check("alerts_status_valid", sql`"status" in ('FIRING', 'RESOLVED')`),
     check("alerts_severity_valid", sql`"severity" in ('CRITICAL', 'ERROR', 'WARNING', 'INFO')`),
   ],

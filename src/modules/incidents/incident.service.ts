@@ -32,6 +32,11 @@ const sortValue = (row: IncidentRow, field: IncidentSortField) =>
 
 /** The events a successful write produces, for whoever listens (subscriptions). */
 export interface IncidentEvents {
+  /**
+   * Every event `run` publishes, sent together once it returns: subscribers count one change that emits many events
+   * (a resolution resolving thousands of alerts) as one publication, not as a consumer falling behind.
+   */
+  batch(run: () => void): void;
   created(incident: IncidentRow, actor: UserRow): void;
   /** An alert changed on the incident (`actor` null: by the system). */
   alert(incidentId: number, alertId: number, logId: number | null, actor: UserRow | null): void;
@@ -225,8 +230,11 @@ export class IncidentService {
       planIncidentUpdate(current, patch, now, labels),
     );
     if (!result) throw new NotFoundError("Incident", "id");
-    if (result.entries.length > 0) this.deps.events?.updated(result.incident, actor);
-    for (const { alertId, logId } of result.alerts) this.deps.events?.alert(id, alertId, logId, actor);
+    const events = this.deps.events;
+    events?.batch(() => {
+      if (result.entries.length > 0) events.updated(result.incident, actor);
+      for (const { alertId, logId } of result.alerts) events.alert(id, alertId, logId, actor);
+    });
     return result.incident;
   }
 

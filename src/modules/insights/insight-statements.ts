@@ -15,7 +15,7 @@ export function insightStatements(d: Dialect) {
     ),
     moveAlerts: s(
       "insights_move_alerts",
-      `UPDATE alerts SET incident_id = ? WHERE ${d.inList("incident_id", "bigint")} RETURNING id`,
+      `UPDATE alerts SET incident_id = ?, incident_active = ? WHERE ${d.inList("incident_id", "bigint")} RETURNING id`,
     ),
     touchTarget: s("insights_touch_target", `UPDATE incidents SET version = version + 1, updated_at = ? WHERE id = ? RETURNING id`),
     /** A merged duplicate is closed by the system: the state machine is not walked, a closed one keeps its times. */
@@ -24,6 +24,16 @@ export function insightStatements(d: Dialect) {
       `UPDATE incidents SET merged_into = ?, status = 'CLOSED', version = version + 1, updated_at = ?,
          resolved_at = COALESCE(resolved_at, ?), closed_at = CASE WHEN status = 'CLOSED' THEN closed_at ELSE ? END
        WHERE id = ? RETURNING id`,
+    ),
+    /** A merge into a RESOLVED target: the alerts it received still firing resolve with it (section 9: never attached to a resolved incident). */
+    resolveFiringOfTarget: s(
+      "insights_resolve_firing_of_target",
+      `UPDATE alerts SET status = 'RESOLVED', resolved_at = ? WHERE incident_id = ? AND status = 'FIRING' RETURNING id, labels, fingerprint`,
+    ),
+    insertAlertEntry: s(
+      "insights_insert_alert_entry",
+      `INSERT INTO incident_logs (incident_id, kind, message, author_id, from_status, to_status, created_at)
+       VALUES (?, 'ALERT', ?, NULL, NULL, NULL, ?) RETURNING id`,
     ),
     insertEntry: s(
       "insights_insert_merge_entry",

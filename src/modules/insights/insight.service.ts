@@ -42,10 +42,14 @@ export class InsightService {
     if (sourceIds.includes(targetId)) throw new BadUserInputError("An incident cannot be merged into itself", "sourceIds");
     const result = await this.deps.insights.merge({ targetId, sourceIds, actorId: actor.id, now: new Date() });
     const rows = new Map((await this.deps.incidents.findByIds(result.changedIds)).map((row) => [row.id, row]));
-    for (const id of result.changedIds) {
-      const row = rows.get(id);
-      if (row) this.deps.events?.updated(row, actor);
-    }
+    const events = this.deps.events;
+    events?.batch(() => {
+      for (const id of result.changedIds) {
+        const row = rows.get(id);
+        if (row) events.updated(row, actor);
+      }
+      for (const { alertId, logId } of result.resolvedAlerts) events.alert(targetId, alertId, logId, actor);
+    });
     return rows.get(targetId) ?? missing("targetId");
   }
 

@@ -1,5 +1,6 @@
 import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
 import { BadUserInputError, NotFoundError } from "../../shared/errors.js";
+import { isActiveStatus } from "../alerts/alert-ingest.js";
 import type { IncidentStatus } from "../incidents/incident-status.js";
 import type { WebhookOutbox } from "../webhooks/webhook-outbox.js";
 import type { InsightStatements } from "./insight-statements.js";
@@ -19,6 +20,8 @@ export interface MergeResult {
   /** The target first, then the sources in id order: every incident whose version went up. */
   changedIds: number[];
   movedAlertIds: number[];
+  /** Moved alerts that were FIRING and resolved because the target is RESOLVED, with their ALERT entries. */
+  resolvedAlerts: { alertId: number; logId: number }[];
 }
 
 interface Locked {
@@ -56,11 +59,22 @@ export function* mergeIncidents(q: InsightStatements, d: Dialect, request: Merge
   if (merged) throw new BadUserInputError(`Incident ${merged.id} was already merged into #${merged.mergedInto}`, "sourceIds");
 
   const at = d.time(now);
-  const moved = yield* all(q.moveAlerts, [targetId, d.list(sourceIds)]);
+  // The moved alerts take the target's `incident_active` (the grouping lookups' partial indexes follow it).
+  const moved = yield* all(q.moveAlerts, [targetId, isActiveStatus(target.status) ? 1 : 0, d.list(sourceIds)]);
   yield* one(q.touchTarget, [at, targetId]);
   const names = sources.map(describe).join(", ");
   const plural = sources.length === 1 ? "incident" : "incidents";
   yield* one(q.insertEntry, [targetId, `Merged ${sources.length} duplicate ${plural} into this one: ${names}`, actorId, null, null, at]);
+  // Into a RESOLVED target, FIRING alerts would sit on a resolved incident and swallow their next firing: they
+  // resolve with it, as a person's resolution resolves an incident's alerts (one ALERT entry each).
+  const resolvedAlerts: MergeResult["resolvedAlerts"] = [];
+  if (target.status === "RESOLVED") {
+    for (const row of yield* all(q.resolveFiringOfTarget, [at, targetId])) {
+      const name = (JSON.parse(row.labels as string) as Record<string, string>).alertname ?? (row.fingerprint as string);
+      const entry = yield* one(q.insertAlertEntry, [targetId, `Alert ${name} resolved: merged into a resolved incident`, at]);
+      resolvedAlerts.push({ alertId: d.readId(row.id), logId: d.readId(entry!.id) });
+    }
+  }
   for (const source of sources) {
     yield* one(q.closeSource, [targetId, at, at, at, source.id]);
     const closes = source.status !== "CLOSED";
@@ -76,7 +90,10 @@ export function* mergeIncidents(q: InsightStatements, d: Dialect, request: Merge
   for (const incident of [target, ...sources]) {
     if (outbox) yield* outbox.record({ type: "INCIDENT_UPDATED", incidentId: incident.id, serviceId: incident.serviceId, actorId, at: now });
   }
-  return { changedIds: [targetId, ...sourceIds], movedAlertIds: moved.map((row) => d.readId(row.id)) };
+  for (const { alertId, logId } of resolvedAlerts) {
+    if (outbox) yield* outbox.record({ type: "ALERT_RESOLVED", incidentId: targetId, serviceId: target.serviceId, actorId, at: now, alertId, log: logId });
+  }
+  return { changedIds: [targetId, ...sourceIds], movedAlertIds: moved.map((row) => d.readId(row.id)), resolvedAlerts };
 }
 
 function missingSource(): never {
