@@ -321,6 +321,16 @@ describe("incidentEvents over graphql-ws", () => {
     expect((one.errors[0] as Array<{ message: string }>)[0]?.message).toMatch(/node/);
   });
 
+  it("counts a variable left out at its declared default, as execution will", async () => {
+    const document = `subscription($n: Int = 100) { incidentEvents { incident { reporter { assignedIncidents(first: $n) { nodes {
+      reporter { assignedIncidents(first: $n) { nodes { reporter { assignedIncidents(first: $n) { totalCount } } } } } } } } } } }`;
+    const sent = listen(viewer.token, { n: 100 }, server, document);
+    const defaulted = listen(viewer.token, {}, server, document);
+    await until(() => sent.errors.length > 0 && defaulted.errors.length > 0, "errors");
+    expect(sent.errors[0]).toMatchObject([{ extensions: { code: "QUERY_TOO_COMPLEX" } }]);
+    expect(defaulted.errors[0]).toMatchObject([{ extensions: { code: "QUERY_TOO_COMPLEX" } }]);
+  });
+
   it("answers a subscription sent over HTTP with an error rather than a stream", async () => {
     const result = await server.gql(`subscription { incidentEvents { kind } }`, {}, viewer.token);
     expect(result.status).toBe(400);

@@ -1,5 +1,6 @@
 import {
   getOperationAST,
+  getVariableValues,
   GraphQLError,
   Kind,
   parse,
@@ -68,8 +69,11 @@ export function subscriptionDocumentChecker(schema: GraphQLSchema, limits: Docum
     const fragments = new Map(
       document.definitions.flatMap((d): [string, FragmentDefinitionNode][] => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d]] : [])),
     );
+    // Coerced as execution will see them: a variable left out takes its declared default (as over HTTP).
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
+    if (coerced.errors) return coerced.errors.map((error) => withCode(error, "BAD_USER_INPUT"));
     // Ranking and metrics fields would run once per event, for every event: they count as unbounded here.
-    const nodes = nodeCount(schema, operation.selectionSet, schema.getSubscriptionType()!, fragments, payload.variables ?? {}, limits.nodes, {
+    const nodes = nodeCount(schema, operation.selectionSet, schema.getSubscriptionType()!, fragments, coerced.coerced, limits.nodes, {
       perEvent: true,
     });
     if (nodes > limits.nodes) {
