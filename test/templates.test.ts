@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import { createService } from "./support/alerts.js";
 import { onPostgres } from "./support/database.js";
 import { startTestServer, type TestServer, type TestUser } from "./support/server.js";
@@ -142,5 +143,27 @@ describe("templates and outliers", () => {
     expect(deleted.errors).toBeUndefined();
     expect(await server.db.scalar(`SELECT count(*) FROM incident_templates WHERE incident_id = ${edited!.id}`)).toBe(0);
     expect((await evidenceOf(probes.frequent!)).template).toMatchObject({ serviceCount30d: 4, serviceTotal30d: 19 });
+  });
+
+  it.skipIf(!onPostgres)("keeps no template from a title that a transaction is changing meanwhile (PostgreSQL)", async () => {
+    const other = (await createService(server)).id;
+    const changing = await incidentAt("Disk 91% full on db-7", other, T - 5 * DAY);
+    const probe = await incidentAt("Disk 12% full on db-9", other, T - DAY);
+    const change = new pg.Client({ connectionString: server.db.url });
+    await change.connect();
+    try {
+      await change.query("BEGIN");
+      await change.query(`UPDATE incidents SET title = 'Checkout latency high' WHERE id = ${Number(changing)}`);
+      // The first look at the window starts while the title change is not committed yet: it waits for it.
+      const during = evidenceOf(probe);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await change.query("COMMIT");
+      expect((await during).template).toMatchObject({ serviceCount30d: 0, serviceTotal30d: 1 });
+    } finally {
+      await change.end();
+    }
+    expect((await evidenceOf(probe)).template).toMatchObject({ serviceCount30d: 0, serviceTotal30d: 1 });
+    const [kept] = await server.db.query<{ template: string }>(`SELECT template FROM incident_templates WHERE incident_id = ${Number(changing)}`);
+    expect(kept?.template ?? "Checkout latency high").toBe("Checkout latency high");
   });
 });

@@ -78,7 +78,9 @@ export function insightStatements(d: Dialect) {
           ),
     /**
      * Keeps templates (`templateParams`), each only if its incident still has the title, service and time it was
-     * computed from: a title changed meanwhile has its own template computed next time.
+     * computed from: a title changed meanwhile has its own template computed next time. PostgreSQL: the incident is
+     * locked (FOR SHARE), so that a title change not yet committed is waited for and then seen, not passed by (its
+     * trigger would have found no row to drop); in id order, so that two first looks never wait on each other.
      */
     keepTemplates:
       d.kind === "sqlite"
@@ -95,6 +97,8 @@ export function insightStatements(d: Dialect) {
              SELECT i.id, i.service_id, k.template, i.created_at
              FROM unnest(?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::timestamptz[]) AS k(id, title, template, service_id, created_at)
              JOIN incidents AS i ON i.id = k.id AND i.title = k.title AND i.service_id = k.service_id AND i.created_at = k.created_at
+             ORDER BY i.id
+             FOR SHARE OF i
              ON CONFLICT (incident_id) DO NOTHING`,
           ),
     /**
