@@ -72,6 +72,10 @@ describe("searchIncidents", () => {
     expect(ids(await search("narwhal", { filter: { serviceId: [service.id] } }))).toEqual([a]);
     expect(ids(await search("narwhal", { filter: { labels: [{ key: "region", value: "eu" }] } }))).toEqual([a]);
     expect(ids(await search("narwhal", { filter: { search: "storm" } }))).toEqual([a]);
+    // The filter's words are the title's and description's, as on incidents(): a word in a note does not pass it.
+    await note(b, "storm of evictions after the deploy");
+    expect(ids(await search("narwhal", { filter: { search: "storm" } }))).toEqual([a]);
+    expect(ids(await search("narwhal storm"))).toEqual(expect.arrayContaining([a, b]));
     expect(ids(await search("narwhal", { filter: { serviceId: ["nope"] } }))).toEqual([]);
     expect(ids(await search("narwhal", { first: 1 }))).toHaveLength(1);
     expect(ids(await search("narwhal", { first: 0 }))).toEqual([]);

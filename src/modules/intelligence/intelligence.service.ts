@@ -99,12 +99,12 @@ export class IntelligenceService {
   ): Promise<SearchHit[]> {
     assertCan(actor, Permission.READ);
     const first = checkFirst(args.first, 20);
-    const words = searchTerms(args.query);
+    const terms = searchTerms(args.query);
+    // IncidentFilter.search keeps its meaning (every word in the title or description, notes aside): it stays a
+    // filter of the criteria, as on incidents(), and is not one more search term, which notes could match.
     const criteria = this.deps.criteria(args.filter);
-    // IncidentFilter.search keeps its meaning here through the same index: its words are required too.
-    const terms = criteria === "nothing" ? [] : searchTerms([...words, ...(criteria.words ?? [])].join(" "));
     if (first === 0 || terms.length === 0 || criteria === "nothing") return [];
-    const matches = await this.deps.intelligence.search(terms, { ...criteria, words: undefined }, first);
+    const matches = await this.deps.intelligence.search(terms, criteria, first);
     const incidents = await loaders.incidentById.loadMany(matches.map((match) => match.incidentId));
     return matches.flatMap((match, index) => {
       const incident = incidents[index];
