@@ -165,6 +165,31 @@ describe("a backlog that cannot be sent now is not read by the dispatcher's turn
     expect(new Set(turn.claimed.map((delivery) => delivery.incidentId)).size).toBe(8); // one head per incident
     expect(turn.claimed.map((delivery) => delivery.id)).toEqual(turn.claimed.map((_, i) => i + 1)); // soonest, then by id
   });
+
+  it("lets redeliveries of a deleted incident's events, sent at once, make one head due, the others wait behind it", async () => {
+    const time = (ms: number) => (onPostgres ? `to_timestamp(${ms} / 1000.0)` : String(ms));
+    await database.exec(
+      `INSERT INTO webhook_endpoints (url, enabled, secret, secret_hint, created_at, updated_at)
+       VALUES ('http://127.0.0.1:1/redeliver', TRUE, 'whsec_r', 'r', ${time(now)}, ${time(now)})`,
+    );
+    const [endpoint] = await database.query<{ id: number }>(`SELECT id FROM webhook_endpoints WHERE url = 'http://127.0.0.1:1/redeliver'`);
+    for (let round = 0; round < 10; round++) {
+      const incident = 900_000 + round; // no incident row: it was deleted, its last event delivered
+      await database.exec(
+        `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, delivered_at, created_at)
+         VALUES (${Number(endpoint!.id)}, ${incident}, 'INCIDENT_UPDATED', '{}', 'DELIVERED', 1, NULL, ${time(now)}, ${time(now)}),
+                (${Number(endpoint!.id)}, ${incident}, 'INCIDENT_DELETED', '{}', 'DELIVERED', 1, NULL, ${time(now)}, ${time(now)})`,
+      );
+      const sent = await database.query<{ id: number; created_at: number | Date }>(
+        `SELECT id, created_at FROM webhook_deliveries WHERE incident_id = ${incident} ORDER BY id`,
+      );
+      await Promise.all(sent.map((row) => webhooks.redeliver(Number(row.id), new Date(row.created_at), new Date(now))));
+      const due = await database.scalar(
+        `SELECT count(*) FROM webhook_deliveries WHERE incident_id = ${incident} AND status = 'PENDING' AND next_attempt_at IS NOT NULL`,
+      );
+      expect(due).toBe(1);
+    }
+  });
 });
 
 const DELIVERIES = `query { webhookEndpoints { nodes { id deliveries(first: 100) { nodes {

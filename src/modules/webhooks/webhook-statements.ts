@@ -124,6 +124,16 @@ export function webhookStatements(d: Dialect) {
        WHERE s.id = ? AND s.created_at = ?
        RETURNING ${deliveryColumns}`,
     ),
+    /**
+     * PostgreSQL: redeliveries of one chain, one at a time. The incident's row orders them while it exists; once the
+     * incident is deleted nothing else would, and two redeliveries at once would each find no pending delivery before
+     * them and both be due.
+     */
+    lockChainOfDelivery: s(
+      "webhook_lock_chain_of_delivery",
+      `SELECT pg_advisory_xact_lock(hashtextextended('webhook-chain:' || endpoint_id || ':' || coalesce(incident_id::text, ''), 0))
+       FROM webhook_deliveries WHERE id = ?`,
+    ),
     /** PostgreSQL: a redelivery joins its chain after the events being written for the incident (see lockIncident). */
     lockIncidentOfDelivery: s(
       "webhook_lock_incident_of_delivery",

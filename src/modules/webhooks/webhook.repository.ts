@@ -224,7 +224,10 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
 
     async redeliver(id, createdAt, now) {
       const row = await backend.transaction(function* () {
-        if (d.kind === "postgres") yield* all(q.lockIncidentOfDelivery, [id]);
+        if (d.kind === "postgres") {
+          yield* all(q.lockChainOfDelivery, [id]);
+          yield* all(q.lockIncidentOfDelivery, [id]);
+        }
         return yield* one(q.redeliver, [d.time(now), d.time(now), id, d.time(createdAt)]);
       });
       return row && readDelivery(row);
