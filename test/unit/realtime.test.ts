@@ -68,6 +68,19 @@ describe("BoundedQueue", () => {
     await expect(queue.next()).rejects.toBeInstanceOf(SubscriberTooSlowError);
   });
 
+  it("takes one publication larger than maxValues when nothing else waits: one large change is not a slow consumer", async () => {
+    const onEnd = vi.fn();
+    const queue = new BoundedQueue<number>(10, onEnd, 5);
+    queue.pushAll([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(onEnd).not.toHaveBeenCalled();
+    const seen: number[] = [];
+    for (let i = 0; i < 8; i++) seen.push((await queue.next()).value!);
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    queue.pushAll([9, 10, 11, 12, 13, 14]);
+    queue.pushAll([15]); // now waiting behind more than maxValues
+    expect(onEnd).toHaveBeenCalledOnce();
+  });
+
   it("keeps order across its internal compaction", async () => {
     const queue = new BoundedQueue<number>(5_000);
     const seen: number[] = [];
