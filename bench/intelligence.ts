@@ -38,9 +38,23 @@ const vocabulary = Array.from({ length: 20_000 }, () => Array.from({ length: 2 +
 const vary = (text: string) => text.replace(/\d+/g, () => String(Math.floor(next() * 1000)));
 const words = (n: number) => Array.from({ length: n }, () => pick(vocabulary)).join(" ");
 
+/** How responders' notes start; the rest of each note is words of the history's vocabulary. */
+const notePhrases = [
+  "Checked the dashboards,",
+  "Restarted the pods on",
+  "Rolled back the last deploy of",
+  "Paged the owning team about",
+  "Root cause looks like",
+  "Mitigated by scaling out",
+  "Customer reports mention",
+  "Error rate back to normal after",
+];
+
 export interface IncidentDraft {
   title: string;
   description: string;
+  /** Timeline notes: a real history has them, and each is a document of the search index. */
+  notes: string[];
   service: string | null;
   labels: { key: string; value: string }[];
   createdAt: number;
@@ -52,6 +66,7 @@ export function draftIncidents(count: number, now = Date.now()): IncidentDraft[]
     return {
       title: vary(base.title).slice(0, 200),
       description: `${vary(base.description)} ${words(Math.floor(next() * 6))}`,
+      notes: Array.from({ length: Math.floor(next() * 4) }, () => `${pick(notePhrases)} ${words(3 + Math.floor(next() * 12))}`),
       service: base.service,
       labels: base.labels,
       // A year of history, oldest first.
@@ -68,6 +83,7 @@ export async function seedSqlite(path: string, drafts: IncidentDraft[]): Promise
     "INSERT INTO incidents (title, description, status, priority, service_id, created_at, updated_at) VALUES (?, ?, ?, 'MEDIUM', ?, ?, ?)",
   );
   const insertLabel = db.prepare("INSERT INTO incident_labels (incident_id, key, value) VALUES (?, ?, ?)");
+  const insertNote = db.prepare("INSERT INTO incident_logs (incident_id, kind, message, created_at) VALUES (?, 'NOTE', ?, ?)");
   db.transaction(() => {
     for (const draft of drafts) {
       let serviceId: number | null = null;
@@ -81,6 +97,7 @@ export async function seedSqlite(path: string, drafts: IncidentDraft[]): Promise
       const status = next() < 0.9 ? "CLOSED" : "OPEN";
       const id = insertIncident.run(draft.title, draft.description, status, serviceId, draft.createdAt, draft.createdAt).lastInsertRowid;
       for (const label of draft.labels) insertLabel.run(id, label.key, label.value);
+      for (const note of draft.notes) insertNote.run(id, note, draft.createdAt);
     }
   })();
   db.close();
@@ -117,6 +134,12 @@ export async function seedPostgres(url: string, drafts: IncidentDraft[]): Promis
         labels.map((label) => label[1]),
         labels.map((label) => label[2]),
       ]);
+      const notes = batch.flatMap((draft, index) => draft.notes.map((note) => [ids.rows[index].id, note, draft.createdAt] as const));
+      await client.query(
+        `INSERT INTO incident_logs (incident_id, kind, message, created_at)
+         SELECT i, 'NOTE', m, to_timestamp(c / 1000.0) FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS x(i, m, c)`,
+        [notes.map((note) => note[0]), notes.map((note) => note[1]), notes.map((note) => note[2])],
+      );
     }
     await client.query("COMMIT");
     // As autovacuum leaves a table in steady state: statistics, and pages marked all-visible (index-only counts).
