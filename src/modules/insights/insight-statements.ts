@@ -7,6 +7,17 @@ const s = (name: string, text: string): Statement => ({ name, text });
 
 /** Statements of merges and template history, written once; `d` supplies what differs. */
 export function insightStatements(d: Dialect) {
+  // The windows bound as `historyParams` and `countParams` bind them, as rows (n counts from 1).
+  const windows = (alias: string) =>
+    d.kind === "sqlite"
+      ? `(SELECT key + 1 AS n, json_extract(value, '$[0]') AS service_id, json_extract(value, '$[1]') AS lo,
+            json_extract(value, '$[2]') AS hi FROM json_each(?)) AS ${alias}`
+      : `unnest(?::bigint[], ?::timestamptz[], ?::timestamptz[]) WITH ORDINALITY AS ${alias}(service_id, lo, hi, n)`;
+  const templateWindows = (alias: string) =>
+    d.kind === "sqlite"
+      ? `(SELECT key + 1 AS n, json_extract(value, '$[0]') AS service_id, json_extract(value, '$[1]') AS template,
+            json_extract(value, '$[2]') AS lo, json_extract(value, '$[3]') AS hi FROM json_each(?)) AS ${alias}`
+      : `unnest(?::bigint[], ?::text[], ?::timestamptz[], ?::timestamptz[]) WITH ORDINALITY AS ${alias}(service_id, template, lo, hi, n)`;
   return {
     /** Every incident of a merge, locked in id order by every merge, so that two merges never wait on each other. */
     lockIncidents: s(
@@ -42,40 +53,20 @@ export function insightStatements(d: Dialect) {
     ),
     // --- title templates (incident_templates, written by the evidence: template-evidence.ts)
     /** Per window (`historyParams`): the service's incidents in it, and how many of them have their template kept. */
-    templateCoverage:
-      d.kind === "sqlite"
-        ? s(
-            "insights_template_coverage",
-            `SELECT w.key AS window,
-               (SELECT count(*) FROM incidents i WHERE i.service_id = json_extract(w.value, '$[0]')
-                  AND i.created_at >= json_extract(w.value, '$[1]') AND i.created_at < json_extract(w.value, '$[2]')) AS total,
-               (SELECT count(*) FROM incident_templates t WHERE t.service_id = json_extract(w.value, '$[0]')
-                  AND t.created_at >= json_extract(w.value, '$[1]') AND t.created_at < json_extract(w.value, '$[2]')) AS kept
-             FROM json_each(?) AS w`,
-          )
-        : s(
-            "insights_template_coverage",
-            `SELECT w.n - 1 AS window,
-               (SELECT count(*) FROM incidents i WHERE i.service_id = w.service_id AND i.created_at >= w.lo AND i.created_at < w.hi) AS total,
-               (SELECT count(*) FROM incident_templates t WHERE t.service_id = w.service_id AND t.created_at >= w.lo AND t.created_at < w.hi) AS kept
-             FROM unnest(?::bigint[], ?::timestamptz[], ?::timestamptz[]) WITH ORDINALITY AS w(service_id, lo, hi, n)`,
-          ),
+    templateCoverage: s(
+      "insights_template_coverage",
+      `SELECT w.n - 1 AS window,
+         (SELECT count(*) FROM incidents i WHERE i.service_id = w.service_id AND i.created_at >= w.lo AND i.created_at < w.hi) AS total,
+         (SELECT count(*) FROM incident_templates t WHERE t.service_id = w.service_id AND t.created_at >= w.lo AND t.created_at < w.hi) AS kept
+       FROM ${windows("w")}`,
+    ),
     /** The incidents of the windows (`historyParams`) whose template is not kept yet. */
-    untemplated:
-      d.kind === "sqlite"
-        ? s(
-            "insights_untemplated",
-            `SELECT i.id, i.service_id, i.title, i.created_at FROM json_each(?) AS w
-             JOIN incidents AS i ON i.service_id = json_extract(w.value, '$[0]')
-               AND i.created_at >= json_extract(w.value, '$[1]') AND i.created_at < json_extract(w.value, '$[2]')
-             WHERE NOT EXISTS (SELECT 1 FROM incident_templates t WHERE t.incident_id = i.id)`,
-          )
-        : s(
-            "insights_untemplated",
-            `SELECT i.id, i.service_id, i.title, i.created_at FROM unnest(?::bigint[], ?::timestamptz[], ?::timestamptz[]) AS w(service_id, lo, hi)
-             JOIN incidents AS i ON i.service_id = w.service_id AND i.created_at >= w.lo AND i.created_at < w.hi
-             WHERE NOT EXISTS (SELECT 1 FROM incident_templates t WHERE t.incident_id = i.id)`,
-          ),
+    untemplated: s(
+      "insights_untemplated",
+      `SELECT i.id, i.service_id, i.title, i.created_at FROM ${windows("w")}
+       JOIN incidents AS i ON i.service_id = w.service_id AND i.created_at >= w.lo AND i.created_at < w.hi
+       WHERE NOT EXISTS (SELECT 1 FROM incident_templates t WHERE t.incident_id = i.id)`,
+    ),
     /**
      * Keeps templates (`templateParams`), each only if its incident still has the title, service and time it was
      * computed from: a title changed meanwhile has its own template computed next time. PostgreSQL: the incident is
@@ -105,26 +96,14 @@ export function insightStatements(d: Dialect) {
      * Per incident of the batch (`countParams`): the service's incidents with its template in the 30 days before it,
      * and all the service's incidents in those days.
      */
-    templateCounts:
-      d.kind === "sqlite"
-        ? s(
-            "insights_template_counts",
-            `SELECT c.key AS position,
-               (SELECT count(*) FROM incident_templates t WHERE t.service_id = json_extract(c.value, '$[0]')
-                  AND t.template = json_extract(c.value, '$[1]')
-                  AND t.created_at >= json_extract(c.value, '$[2]') AND t.created_at < json_extract(c.value, '$[3]')) AS same,
-               (SELECT count(*) FROM incidents i WHERE i.service_id = json_extract(c.value, '$[0]')
-                  AND i.created_at >= json_extract(c.value, '$[2]') AND i.created_at < json_extract(c.value, '$[3]')) AS total
-             FROM json_each(?) AS c`,
-          )
-        : s(
-            "insights_template_counts",
-            `SELECT c.n - 1 AS position,
-               (SELECT count(*) FROM incident_templates t WHERE t.service_id = c.service_id AND t.template = c.template
-                  AND t.created_at >= c.lo AND t.created_at < c.hi) AS same,
-               (SELECT count(*) FROM incidents i WHERE i.service_id = c.service_id AND i.created_at >= c.lo AND i.created_at < c.hi) AS total
-             FROM unnest(?::bigint[], ?::text[], ?::timestamptz[], ?::timestamptz[]) WITH ORDINALITY AS c(service_id, template, lo, hi, n)`,
-          ),
+    templateCounts: s(
+      "insights_template_counts",
+      `SELECT c.n - 1 AS position,
+         (SELECT count(*) FROM incident_templates t WHERE t.service_id = c.service_id AND t.template = c.template
+            AND t.created_at >= c.lo AND t.created_at < c.hi) AS same,
+         (SELECT count(*) FROM incidents i WHERE i.service_id = c.service_id AND i.created_at >= c.lo AND i.created_at < c.hi) AS total
+       FROM ${templateWindows("c")}`,
+    ),
   };
 }
 
