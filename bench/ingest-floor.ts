@@ -7,6 +7,7 @@
 //
 // Run alone: node dist/bench/ingest-floor.js --db /path/incidents.db --am-key K --v2-key K  (prints {"port":N})
 import Database from "better-sqlite3";
+import { connectionPragmas } from "../src/db/sqlite-pragmas.js";
 import { applyMigrations } from "../src/db/migrate.js";
 import { migrationsFolder } from "../src/db/migrations-folder.js";
 import {
@@ -25,9 +26,8 @@ import {
 
 export function openIngestFloor(dbPath: string, keys: { am: string; v2: string }): IngestFloor & { close(): void } {
   const db = new Database(dbPath, { timeout: 5000 });
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.pragma("foreign_keys = ON");
+  // The same connection settings as the server: WAL, synchronous=FULL, foreign keys, the map and the cache.
+  for (const pragma of connectionPragmas) db.pragma(pragma);
   applyMigrations(db, migrationsFolder("sqlite"));
   const now = Date.now();
   const service = db.prepare("INSERT INTO services (name, name_key, created_at, updated_at) VALUES ('floor', ?, ?, ?)").run(`floor-${now}`, now, now)

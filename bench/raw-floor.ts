@@ -23,6 +23,7 @@
 //
 // Run alone: node dist/bench/raw-floor.js --db /path/incidents.db [--port 0]   (prints {"port":N} when listening)
 import Database from "better-sqlite3";
+import { connectionPragmas } from "../src/db/sqlite-pragmas.js";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
@@ -48,10 +49,8 @@ const parseId = (id: unknown): number | undefined =>
 
 export function openFloor(dbPath: string): Floor {
   const db = new Database(dbPath, { timeout: 5000 });
-  // The same connection settings as the server (src/db/sqlite.ts): WAL, synchronous=FULL, foreign keys.
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.pragma("foreign_keys = ON");
+  // The same connection settings as the server: WAL, synchronous=FULL, foreign keys, the map and the cache.
+  for (const pragma of connectionPragmas) db.pragma(pragma);
   db.pragma("busy_timeout = 5000");
   let statements = 0;
 

@@ -8,7 +8,7 @@ import { applyPostgresMigrations, openPostgres } from "../src/db/postgres.js";
 import { openSqlite } from "../src/db/sqlite.js";
 import { postgresBackend, sqliteBackend } from "../src/db/sql-backend.js";
 import { criteriaSql } from "../src/modules/incidents/incident-criteria-sql.js";
-import { intelligenceStatements } from "../src/modules/intelligence/intelligence-statements.js";
+import { countedDocuments, intelligenceStatements } from "../src/modules/intelligence/intelligence-statements.js";
 import { createIntelligenceRepository } from "../src/modules/intelligence/intelligence.repository.js";
 import { fts5Query, tsQuery } from "../src/modules/intelligence/search-terms.js";
 import { numberedPlaceholders, postgresDialect, sqliteDialect } from "../src/db/sql-work.js";
@@ -93,6 +93,27 @@ describe(`the search index (${backend})`, () => {
     // One index document per note, none for other entries.
     expect(await db.scalar(onPostgres ? "SELECT count(*) FROM incident_note_search" : "SELECT count(*) FROM incident_note_fts_docsize")).toBe(seeded + 1);
     expect(await db.integrityProblems()).toEqual([]);
+  });
+
+  it("reuses the counts of common words until a lookup sees the collection grown by 1%, and counts rare ones every time", async () => {
+    const now = onPostgres ? "now()" : "0";
+    await withRepository(db, async (repository) => {
+      const lookup = async () => (await repository.termStatistics(["routine", "kerberos"])).frequencies;
+      // "routine" is in the 2,000 seeded titles (PostgreSQL counts up to countedDocuments), "kerberos" in one note.
+      const common = onPostgres ? countedDocuments : 2_000;
+      expect(Object.fromEntries(await lookup())).toEqual({ routine: common, kerberos: 1 });
+      // Edits do not grow the collection: the common count is kept (for a minute), the rare one is counted again.
+      await db.exec(`UPDATE incidents SET title = 'Ordinary ' || id WHERE id <= 1950`);
+      await db.exec(`INSERT INTO incident_logs (incident_id, kind, message, author_id, created_at) VALUES (5, 'NOTE', 'kerberos again', 1, ${now})`);
+      expect(Object.fromEntries(await lookup())).toEqual({ routine: common, kerberos: 2 });
+      // 21 more incidents grow 2,001 by over 1%: the lookup that sees them is the last to use the kept count.
+      await db.exec(
+        `INSERT INTO incidents (title, description, status, priority, reporter_id, created_at, updated_at)
+         SELECT 'Fresh', '', 'OPEN', 'LOW', 1, ${now}, ${now} FROM incidents WHERE id <= 21`,
+      );
+      expect((await lookup()).get("routine")).toBe(common);
+      expect(Object.fromEntries(await lookup())).toEqual({ routine: 50, kerberos: 2 });
+    });
   });
 
   it("is what the search and similarity statements read (EXPLAIN)", async () => {

@@ -3,6 +3,7 @@ import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3"
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import * as schema from "./schema.js";
+import { connectionPragmas } from "./sqlite-pragmas.js";
 
 export type SqliteDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
@@ -45,10 +46,7 @@ function instrument(client: Database.Database, onStatement: () => void): void {
 export function openSqlite(options: SqliteOptions): SqliteHandle {
   if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
   const client = new Database(options.path, { timeout: options.busyTimeoutMs });
-  client.pragma("journal_mode = WAL");
-  // WAL defaults to NORMAL here, which can lose the last acknowledged commits on power loss.
-  client.pragma("synchronous = FULL");
-  client.pragma("foreign_keys = ON");
+  for (const pragma of connectionPragmas) client.pragma(pragma);
   client.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
   // SQLite's lower() folds ASCII only; search must ignore case in every script.
   client.function("unicode_lower", { deterministic: true }, (text: unknown) =>

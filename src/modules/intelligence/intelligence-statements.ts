@@ -27,6 +27,9 @@ const noteBm25 = `bm25(incident_note_fts) * 0.65`;
 /** Notes read to count the incidents whose notes hold a term (PostgreSQL). */
 const countedNotes = 1_000;
 
+/** PostgreSQL counts a term's incidents up to this many: past that a term is common, and its exact count does not matter. */
+export const countedDocuments = 200;
+
 /**
  * The incidents with every search term in their title, description or notes, as `hits(id, score, log)`: `log` is
  * the first note that matched a term. Two kinds, so that the common case costs one index query as before:
@@ -144,7 +147,7 @@ export function intelligenceStatements(d: Dialect) {
      * an incident) and notes (one a note): an incident with the term in two places counts twice, which only makes a
      * term a little less rare. Counting incidents exactly over both indexes read every match of the term: at 100,000
      * incidents with notes, similar() took 25.8 ms against 19.1 ms with this sum, with the same precision on the
-     * labelled set. PostgreSQL: up to 200, from at most 200 documents and `countedNotes` notes.
+     * labelled set. PostgreSQL: up to `countedDocuments`, from at most as many documents and `countedNotes` notes.
      */
     documentFrequencies:
       d.kind === "sqlite"
@@ -155,11 +158,11 @@ export function intelligenceStatements(d: Dialect) {
                LEFT JOIN incident_note_fts_vocab nv ON nv.term = t.value
              UNION ALL SELECT NULL, coalesce(max(id), 0) FROM incidents`,
           )
-        : // Counted from the GIN indexes up to 200: past that a term is common, and its exact count does not matter.
+        : // Counted from the GIN indexes up to `countedDocuments`.
           s(
             "intelligence_document_frequencies",
-            `SELECT t.term, least(200, (SELECT count(DISTINCT m.id) FROM (
-                 SELECT a.incident_id AS id FROM (SELECT incident_id FROM incident_search WHERE doc @@ to_tsquery('incident_search', t.query) LIMIT 200) a
+            `SELECT t.term, least(${countedDocuments}, (SELECT count(DISTINCT m.id) FROM (
+                 SELECT a.incident_id AS id FROM (SELECT incident_id FROM incident_search WHERE doc @@ to_tsquery('incident_search', t.query) LIMIT ${countedDocuments}) a
                  UNION ALL
                  SELECT b.incident_id FROM (SELECT incident_id FROM incident_note_search WHERE doc @@ to_tsquery('incident_search', t.query) LIMIT ${countedNotes}) b) m)) AS n
              FROM unnest(?::text[], ?::text[]) AS t(term, query)

@@ -6,7 +6,8 @@ import type { IncidentStatus } from "../incidents/incident-status.js";
 import type { Label } from "../services/label.rules.js";
 import { fts5Query, tsQuery } from "./search-terms.js";
 import { criteriaSql } from "../incidents/incident-criteria-sql.js";
-import { intelligenceStatements } from "./intelligence-statements.js";
+import { FrequencyCache } from "./frequency-cache.js";
+import { countedDocuments, intelligenceStatements } from "./intelligence-statements.js";
 
 /** An incident's searchable text: title, description, and its notes joined by newlines. */
 export interface IncidentText {
@@ -45,7 +46,7 @@ export interface CandidateQuery {
 }
 
 export interface TermStatistics {
-  /** Documents containing each term (PostgreSQL counts up to 200). */
+  /** Documents containing each term (PostgreSQL counts up to `countedDocuments`). */
   frequencies: Map<string, number>;
   /** The size of the collection (the highest incident id: deleted ones count, which only flattens rarity a little). */
   documents: number;
@@ -71,11 +72,19 @@ const readText = (row: Row): IncidentText => ({
   notes: row.notes as string,
 });
 
+/** Term and label counts from this one up are kept for a while (FrequencyCache): a minute at most, 10,000 of them. */
+const commonCount = 1_000;
+const keptCounts = { maxAgeMs: 60_000, maxEntries: 10_000 };
+
 /** Search and similarity reads, written once for both backends; the full-text query string is the dialect's. */
 export function createIntelligenceRepository(backend: SqlBackend): IntelligenceRepository {
   const d: Dialect = backend.dialect;
   const q = intelligenceStatements(d);
   const textQuery = d.kind === "sqlite" ? fts5Query : tsQuery;
+  // Kept: counts of a thousand and more, and PostgreSQL's at its cap (`countedDocuments`: "that many or more").
+  const commonTerm = d.kind === "sqlite" ? commonCount : countedDocuments;
+  // Terms and label pairs (`key=value`: no term holds "=") share the collection size the term statement reads.
+  const counts = new FrequencyCache(keptCounts);
 
   function* features(ids: readonly number[]): Work<Map<number, IncidentFeatures>> {
     const list = d.list(ids);
@@ -123,25 +132,45 @@ export function createIntelligenceRepository(backend: SqlBackend): IntelligenceR
     },
 
     async termStatistics(terms) {
-      const params = d.kind === "sqlite" ? [d.list(terms)] : [d.list(terms), d.list(terms.map((term) => tsQuery([term], "all").replace(/:\*$/, "")))];
-      const rows = await backend.read(() => all(q.documentFrequencies, params));
       const frequencies = new Map<string, number>();
-      let documents = 0;
+      const counted = terms.filter((term) => {
+        const kept = counts.get(term);
+        if (kept !== undefined) frequencies.set(term, kept);
+        return kept === undefined;
+      });
+      const params = d.kind === "sqlite" ? [d.list(counted)] : [d.list(counted), d.list(counted.map((term) => tsQuery([term], "all").replace(/:\*$/, "")))];
+      const rows = await backend.read(() => all(q.documentFrequencies, params));
+      const documents = d.readNumber(rows.find((row) => row.term === null)!.n);
+      counts.observe(documents);
       for (const row of rows) {
-        if (row.term === null) documents = d.readNumber(row.n);
-        else frequencies.set(row.term as string, d.readNumber(row.n));
+        if (row.term === null) continue;
+        const n = d.readNumber(row.n);
+        frequencies.set(row.term as string, n);
+        if (n >= commonTerm) counts.set(row.term as string, n);
       }
       return { frequencies, documents };
     },
 
     async labelFrequencies(labels) {
-      if (labels.length === 0) return new Map();
+      const frequencies = new Map<string, number>();
+      const counted = labels.filter((label) => {
+        const kept = counts.get(labelKey(label));
+        if (kept !== undefined) frequencies.set(labelKey(label), kept);
+        return kept === undefined;
+      });
+      if (counted.length === 0) return frequencies;
       const params =
         d.kind === "sqlite"
-          ? [JSON.stringify(labels.map((label) => [label.key, label.value]))]
-          : [labels.map((label) => label.key), labels.map((label) => label.value)];
+          ? [JSON.stringify(counted.map((label) => [label.key, label.value]))]
+          : [counted.map((label) => label.key), counted.map((label) => label.value)];
       const rows = await backend.read(() => all(q.labelFrequencies, params));
-      return new Map(rows.map((row) => [`${row.key as string}=${row.value as string}`, d.readNumber(row.n)]));
+      for (const row of rows) {
+        const key = labelKey({ key: row.key as string, value: row.value as string });
+        const n = d.readNumber(row.n);
+        frequencies.set(key, n);
+        if (n >= commonCount) counts.set(key, n);
+      }
+      return frequencies;
     },
 
     async features(ids) {
