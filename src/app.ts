@@ -167,13 +167,16 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     const httpServer = createServer();
     // One budget per client for both transports: a subscribe costs what the same selection costs over HTTP.
     const budget = config.rateLimit && { spent: windowCounter("points", config.rateLimit.windowSeconds), points: config.rateLimit.points };
+    // Shared by HTTP requests and subscription events: one rotation of clients on one event loop.
+    const slicer = createTimeSlicer();
     const subscriptions = startSubscriptionServer({
       httpServer,
       path: "/graphql",
       schema,
       tokens,
       findUsers: (ids) => users.findByIds(ids),
-      createLoaders: () => createLoaders(loaderSources),
+      createLoaders: (pause) => createLoaders({ ...loaderSources, pause }),
+      slicer,
       limits: config.limits,
       budget,
       logger,
@@ -214,7 +217,6 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     });
     await apollo.start();
 
-    const slicer = createTimeSlicer();
     // The request's token, verified once: the per-client gate reads it first, the viewer later.
     const verified = new WeakMap<IncomingMessage, Promise<TokenClaims | undefined>>();
     const claimsOf = (req: IncomingMessage) => {

@@ -191,6 +191,27 @@ describe("outbound webhooks", () => {
     }
   });
 
+  it("keeps delivering to a healthy endpoint while four endpoints that never answer have backlogs", async () => {
+    // At eight attempts each, four such endpoints held all 32 slots until their attempts timed out.
+    await setup({ WEBHOOK_TIMEOUT: "6s" }, () => "stall");
+    const stalled = receiver!;
+    for (let e = 0; e < 4; e++) await createEndpoint(server!, { url: `${stalled.url}/team-${e}`, events: ["INCIDENT_CREATED"] });
+    for (let i = 0; i < 40; i++) await createIncident(server!, { title: `Backlog ${i}` });
+    await until(() => stalled.received.length >= 4, "the stalled endpoints' first attempts");
+    const healthy = await startReceiver();
+    try {
+      await createEndpoint(server!, { url: healthy.url, events: ["INCIDENT_CREATED"] });
+      const started = Date.now();
+      for (let i = 0; i < 20; i++) await createIncident(server!, { title: `Fresh ${i}` });
+      await until(() => healthy.received.length === 20, "the healthy endpoint's deliveries", 3_000);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      // Until one of them answers, each holds one slot.
+      expect(stalled.received.length).toBeLessThanOrEqual(4);
+    } finally {
+      await healthy.close();
+    }
+  });
+
   it("honours Retry-After on 503", async () => {
     await setup({ WEBHOOK_RETRY_SCHEDULE: "1" }, (_request, n) => (n === 0 ? { status: 503, headers: { "retry-after": "3" } } : 200));
     await createEndpoint(server!, { url: receiver!.url });

@@ -15,6 +15,7 @@ import type { GraphQLContext } from "../shared/context.js";
 import { classifyError, formatError } from "../shared/error-format.js";
 import type { Loaders } from "../shared/loaders.js";
 import type { Metrics } from "../shared/metrics.js";
+import type { Pause, TimeSlicer } from "../shared/time-slicer.js";
 import { createConnectionWatchdog, type WatchedConnection } from "./connection-watchdog.js";
 import { subscribePerEvent } from "./per-event-execution.js";
 import { authenticateConnection, CloseCode, subscriberRefusal, type Refusal } from "./subscriber-auth.js";
@@ -29,7 +30,14 @@ export interface SubscriptionServerOptions {
   schema: GraphQLSchema;
   tokens: TokenService;
   findUsers(ids: readonly number[]): Promise<UserRow[]>;
-  createLoaders(): Loaders;
+  /** Each event's loaders, which call `pause` before each batch. */
+  createLoaders(pause?: Pause): Loaders;
+  /**
+   * The HTTP requests' time slicer: each event is executed in the rotation of its user's client. Without it, a burst
+   * of events (an incident resolved with thousands of firing alerts) ran for every subscriber back to back on
+   * microtasks, and the event loop served nothing else until all of them were sent.
+   */
+  slicer?: TimeSlicer;
   limits: DocumentLimits;
   /** The per-client cost budget HTTP requests are charged to: a subscribe is charged to its user's too. */
   budget?: CostBudget;
@@ -142,14 +150,17 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   /** Each event (and each operation) gets fresh loaders; the subscriber is re-checked with them first. */
   const contextFor = async (subscriber: Subscriber, requestId: string, log: Logger): Promise<GraphQLContext | undefined> => {
     if (subscriber.closed) return undefined;
-    const loaders = options.createLoaders();
+    const pause = options.slicer?.forRequest(`user:${subscriber.identity.userId}`);
+    await pause?.();
+    if (subscriber.closed) return undefined;
+    const loaders = options.createLoaders(pause);
     const user = await loaders.userById.load(subscriber.identity.userId);
     const refusal = subscriberRefusal(subscriber.identity, user, Date.now());
     if (refusal) {
       subscriber.close(refusal);
       return undefined;
     }
-    return { requestId, log, loaders, viewer: async () => user! };
+    return { requestId, log, loaders, pause, viewer: async () => user! };
   };
 
   const formatErrors = (errors: readonly GraphQLError[], log: Logger) =>

@@ -79,6 +79,32 @@ describe("Events v2 events", () => {
   });
 });
 
+describe("Events v2 custom details at the body limit", () => {
+  const trigger = (custom_details: object) => ({
+    routing_key: "k",
+    event_action: "trigger",
+    payload: { summary: "s", source: "db-7", severity: "info", custom_details },
+  });
+
+  it("stops reading custom details once the event is over the label limit", () => {
+    // 50,000 details fit in the 1 MB body; each read is counted through a getter, as Object.entries would read it.
+    let reads = 0;
+    const details = {};
+    for (let i = 0; i < 50_000; i++) {
+      Object.defineProperty(details, `k${i}`, { enumerable: true, get: () => (reads++, i) });
+    }
+    expect(errorsOf(() => parseEventsV2(trigger(details)))).toEqual(["an alert has at most 64 labels"]);
+    expect(reads).toBeLessThanOrEqual(64);
+  });
+
+  it("still takes 64 labels, counts keys that fold to the same label once, and refuses 65", () => {
+    const details = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
+    expect(Object.keys(parseEventsV2(trigger(details(63))).alert.labels)).toHaveLength(64);
+    expect(Object.keys(parseEventsV2(trigger({ ...details(62), K0: "again", K1: "again" })).alert.labels)).toHaveLength(63);
+    expect(errorsOf(() => parseEventsV2(trigger(details(64))))).toEqual(["an alert has at most 64 labels"]);
+  });
+});
+
 describe("labels of a new incident", () => {
   it("keeps those that fit the incident rules, the first 20 by key", () => {
     const labels: Record<string, string> = { Bad: "x", ok: "y".repeat(201) };

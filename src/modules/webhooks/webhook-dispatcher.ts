@@ -64,6 +64,11 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
   const concurrency = options.concurrency ?? 32;
   const perEndpoint = Math.min(concurrency, options.perEndpoint ?? 8);
   const inFlightOf = new Map<number, number>();
+  // Attempts an endpoint may have in flight now: 1 until it answers, doubled by each answer up to `perEndpoint`, back
+  // to 1 after an error or timeout. At a fixed 8 each, four receivers that never answer held all 32 slots for whole
+  // timeouts, and every other endpoint's deliveries waited behind them (p50 30 s with WEBHOOK_TIMEOUT=30s).
+  const allowanceOf = new Map<number, number>();
+  const allowance = (endpointId: number) => allowanceOf.get(endpointId) ?? 1;
   // Long enough for the attempt and for storing its outcome; short enough that a crash delays its deliveries by seconds.
   const leaseMs = timeoutMs + 5_000;
   const claimer = randomUUID();
@@ -106,12 +111,13 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
       return;
     }
     metrics.webhookDuration.observe((performance.now() - started) / 1000);
+    allowanceOf.set(delivery.endpointId, result.kind === "response" ? Math.min(perEndpoint, allowance(delivery.endpointId) * 2) : 1);
     finished.push({ delivery, decision: decide(result, delivery.attempts + 1, schedule, new Date()) });
   }
 
   function track(delivery: ClaimedDelivery, endpoint: WebhookEndpointRow | undefined) {
     const busy = inFlightOf.get(delivery.endpointId) ?? 0;
-    if (busy >= perEndpoint) {
+    if (busy >= allowance(delivery.endpointId)) {
       // Claimed in the same turn as others of its endpoint: handed back untried, for a turn when it has room.
       released.push(delivery.id);
       return;
@@ -131,7 +137,7 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
     inFlight.set(delivery.id, running);
   }
 
-  const busyEndpoints = () => [...inFlightOf].filter(([, n]) => n >= perEndpoint).map(([endpointId]) => endpointId);
+  const busyEndpoints = () => [...inFlightOf].filter(([endpointId, n]) => n >= allowance(endpointId)).map(([endpointId]) => endpointId);
 
   /** One turn; true when it leased as many as it could (more may be due at once). */
   async function turn(claim: boolean): Promise<boolean> {
