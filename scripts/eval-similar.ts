@@ -1,10 +1,13 @@
-// `npm run eval:similar`: the labelled set of test/fixtures/similar-incidents.json, loaded through the API into a
-// fresh database (SQLite in a temporary directory; EVAL_DATABASE_URL=postgres://... a fresh PostgreSQL database
-// of its own on that server), then precision@5 and MRR of Incident.similar and of a BM25-only baseline.
+// `npm run eval:similar [-- --set path/to/set.json]`: a labelled set (test/fixtures/similar-incidents.json unless
+// --set names another, relative to the working directory), loaded through the API into a fresh database (SQLite in a temporary directory; EVAL_DATABASE_URL=postgres://... a fresh PostgreSQL database
+// of its own on that server), then precision@5 and MRR of Incident.similar, of a BM25-only baseline and of a
+// word-overlap one.
 import "reflect-metadata";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import pg from "pg";
 import { pino } from "pino";
 import { startApp } from "../src/app.js";
@@ -15,6 +18,8 @@ import { openPostgres } from "../src/db/postgres.js";
 import { createIntelligenceRepository } from "../src/modules/intelligence/intelligence.repository.js";
 import { evaluateSimilarity, formatEvaluation, loadLabelledSet, readLabelledSet, type Gql } from "./similar-eval.js";
 
+const { values: args } = parseArgs({ options: { set: { type: "string" } } });
+const setUrl = args.set ? pathToFileURL(resolve(args.set)) : new URL("../../test/fixtures/similar-incidents.json", import.meta.url);
 const serverUrl = process.env.EVAL_DATABASE_URL;
 const dir = mkdtempSync(join(tmpdir(), "incident-eval-"));
 const databaseName = `eval_similar_${process.pid}`;
@@ -41,10 +46,10 @@ try {
   };
   const signUp = await gql(`mutation { signUp(input: { email: "eval@example.com", name: "Eval", password: "correct horse battery" }) { token } }`, {});
   token = signUp.data.signUp.token;
-  const set = readLabelledSet(new URL("../../test/fixtures/similar-incidents.json", import.meta.url));
+  const set = readLabelledSet(setUrl);
   const started = Date.now();
   const ids = await loadLabelledSet(gql, set);
-  console.log(`${set.length} incidents loaded in ${Date.now() - started} ms (${serverUrl ? "PostgreSQL" : "SQLite"})`);
+  console.log(`${setUrl.pathname}: ${set.length} incidents loaded in ${Date.now() - started} ms (${serverUrl ? "PostgreSQL" : "SQLite"})`);
   const pgHandle = serverUrl ? openPostgres({ url: databaseUrl, poolSize: 2 }) : undefined;
   const sqliteHandle = serverUrl ? undefined : openSqlite({ path: databaseUrl.slice("file:".length), busyTimeoutMs: 5000 });
   const repository = createIntelligenceRepository(pgHandle ? postgresBackend(pgHandle) : sqliteBackend(sqliteHandle!));

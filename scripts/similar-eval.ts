@@ -1,6 +1,7 @@
 // The similarity evaluation, shared by `npm run eval:similar` and test/similar-quality.test.ts: loads a labelled
 // set through the API (services, incidents, labels, notes), then asks `Incident.similar` for every incident and
-// compares with a plain BM25 baseline on the same index. An incident's related ones are those of its family.
+// compares with a plain BM25 baseline on the same index and with a word-overlap one computed here, outside the
+// database (the kind of baseline an outside checker uses). An incident's related ones are those of its family.
 import { readFileSync } from "node:fs";
 import type { IntelligenceRepository } from "../src/modules/intelligence/intelligence.repository.js";
 import { tokenize } from "../src/modules/intelligence/search-terms.js";
@@ -58,8 +59,9 @@ export interface Figures {
 export interface Evaluation {
   api: Figures;
   baseline: Figures;
+  overlap: Figures;
   /** The same figures over half of the families (even positions) and over the other half, held out. */
-  split: { tuning: { api: Figures; baseline: Figures }; heldOut: { api: Figures; baseline: Figures } };
+  split: { tuning: { api: Figures; baseline: Figures; overlap: Figures }; heldOut: { api: Figures; baseline: Figures; overlap: Figures } };
 }
 
 /** precision@5 and the reciprocal rank of the first related one (0 when none is listed), averaged over queries. */
@@ -94,6 +96,27 @@ async function baselineRanking(repository: IntelligenceRepository, id: string, i
   return hits.map((hit) => String(hit.id));
 }
 
+const wordSet = (incident: LabelledIncident) => new Set(`${incident.title} ${incident.description}`.toLowerCase().match(/[\p{L}\p{N}]+/gu));
+
+/**
+ * The word-overlap baseline: every other incident of the set by the Jaccard index of the lowercased word sets of
+ * title and description, best first (ties in the set's order).
+ */
+export function wordOverlapRanking(set: readonly LabelledIncident[], ids: readonly string[], index: number): string[] {
+  const words = set.map(wordSet);
+  const query = words[index]!;
+  const jaccard = (other: Set<string>) => {
+    let shared = 0;
+    for (const word of other) if (query.has(word)) shared += 1;
+    return shared / (query.size + other.size - shared || 1);
+  };
+  return ids
+    .map((id, position) => ({ id, position, score: jaccard(words[position]!) }))
+    .filter((entry) => entry.position !== index)
+    .sort((a, b) => b.score - a.score || a.position - b.position)
+    .map((entry) => entry.id);
+}
+
 export async function evaluateSimilarity(
   gql: Gql,
   repository: IntelligenceRepository,
@@ -108,19 +131,23 @@ export async function evaluateSimilarity(
   const tuning = new Set(families.filter((_, index) => index % 2 === 0));
   const api: { family: string; ranked: string[] }[] = [];
   const baseline: { family: string; ranked: string[] }[] = [];
+  const overlap: { family: string; ranked: string[] }[] = [];
   for (const [index, id] of ids.entries()) {
     const incident = set[index]!;
     if ((sizes.get(incident.family) ?? 0) < 6) continue;
     api.push({ family: incident.family, ranked: await apiRanking(gql, id) });
     baseline.push({ family: incident.family, ranked: await baselineRanking(repository, id, incident) });
+    overlap.push({ family: incident.family, ranked: wordOverlapRanking(set, ids, index) });
   }
   const part = (keep: (family: string) => boolean) => ({
     api: figures(api.filter((entry) => keep(entry.family)), familyOf),
     baseline: figures(baseline.filter((entry) => keep(entry.family)), familyOf),
+    overlap: figures(overlap.filter((entry) => keep(entry.family)), familyOf),
   });
   return {
     api: figures(api, familyOf),
     baseline: figures(baseline, familyOf),
+    overlap: figures(overlap, familyOf),
     split: { tuning: part((family) => tuning.has(family)), heldOut: part((family) => !tuning.has(family)) },
   };
 }
@@ -130,9 +157,12 @@ export function formatEvaluation(evaluation: Evaluation): string {
   return [
     row("API (Incident.similar)", evaluation.api),
     row("baseline (BM25 only)", evaluation.baseline),
+    row("baseline (word overlap, Jaccard)", evaluation.overlap),
     row("API, tuning families", evaluation.split.tuning.api),
     row("baseline, tuning families", evaluation.split.tuning.baseline),
+    row("word overlap, tuning families", evaluation.split.tuning.overlap),
     row("API, held-out families", evaluation.split.heldOut.api),
     row("baseline, held-out families", evaluation.split.heldOut.baseline),
+    row("word overlap, held-out families", evaluation.split.heldOut.overlap),
   ].join("\n");
 }

@@ -156,6 +156,13 @@ describe("similar incidents", () => {
     expect(scoped.data.incident.similar.map((entry: any) => entry.incident.id)).toEqual([twin]);
   });
 
+  it("matches shorthand with the words it stands for (DB conns: database connections)", async () => {
+    const source = await create({ title: "Quillfeather DB conns maxed out" });
+    const related = await create({ title: "Database connections exhausted, pool empty" });
+    const listed = (await similarOf(source)).data.incident.similar.map((entry: any) => entry.incident.id);
+    expect(listed).toContain(related);
+  });
+
   it("counts shared alerts, by alertname or fingerprint", async () => {
     const { amKey } = await alertSetup(server);
     const first = await sendAlertmanager(server, amKey, alertmanagerPayload([{ labels: { alertname: "PostgresReplicationLagHigh", severity: "critical" }, annotations: { summary: "Replication lag high on pg-3" } }], { groupKey: "g1" }));

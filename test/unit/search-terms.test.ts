@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { excerpt, highlights } from "../../src/modules/intelligence/highlights.js";
-import { fts5Query, isTopical, searchTerms, stem, tokenize, tsQuery } from "../../src/modules/intelligence/search-terms.js";
-import { defaultTuning, distinctiveTerms, labelIdf, rankSimilar, scoreCandidates, type Comparable } from "../../src/modules/intelligence/similarity.js";
+import { expansions, fts5Query, isTopical, searchTerms, stem, tokenize, tsQuery } from "../../src/modules/intelligence/search-terms.js";
+import { defaultTuning, distinctiveTerms, labelIdf, rankSimilar, scoreCandidates, sourceTermWeights, type Comparable } from "../../src/modules/intelligence/similarity.js";
 
 describe("search terms", () => {
   it("splits words as unicode61 does: letters and digits, lower case, accents removed", () => {
@@ -28,6 +28,36 @@ describe("search terms", () => {
     expect(["connections", "connecting", "connected", "connection"].map(stem)).toEqual(["connect", "connect", "connect", "connect"]);
     expect(stem("lags")).toBe("lags");
     expect(["the", "db7", "incident", "ok", "replication", "502", "5xx", "250"].map(isTopical)).toEqual([false, false, false, false, true, true, true, false]);
+  });
+
+  it("reads a plural status code as the status (429s, 502s)", () => {
+    expect(["429s", "502s", "5xxs", "250s"].map(isTopical)).toEqual([true, true, true, false]);
+    expect(stem("502s")).toBe("502");
+  });
+
+  it("expands operations shorthand both ways", () => {
+    expect(expansions("db")).toEqual(["database"]);
+    expect(expansions("database")).toEqual(["db"]);
+    expect(expansions("conns")).toEqual(["connection"]);
+    expect(expansions("kafka")).toEqual([]);
+  });
+});
+
+describe("source terms", () => {
+  const text = (title: string, description = "") => ({ title, description, notes: "" });
+
+  it("asks for what shorthand stands for, even when the shorthand itself is too short to count", () => {
+    const weights = sourceTermWeights(text("DB conns maxed out"));
+    expect(weights.get("database")).toBe(3);
+    expect(weights.get("connection")).toBe(3);
+    expect(weights.has("out")).toBe(false);
+  });
+
+  it("keeps an expansion found in one other incident: it is not a word of the source's own document", () => {
+    const weights = new Map([["conns", 3], ["connection", 3]]);
+    const frequencies = new Map([["conns", 1], ["connection", 1]]);
+    expect(distinctiveTerms(weights, frequencies, 100, new Set(["conns"])).map((term) => term.term)).toEqual(["connection"]);
+    expect(distinctiveTerms(weights, frequencies, 100, true)).toEqual([]);
   });
 });
 

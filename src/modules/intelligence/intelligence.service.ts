@@ -11,7 +11,7 @@ import { checkLabels, type Label } from "../services/label.rules.js";
 import type { UserRow } from "../users/user.table.js";
 import { highlights } from "./highlights.js";
 import type { IncidentFeatures, IntelligenceRepository, TermStatistics } from "./intelligence.repository.js";
-import { searchTerms } from "./search-terms.js";
+import { searchTerms, tokenize } from "./search-terms.js";
 import {
   defaultTuning,
   distinctiveTerms,
@@ -164,7 +164,8 @@ export class IntelligenceService {
       looked.length > 0 ? intelligence.termStatistics(looked) : { frequencies: new Map<string, number>(), documents: 0 },
       intelligence.labelFrequencies(source.labels),
     ]);
-    const terms = distinctiveTerms(weights, statistics.frequencies, statistics.documents, indexed, tuning.queryTerms);
+    const own = indexed && new Set(tokenize(`${source.title} ${source.description} ${source.notes}`));
+    const terms = distinctiveTerms(weights, statistics.frequencies, statistics.documents, own, tuning.queryTerms);
     if (terms.length === 0) return [];
     const stems = [...new Set(queryTerms(terms, statistics).map((term) => term.stem))];
     const candidates = await intelligence.candidates({

@@ -55,13 +55,32 @@ const stopWords = new Set(
    looking look looks around approx approximately multiple several many one two three`.split(/\s+/u),
 );
 
-/** HTTP error statuses (404, 502, 5xx) name a problem; other numbers are counts, sizes, ids and host indexes. */
-const statusCode = /^[45](\d\d|xx)$/u;
+/** HTTP error statuses (404, 502, 5xx, 429s) name a problem; other numbers are counts, sizes, ids and host indexes. */
+const statusCode = /^[45](\d\d|xx)s?$/u;
 
 /** Whether a token can tell one problem from another: not a function word, not a number, id or host index. */
 export function isTopical(token: string): boolean {
   if (statusCode.test(token)) return true;
   return token.length >= 3 && !stopWords.has(token) && !/\d/u.test(token);
+}
+
+// Operations shorthand and the words it stands for. A source's word also asks for its expansions, so "DB conns"
+// finds "database connections"; general abbreviations only, nothing about one system or team.
+const shorthand: ReadonlyMap<string, readonly string[]> = new Map(
+  Object.entries({
+    db: ["database"], database: ["db"], dbs: ["database"], pg: ["postgres"], postgres: ["pg"], postgresql: ["postgres", "pg"],
+    k8s: ["kubernetes"], kubernetes: ["k8s"], conn: ["connection"], conns: ["connection"], connection: ["conn"],
+    cert: ["certificate"], certs: ["certificate"], certificate: ["cert"], ssl: ["tls"], tls: ["ssl"],
+    mem: ["memory"], oom: ["memory"], config: ["configuration"], configuration: ["config"], env: ["environment"],
+    repl: ["replication"], perms: ["permission"], perm: ["permission"], err: ["error"], errs: ["error"], msg: ["message"],
+    msgs: ["message"], svc: ["service"], "5xx": ["500", "502", "503", "504"], "500": ["5xx"], "502": ["5xx"], "503": ["5xx"],
+    "504": ["5xx"], p50: ["latency"], p90: ["latency"], p95: ["latency"], p99: ["latency"],
+  }),
+);
+
+/** The words a token also stands for (none for most). */
+export function expansions(token: string): readonly string[] {
+  return shorthand.get(token) ?? [];
 }
 
 const suffixes = ["ations", "ation", "ments", "ment", "ings", "ing", "ions", "ion", "ies", "ers", "er", "ed", "es", "s", "ly", "y", "e"];
@@ -71,6 +90,8 @@ const suffixes = ["ations", "ation", "ments", "ment", "ings", "ing", "ions", "io
  * Never shorter than four letters, so that a stem still names one family of words.
  */
 export function stem(term: string): string {
+  // "502s" is the status 502: the plural must not hide it from a query for "502".
+  if (statusCode.test(term)) return term.replace(/s$/u, "");
   for (const suffix of suffixes) {
     if (term.endsWith(suffix) && term.length - suffix.length >= 4) return term.slice(0, -suffix.length);
   }

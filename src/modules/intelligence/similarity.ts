@@ -1,6 +1,6 @@
 import type { IncidentStatus } from "../incidents/incident-status.js";
 import type { Label } from "../services/label.rules.js";
-import { isTopical, stem, tokenize } from "./search-terms.js";
+import { expansions, isTopical, stem, tokenize } from "./search-terms.js";
 
 // How similar two incidents are: one score in (0, 1], the weighted sum of four parts, each in [0, 1].
 //   TEXT     how much of the source's distinctive vocabulary (IDF-weighted stems) the candidate shares, blended
@@ -79,7 +79,12 @@ export function sourceTermWeights(
 ): Map<string, number> {
   const weights = new Map<string, number>();
   const add = (text: string, weight: number) => {
-    for (const token of tokenize(text)) if (isTopical(token)) weights.set(token, Math.min(4, (weights.get(token) ?? 0) + weight));
+    for (const token of tokenize(text)) {
+      // An expansion counts even when its shorthand is too short to (db, pg): it is a word the family may use.
+      for (const word of [token, ...expansions(token)]) {
+        if (isTopical(word) || word !== token) weights.set(word, Math.min(4, (weights.get(word) ?? 0) + weight));
+      }
+    }
   };
   add(source.title, tuning.titleWeight);
   add(source.description, 1);
@@ -94,19 +99,21 @@ export const labelIdf = (documents: number, frequency: number) => Math.max(0, Ma
 
 /**
  * The source's most distinctive terms: weight x IDF, best first. Terms no other document contains cannot find
- * anything (frequency 0 for a draft, 1 for an indexed incident, whose own document is the one).
+ * anything (frequency 0 for a draft, 1 for a word of an indexed incident, whose own document is the one).
+ * `ownDocument`: whether the source is indexed, or the words its indexed document holds (an expansion such as
+ * "database" for "db" is not one of them).
  */
 export function distinctiveTerms(
   weights: ReadonlyMap<string, number>,
   frequencies: ReadonlyMap<string, number>,
   documents: number,
-  ownDocument: boolean,
+  ownDocument: boolean | ReadonlySet<string>,
   count = defaultTuning.queryTerms,
 ): QueryTerm[] {
-  const floor = ownDocument ? 1 : 0;
   const scored: QueryTerm[] = [];
   for (const [term, inDocument] of weights) {
     const frequency = frequencies.get(term) ?? 0;
+    const floor = ownDocument === true || (ownDocument !== false && ownDocument.has(term)) ? 1 : 0;
     if (frequency <= floor) continue;
     scored.push({ term, stem: stem(term), weight: inDocument * idf(documents, frequency) });
   }
@@ -137,7 +144,10 @@ interface Candidate extends Comparable {
 function topicalStems(candidate: Pick<Comparable, "title" | "description" | "notes">): Set<string> {
   const stems = new Set<string>();
   for (const text of [candidate.title, candidate.description, candidate.notes]) {
-    for (const token of tokenize(text)) if (isTopical(token)) stems.add(stem(token));
+    for (const token of tokenize(text)) {
+      if (isTopical(token)) stems.add(stem(token));
+      for (const word of expansions(token)) stems.add(stem(word));
+    }
   }
   return stems;
 }
