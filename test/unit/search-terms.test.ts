@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { excerpt, highlights } from "../../src/modules/intelligence/highlights.js";
-import { expansions, fts5Query, isTopical, searchTerms, stem, tokenize, tsQuery } from "../../src/modules/intelligence/search-terms.js";
+import { alternatives, expansions, fts5Query, isTopical, searchTerms, stem, tokenize, tsQuery } from "../../src/modules/intelligence/search-terms.js";
 import { defaultTuning, distinctiveTerms, labelIdf, rankSimilar, scoreCandidates, sourceTermWeights, type Comparable } from "../../src/modules/intelligence/similarity.js";
 
 describe("search terms", () => {
@@ -35,11 +35,15 @@ describe("search terms", () => {
     expect(stem("502s")).toBe("502");
   });
 
-  it("expands operations shorthand both ways", () => {
+  it("reads each word of an operations group as the group's first word, and a query for that word asks for them all", () => {
     expect(expansions("db")).toEqual(["database"]);
-    expect(expansions("database")).toEqual(["db"]);
     expect(expansions("conns")).toEqual(["connection"]);
+    expect(expansions("oomkilled")).toEqual(["memory"]);
+    expect(expansions("enospc")).toEqual(["disk"]);
+    expect(expansions("database")).toEqual([]);
     expect(expansions("kafka")).toEqual([]);
+    expect(alternatives("disk")).toContain("enospc");
+    expect(alternatives("enospc")).toEqual([]);
   });
 });
 
@@ -51,6 +55,15 @@ describe("source terms", () => {
     expect(weights.get("database")).toBe(3);
     expect(weights.get("connection")).toBe(3);
     expect(weights.has("out")).toBe(false);
+  });
+
+  it("leaves the words of the source's own service name out: SERVICE counts the service once", () => {
+    const weights = sourceTermWeights(text("checkout-api pods OOMKilled", "checkout pods restarting"), defaultTuning, "checkout-api");
+    expect(weights.has("checkout")).toBe(false);
+    expect(weights.has("api")).toBe(false);
+    expect(weights.get("pods")).toBe(4);
+    expect(weights.get("memory")).toBe(3);
+    expect(sourceTermWeights(text("checkout-api pods OOMKilled")).get("checkout")).toBe(3);
   });
 
   it("keeps an expansion found in one other incident: it is not a word of the source's own document", () => {

@@ -11,7 +11,7 @@ import { checkLabels, type Label } from "../services/label.rules.js";
 import type { UserRow } from "../users/user.table.js";
 import { highlights } from "./highlights.js";
 import type { IncidentFeatures, IntelligenceRepository, TermStatistics } from "./intelligence.repository.js";
-import { searchTerms, tokenize } from "./search-terms.js";
+import { alternatives, searchTerms, stem, tokenize } from "./search-terms.js";
 import {
   defaultTuning,
   distinctiveTerms,
@@ -122,7 +122,7 @@ export class IntelligenceService {
     const source = (await this.deps.intelligence.features([incident.id])).get(incident.id);
     if (!source) return [];
     const window = { from: new Date(source.createdAt.getTime() - days * dayMs), to: new Date(source.createdAt.getTime() + days * dayMs) };
-    const ranked = await this.rank(source, true, window, args.sameServiceOnly ? source.serviceId : undefined);
+    const ranked = await this.rank(source, await serviceName(source.serviceId, loaders), true, window, args.sameServiceOnly ? source.serviceId : undefined);
     return this.load(ranked.slice(0, first), loaders);
   }
 
@@ -149,16 +149,16 @@ export class IntelligenceService {
       alerts: [],
     };
     if (first === 0) return [];
-    const ranked = await this.rank(source, false, { from: new Date(now.getTime() - days * dayMs), to: now });
+    const ranked = await this.rank(source, await serviceName(source.serviceId, loaders), false, { from: new Date(now.getTime() - days * dayMs), to: now });
     const active = (status: string) => status === "OPEN" || status === "INVESTIGATING";
     const ordered = [...ranked.filter((c) => active(c.status)), ...ranked.filter((c) => !active(c.status))];
     return this.load(ordered.slice(0, first), loaders);
   }
 
   /** A fixed number of statements: term statistics, label rarity, candidates, then the candidates' features. */
-  private async rank(source: Source, indexed: boolean, window: { from: Date; to: Date }, serviceId?: number | null) {
+  private async rank(source: Source, service: string, indexed: boolean, window: { from: Date; to: Date }, serviceId?: number | null) {
     const { intelligence, tuning = defaultTuning } = this.deps;
-    const weights = sourceTermWeights(source, tuning);
+    const weights = sourceTermWeights(source, tuning, service);
     const looked = [...weights].sort((a, b) => b[1] - a[1]).slice(0, lookedUpTerms).map(([term]) => term);
     const [statistics, labelFrequencies] = await Promise.all([
       looked.length > 0 ? intelligence.termStatistics(looked) : { frequencies: new Map<string, number>(), documents: 0 },
@@ -167,7 +167,7 @@ export class IntelligenceService {
     const own = indexed && new Set(tokenize(`${source.title} ${source.description} ${source.notes}`));
     const terms = distinctiveTerms(weights, statistics.frequencies, statistics.documents, own, tuning.queryTerms);
     if (terms.length === 0) return [];
-    const stems = [...new Set(queryTerms(terms, statistics).map((term) => term.stem))];
+    const stems = [...new Set(queryTerms(terms, statistics).flatMap((term) => [term.stem, ...alternatives(term.term).map(stem)]))];
     const candidates = await intelligence.candidates({
       terms: stems,
       ...window,
@@ -205,6 +205,9 @@ export class IntelligenceService {
     });
   }
 }
+
+/** The name of the source's service, whose words the text part leaves to the SERVICE part ("" without one). */
+const serviceName = async (id: number | null, loaders: Loaders) => (id === null ? "" : ((await loaders.serviceById.load(id))?.name ?? ""));
 
 /** A draft's service, as createIncident would take it: one that names nothing is NOT_FOUND, not "no service". */
 async function existingService(rawId: string, loaders: Loaders): Promise<number> {

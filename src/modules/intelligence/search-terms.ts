@@ -64,19 +64,50 @@ export function isTopical(token: string): boolean {
   return token.length >= 3 && !stopWords.has(token) && !/\d/u.test(token);
 }
 
-// Operations shorthand and the words it stands for. A source's word also asks for its expansions, so "DB conns"
-// finds "database connections"; general abbreviations only, nothing about one system or team.
+// Operations vocabulary: each group is one thing named many ways, its first word the one the others stand for. A
+// source's word also asks for its group's first word, and a candidate's word counts as it, so "OOMKilled" meets
+// "out of memory" and "ENOSPC" meets "disk full". General operations words only, nothing about one system or team.
+const groups: readonly (readonly string[])[] = [
+  ["database", "db", "dbs", "databases"],
+  ["postgres", "pg", "postgresql", "psql"],
+  ["kubernetes", "k8s", "kube"],
+  ["connection", "conn", "conns", "connections"],
+  ["certificate", "cert", "certs", "certificates", "x509"],
+  ["tls", "ssl"],
+  ["memory", "mem", "ram", "oom", "oomkilled", "oomkill", "oomkiller"],
+  ["configuration", "config", "configs"],
+  ["environment", "env"],
+  ["replication", "repl", "replica", "replicas", "standby"],
+  ["permission", "perm", "perms", "permissions", "forbidden", "unauthorized", "accessdenied"],
+  ["error", "err", "errs"],
+  ["message", "msg", "msgs"],
+  ["service", "svc"],
+  ["5xx", "500", "502", "503", "504"],
+  ["latency", "p50", "p90", "p95", "p99", "slow", "slowness"],
+  ["throttled", "throttling", "throttle", "429", "ratelimit", "ratelimited"],
+  ["disk", "disks", "enospc", "filesystem", "storage", "volume", "pvc", "inode", "inodes"],
+  ["dns", "nxdomain", "servfail", "resolver", "resolvers", "coredns", "kubedns", "nameserver", "unknownhostexception"],
+  ["lag", "lagging", "backlog"],
+  ["crashloop", "crashloopbackoff", "crashlooping"],
+  ["deploy", "deployment", "deployed", "release", "rollout", "redeploy", "rollback"],
+  ["clock", "ntp", "chrony", "skew", "timesync"],
+  ["backup", "backups", "snapshot", "snapshots", "dump"],
+  ["eviction", "evicted", "evictions", "maxmemory"],
+  ["login", "signin", "logon"],
+  ["crash", "segfault", "sigsegv", "panic", "coredump"],
+  ["stuck", "hung", "hang", "frozen"],
+];
+
 const shorthand: ReadonlyMap<string, readonly string[]> = new Map(
-  Object.entries({
-    db: ["database"], database: ["db"], dbs: ["database"], pg: ["postgres"], postgres: ["pg"], postgresql: ["postgres", "pg"],
-    k8s: ["kubernetes"], kubernetes: ["k8s"], conn: ["connection"], conns: ["connection"], connection: ["conn"],
-    cert: ["certificate"], certs: ["certificate"], certificate: ["cert"], ssl: ["tls"], tls: ["ssl"],
-    mem: ["memory"], oom: ["memory"], config: ["configuration"], configuration: ["config"], env: ["environment"],
-    repl: ["replication"], perms: ["permission"], perm: ["permission"], err: ["error"], errs: ["error"], msg: ["message"],
-    msgs: ["message"], svc: ["service"], "5xx": ["500", "502", "503", "504"], "500": ["5xx"], "502": ["5xx"], "503": ["5xx"],
-    "504": ["5xx"], p50: ["latency"], p90: ["latency"], p95: ["latency"], p99: ["latency"],
-  }),
+  groups.flatMap(([first, ...others]) => others.map((word): [string, readonly string[]] => [word, [first!]])),
 );
+
+const members: ReadonlyMap<string, readonly string[]> = new Map(groups.map(([first, ...others]) => [first!, others]));
+
+/** The other words of the group `word` is the first of, which a query for it also asks for (none for most). */
+export function alternatives(word: string): readonly string[] {
+  return members.get(word) ?? [];
+}
 
 /** The words a token also stands for (none for most). */
 export function expansions(token: string): readonly string[] {

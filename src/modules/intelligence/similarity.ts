@@ -76,10 +76,14 @@ export interface QueryTerm {
 export function sourceTermWeights(
   source: Pick<Comparable, "title" | "description" | "notes">,
   tuning: SimilarityTuning = defaultTuning,
+  serviceName = "",
 ): Map<string, number> {
+  // The words of the source's own service name say which service, not which problem; SERVICE counts that once.
+  const serviceWords = new Set(tokenize(serviceName));
   const weights = new Map<string, number>();
   const add = (text: string, weight: number) => {
     for (const token of tokenize(text)) {
+      if (serviceWords.has(token)) continue;
       // An expansion counts even when its shorthand is too short to (db, pg): it is a word the family may use.
       for (const word of [token, ...expansions(token)]) {
         if (isTopical(word) || word !== token) weights.set(word, Math.min(4, (weights.get(word) ?? 0) + weight));
