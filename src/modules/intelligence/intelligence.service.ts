@@ -76,10 +76,26 @@ function checkWithinDays(value: number | null | undefined): number {
  * little; such words still count in the score of the candidates the rarer ones find. Never none: the rarest three.
  */
 function queryTerms(terms: readonly QueryTerm[], statistics: TermStatistics): QueryTerm[] {
-  const cap = Math.max(200, statistics.documents / 20);
+  const cap = rareCap(statistics);
   const frequency = (term: QueryTerm) => statistics.frequencies.get(term.term) ?? 0;
   const rare = terms.filter((term) => frequency(term) <= cap);
   return rare.length > 0 ? rare : [...terms].sort((a, b) => frequency(a) - frequency(b)).slice(0, 3);
+}
+
+const rareCap = (statistics: TermStatistics) => Math.max(200, statistics.documents / 20);
+
+/**
+ * The stems the candidate query asks for: each term's, and its group's other words (`alternatives`) found in the
+ * history but no commoner than the terms themselves may be (an absent word finds nothing, and each one asked costs
+ * the ranking of every match).
+ */
+function queryStems(terms: readonly QueryTerm[], statistics: TermStatistics): string[] {
+  const cap = rareCap(statistics);
+  const found = (word: string) => {
+    const frequency = statistics.frequencies.get(word) ?? 0;
+    return frequency > 0 && frequency <= cap;
+  };
+  return [...new Set(terms.flatMap((term) => [term.stem, ...alternatives(term.term).filter(found).map(stem)]))];
 }
 
 /** The source of a comparison: the draft's text and labels, or an incident's features. */
@@ -160,14 +176,15 @@ export class IntelligenceService {
     const { intelligence, tuning = defaultTuning } = this.deps;
     const weights = sourceTermWeights(source, tuning, service);
     const looked = [...weights].sort((a, b) => b[1] - a[1]).slice(0, lookedUpTerms).map(([term]) => term);
+    const asked = [...new Set(looked.flatMap((term) => [term, ...alternatives(term)]))];
     const [statistics, labelFrequencies] = await Promise.all([
-      looked.length > 0 ? intelligence.termStatistics(looked) : { frequencies: new Map<string, number>(), documents: 0 },
+      asked.length > 0 ? intelligence.termStatistics(asked) : { frequencies: new Map<string, number>(), documents: 0 },
       intelligence.labelFrequencies(source.labels),
     ]);
     const own = indexed && new Set(tokenize(`${source.title} ${source.description} ${source.notes}`));
     const terms = distinctiveTerms(weights, statistics.frequencies, statistics.documents, own, tuning.queryTerms);
     if (terms.length === 0) return [];
-    const stems = [...new Set(queryTerms(terms, statistics).flatMap((term) => [term.stem, ...alternatives(term.term).map(stem)]))];
+    const stems = queryStems(queryTerms(terms, statistics), statistics);
     const candidates = await intelligence.candidates({
       terms: stems,
       ...window,
