@@ -286,6 +286,37 @@ describe("outbound webhooks", () => {
     expect(bodies[1].data.log.kind).toBe("ALERT");
   });
 
+  it("sends the incident of every event type as the contract lists it, without its description, however long", async () => {
+    await setup();
+    const { amKey } = await alertSetup(server!);
+    const { secret } = await createEndpoint(server!, { url: receiver!.url });
+    const first = await sendAlertmanager(server!, amKey, alertmanagerPayload([{ annotations: { summary: "slow", description: "d".repeat(1000) } }]));
+    const incidentId = first.body.incidents[0];
+    const notes = "n".repeat(10_000);
+    const updated = await server!.gql(UPDATE_INCIDENT, { id: incidentId, input: { description: notes } }, server!.admin.token);
+    expect(updated.errors).toBeUndefined();
+    // A second alert of the group joins the described incident; then it resolves, a note, and the deletion.
+    await sendAlertmanager(server!, amKey, alertmanagerPayload([{}, { fingerprint: "fp-second" }]));
+    await sendAlertmanager(server!, amKey, alertmanagerPayload([{ fingerprint: "fp-second", status: "resolved", endsAt: "2026-11-30T02:00:00.000Z" }]));
+    await server!.gql(`mutation($id: ID!) { addIncidentLog(incidentId: $id, message: "Rolled back") { id } }`, { id: incidentId }, server!.admin.token);
+    await server!.gql(`mutation($id: ID!) { deleteIncident(id: $id) }`, { id: incidentId }, server!.admin.token);
+    const types = ["incident.created", "alert.firing", "incident.updated", "alert.firing", "alert.resolved", "incident.log_added", "incident.deleted"];
+    await until(() => receiver!.received.length === types.length, "every event");
+    const bodies = receiver!.received.map((request) => new Webhook(secret).verify(request.body, headersOf(request)) as any);
+    expect(bodies.map((body) => body.type)).toEqual(types);
+    for (const body of bodies) {
+      expect(Object.keys(body.data.incident).sort()).toEqual(
+        ["id", "title", "status", "priority", "serviceId", "labels", "version", "createdAt", "updatedAt", "acknowledgedAt", "resolvedAt",
+          "closedAt", "reporterId", "assigneeId", "mergedIntoId"].sort(),
+      );
+    }
+    // What the outbox stores: the alert event on the described incident is the alert's size, not the notes'.
+    const stored = await server!.db.query<{ body: string }>(`SELECT body FROM webhook_deliveries WHERE event_type = 'ALERT_FIRING' ORDER BY id`);
+    expect(stored).toHaveLength(2);
+    expect(stored[1]!.body.length).toBeLessThan(2_000);
+    expect(stored[1]!.body).not.toContain("nnnnnnnnnn");
+  });
+
   it("sends incident.updated, then alert.resolved, when a person resolves an incident with a firing alert", async () => {
     await setup();
     const { amKey } = await alertSetup(server!);

@@ -56,7 +56,7 @@ export function webhookStatements(d: Dialect) {
     lockIncident: s("webhook_lock_incident", `SELECT id FROM incidents WHERE id = ?${pg ? " FOR NO KEY UPDATE" : ""}`),
     incidentById: s(
       "webhook_incident_by_id",
-      `SELECT id, title, description, status, priority, reporter_id, assignee_id, version, created_at, updated_at,
+      `SELECT id, title, status, priority, reporter_id, assignee_id, version, created_at, updated_at,
               acknowledged_at, resolved_at, closed_at, service_id, merged_into, resolved_by_system FROM incidents WHERE id = ?`,
     ),
     labelsOfIncident: s("webhook_incident_labels", `SELECT key, value FROM incident_labels WHERE incident_id = ? ORDER BY key${d.binary}`),
