@@ -80,6 +80,25 @@ export interface EventData {
 export const webhookBody = (type: WebhookEventType, at: Date, data: EventData) =>
   JSON.stringify({ type: wireEventType[type], timestamp: at.toISOString(), data });
 
+/** Where a stored body takes its snapshot: `data.incident` comes first, after type and timestamp (no such text). */
+const incidentMark = `"data":{"incident":0`;
+
+/**
+ * A body as the outbox stores it when its incident is a snapshot: `data.incident` is 0. Sent as `sentBody` makes
+ * it, the same text as `webhookBody` with the incident.
+ */
+export const storedBody = (type: WebhookEventType, at: Date, data: Omit<EventData, "incident">) =>
+  JSON.stringify({ type: wireEventType[type], timestamp: at.toISOString(), data: { incident: 0, ...data } });
+
+/** The body to send: a stored body with its snapshot's incident JSON put in; without a snapshot, as stored. */
+export function sentBody(stored: string, snapshot: string | null): string {
+  if (snapshot === null) return stored;
+  const at = stored.indexOf(incidentMark);
+  if (at < 0) throw new Error("A webhook body with a snapshot holds no incident mark");
+  const end = at + incidentMark.length;
+  return stored.slice(0, end - 1) + snapshot + stored.slice(end);
+}
+
 export const incidentReader = (d: Dialect) => (row: Row): IncidentFields => ({
   id: d.readId(row.id),
   title: row.title as string,
