@@ -73,13 +73,15 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
   /** The id of the snapshot holding this JSON, stored now if it is not yet. */
   function* snapshotOf(json: string): Work<number> {
     const hash = createHash("sha256").update(json).digest("base64url");
-    for (;;) {
+    // PostgreSQL: another transaction may store it between the read and the insert (which then waits for it to
+    // commit and stores nothing): the read after finds it. A third round would mean a prune deleting it each time.
+    for (let round = 0; round < 3; round++) {
       const found = yield* one(q.snapshotByHash, [hash]);
       if (found) return d.readId(found.id);
       const stored = yield* one(q.insertSnapshot, [hash, json]);
       if (stored) return d.readId(stored.id);
-      // PostgreSQL: another transaction stored it meanwhile (and has committed: the insert waited for it).
     }
+    throw new Error("A webhook snapshot could not be stored or found");
   }
 
   return {
