@@ -48,12 +48,13 @@ const TABLE_ORDER = {
   integrations: "id",
   alerts: "id",
   webhook_endpoints: "id",
+  webhook_snapshots: "id",
   webhook_deliveries: "id",
 } as const;
 const TABLES = Object.keys(TABLE_ORDER) as Array<keyof typeof TABLE_ORDER>;
 const STATUSES = ["OPEN", "INVESTIGATING", "RESOLVED", "CLOSED"] as const;
 const PRIORITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW"] as const;
-const ID_COLUMNS = new Set(["id", "reporter_id", "assignee_id", "incident_id", "author_id", "service_id", "integration_id", "merged_into", "endpoint_id"]);
+const ID_COLUMNS = new Set(["id", "reporter_id", "assignee_id", "incident_id", "author_id", "service_id", "integration_id", "merged_into", "endpoint_id", "snapshot_id"]);
 const BOOLEAN_COLUMNS = new Set(["users.active", "services.auto_resolve", "incidents.resolved_by_system", "webhook_endpoints.enabled"]);
 
 let dir: string;
@@ -268,6 +269,14 @@ function seedWebhooks(db: ReturnType<typeof openSqlite>["client"]) {
   delivery.run(chat, 1, "INCIDENT_UPDATED", body(1), "DELIVERED", 1, 200, null, null, null, null, base + 10, base);
   delivery.run(chat, 2, "INCIDENT_UPDATED", body(2), "PENDING", 2, 503, "HTTP 503 — retry", base + 60_000, base + 5_000, "instance-a", null, base + 1);
   delivery.run(warehouse, 99_999, "INCIDENT_DELETED", body(99_999), "FAILED", 8, null, "connect ECONNREFUSED", null, null, null, null, base + 2);
+  // As the outbox writes them now: the incident in a snapshot, the body with 0 in its place.
+  const snapshot = Number(
+    db.prepare("INSERT INTO webhook_snapshots (hash, body) VALUES (?, ?)").run("h-ü", JSON.stringify({ id: "3", title: "ünï ✓" })).lastInsertRowid,
+  );
+  db.prepare(
+    `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, snapshot_id, status, attempts, next_attempt_at, created_at)
+     VALUES (?, 3, 'INCIDENT_UPDATED', ?, ?, 'PENDING', 0, ?, ?)`,
+  ).run(chat, JSON.stringify({ type: "incident.updated", timestamp: new Date(base).toISOString(), data: { incident: 0, actorId: null } }), snapshot, base + 3, base + 3);
 }
 
 const sequence = (path: string, table: string) => {
@@ -330,7 +339,7 @@ describe.skipIf(!postgresAnswers && !onPostgres)("db:copy from SQLite into Postg
     expect(expected.incidents!.some((row) => row.resolved_by_system === true)).toBe(true);
     expect(expected.services).toHaveLength(2);
     expect(expected.webhook_endpoints!.map((row) => row.secret)).toEqual([`whsec_${"A".repeat(43)}=`, `whsec_${"B".repeat(43)}=`]);
-    expect(expected.webhook_deliveries!.map((row) => row.status)).toEqual(["DELIVERED", "PENDING", "FAILED"]);
+    expect(expected.webhook_deliveries!.map((row) => row.status)).toEqual(["DELIVERED", "PENDING", "FAILED", "PENDING"]);
     expect(expected.alerts!.some((row) => row.integration_id === null)).toBe(true);
     expect(expected.incident_labels).toHaveLength(15);
 

@@ -223,8 +223,12 @@ describe.skipIf(onPostgres)("migrations (SQLite: skipped with TEST_DATABASE=post
       { id: 7, status: "PENDING", due: now + 6 },
       { id: 8, status: "PENDING", due: null },
     ]);
+    // Written before snapshots existed: each keeps its whole body and no snapshot, and is sent as it is.
+    expect(db.prepare("SELECT count(*) FROM webhook_deliveries WHERE body = '{}' AND snapshot_id IS NULL").pluck().get()).toBe(rows.length);
+    expect(count(db, "webhook_snapshots")).toBe(0);
     const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'webhook_deliveries' ORDER BY name").pluck().all();
     expect(indexes).toContain("webhook_deliveries_endpoint_due_idx");
+    expect(indexes).toContain("webhook_deliveries_snapshot_idx");
     expect(indexes).not.toContain("webhook_deliveries_due_idx");
     expect(count(db, "incidents")).toBe(2);
     expect(db.pragma("foreign_key_check")).toEqual([]);

@@ -71,6 +71,7 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
         "users",
         "webhook_deliveries",
         "webhook_endpoints",
+        "webhook_snapshots",
       ].sort(),
     );
 
@@ -94,11 +95,15 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       alerts_service_id_services_id_fk: "n",
       incident_labels_incident_id_incidents_id_fk: "c",
     });
-    // Section 11: an endpoint's deliveries go with it.
-    const deliveries = await database.query<{ on_delete: string }>(
-      `SELECT confdeltype AS on_delete FROM pg_constraint WHERE contype = 'f' AND conrelid = 'webhook_deliveries'::regclass`,
+    // Section 11: an endpoint's deliveries go with it; a snapshot goes only once no delivery uses it.
+    const deliveries = await database.query<{ target: string; on_delete: string }>(
+      `SELECT confrelid::regclass::text AS target, confdeltype AS on_delete FROM pg_constraint
+       WHERE contype = 'f' AND conrelid = 'webhook_deliveries'::regclass ORDER BY 1`,
     );
-    expect(deliveries).toEqual([{ on_delete: "c" }]);
+    expect(deliveries).toEqual([
+      { target: "webhook_endpoints", on_delete: "c" },
+      { target: "webhook_snapshots", on_delete: "a" },
+    ]);
 
     const checks = await database.query<{ name: string }>(
       "SELECT conname AS name FROM pg_constraint WHERE contype = 'c' AND connamespace = 'public'::regnamespace ORDER BY conname",
@@ -162,6 +167,8 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "webhook_deliveries_endpoint_idx",
       "webhook_deliveries_finished_idx",
       "webhook_deliveries_order_idx",
+      "webhook_deliveries_snapshot_idx",
+      "webhook_snapshots_hash_idx",
     ].sort());
   });
 });

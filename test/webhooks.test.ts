@@ -286,6 +286,86 @@ describe("outbound webhooks", () => {
     expect(bodies[1].data.log.kind).toBe("ALERT");
   });
 
+  it("sends the incident of every event type as the contract lists it, without its description, however long", async () => {
+    await setup();
+    const { amKey } = await alertSetup(server!);
+    const { secret } = await createEndpoint(server!, { url: receiver!.url });
+    const first = await sendAlertmanager(server!, amKey, alertmanagerPayload([{ annotations: { summary: "slow", description: "d".repeat(1000) } }]));
+    const incidentId = first.body.incidents[0];
+    const notes = "n".repeat(10_000);
+    const updated = await server!.gql(UPDATE_INCIDENT, { id: incidentId, input: { description: notes } }, server!.admin.token);
+    expect(updated.errors).toBeUndefined();
+    // A second alert of the group joins the described incident; then it resolves, a note, and the deletion.
+    await sendAlertmanager(server!, amKey, alertmanagerPayload([{}, { fingerprint: "fp-second" }]));
+    await sendAlertmanager(server!, amKey, alertmanagerPayload([{ fingerprint: "fp-second", status: "resolved", endsAt: "2026-11-30T02:00:00.000Z" }]));
+    await server!.gql(`mutation($id: ID!) { addIncidentLog(incidentId: $id, message: "Rolled back") { id } }`, { id: incidentId }, server!.admin.token);
+    await server!.gql(`mutation($id: ID!) { deleteIncident(id: $id) }`, { id: incidentId }, server!.admin.token);
+    const types = ["incident.created", "alert.firing", "incident.updated", "alert.firing", "alert.resolved", "incident.log_added", "incident.deleted"];
+    await until(() => receiver!.received.length === types.length, "every event");
+    const bodies = receiver!.received.map((request) => new Webhook(secret).verify(request.body, headersOf(request)) as any);
+    expect(bodies.map((body) => body.type)).toEqual(types);
+    for (const body of bodies) {
+      expect(Object.keys(body.data.incident).sort()).toEqual(
+        ["id", "title", "status", "priority", "serviceId", "labels", "version", "createdAt", "updatedAt", "acknowledgedAt", "resolvedAt",
+          "closedAt", "reporterId", "assigneeId", "mergedIntoId"].sort(),
+      );
+    }
+    expect(receiver!.received.some((request) => request.body.includes(notes))).toBe(false);
+  });
+
+  it("stores the incident once for every alert event of a request and every endpoint, and sends each body whole", async () => {
+    await setup();
+    const { amKey } = await alertSetup(server!);
+    const first = await sendAlertmanager(server!, amKey, alertmanagerPayload([{}]));
+    const incidentId = first.body.incidents[0];
+    // The largest label set an incident may carry: 20 labels of 200 characters.
+    const labels = Array.from({ length: 20 }, (_, i) => ({ key: `l${String(i).padStart(2, "0")}`, value: String(i % 10).repeat(200) }));
+    expect((await server!.gql(UPDATE_INCIDENT, { id: incidentId, input: { labels } }, server!.admin.token)).errors).toBeUndefined();
+    const secrets: string[] = [];
+    for (let i = 0; i < 3; i++) secrets.push((await createEndpoint(server!, { url: receiver!.url, events: ["ALERT_FIRING"] })).secret);
+    const request = JSON.stringify(alertmanagerPayload(Array.from({ length: 100 }, (_, i) => ({ fingerprint: `fp-many-${i}` }))));
+    expect((await sendAlertmanager(server!, amKey, request)).body.incidents).toEqual([incidentId]);
+    const bytes = (table: string) => server!.db.scalar(`SELECT coalesce(sum(length(body)), 0) FROM ${table}`);
+    expect(await server!.db.scalar(`SELECT count(*) FROM webhook_deliveries`)).toBe(300);
+    expect(await server!.db.scalar(`SELECT count(*) FROM webhook_snapshots`)).toBe(1);
+    // Each endpoint stores a small multiple of the request (each alert as JSON, and its entry), not 100 copies of the
+    // incident's 4 KB of labels (the old layout: 5.5 KB a delivery, 1.6 MB here).
+    const stored = (await bytes("webhook_deliveries")) + (await bytes("webhook_snapshots"));
+    expect(stored).toBeLessThan(3 * 3 * request.length);
+    await until(() => receiver!.received.length === 300, "every delivery", 20_000);
+    for (const received of receiver!.received) {
+      const verified = secrets.flatMap((secret) => {
+        try {
+          return [new Webhook(secret).verify(received.body, headersOf(received)) as any];
+        } catch {
+          return [];
+        }
+      });
+      expect(verified).toHaveLength(1);
+      expect(verified[0].type).toBe("alert.firing");
+      expect(verified[0].data.incident).toMatchObject({ id: incidentId, labels, version: 2 });
+    }
+  });
+
+  it("deletes an incident snapshot once no delivery uses it: past WEBHOOK_RETENTION, or with the last endpoint using it", async () => {
+    await setup({ WEBHOOK_RETENTION: "1s", WEBHOOK_RETRY_SCHEDULE: "3600" }, (request) => (request.json?.data?.incident?.title === "Stuck" ? 500 : 200));
+    const one = await createEndpoint(server!, { url: receiver!.url });
+    const two = await createEndpoint(server!, { url: receiver!.url });
+    await createIncident(server!, { title: "Done" });
+    await createIncident(server!, { title: "Stuck" });
+    await until(() => receiver!.received.length === 4, "every attempt");
+    const titles = async () =>
+      (await server!.db.query<{ body: string }>(`SELECT body FROM webhook_snapshots ORDER BY id`)).map((row) => JSON.parse(row.body).title);
+    await until(async () => (await titles()).length === 1, "the delivered incident's snapshot deleted", 10_000);
+    expect(await titles()).toEqual(["Stuck"]);
+    const DELETE_ENDPOINT = `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`;
+    expect((await server!.gql(DELETE_ENDPOINT, { id: one.endpoint.id }, server!.admin.token)).errors).toBeUndefined();
+    expect(await titles()).toEqual(["Stuck"]); // the other endpoint's pending delivery still uses it
+    expect((await server!.gql(DELETE_ENDPOINT, { id: two.endpoint.id }, server!.admin.token)).errors).toBeUndefined();
+    expect(await titles()).toEqual([]);
+    expect(await server!.db.integrityProblems()).toEqual([]);
+  });
+
   it("sends incident.updated, then alert.resolved, when a person resolves an incident with a firing alert", async () => {
     await setup();
     const { amKey } = await alertSetup(server!);

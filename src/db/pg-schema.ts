@@ -19,7 +19,7 @@ export { generatedSecrets } from "../auth/secret.pg-table.js";
 export { incidentLabels } from "../modules/incidents/incident-label.pg-table.js";
 export { services } from "../modules/services/service.pg-table.js";
 export { alerts, integrations } from "../modules/alerts/alert.pg-table.js";
-export { webhookDeliveries, webhookEndpoints } from "../modules/webhooks/webhook.pg-table.js";
+export { webhookDeliveries, webhookEndpoints, webhookSnapshots } from "../modules/webhooks/webhook.pg-table.js";
 
 // The services work with the SQLite row types; both backends must read rows of exactly the same shape.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

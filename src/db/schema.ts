@@ -5,4 +5,4 @@ export { incidentLogs } from "../modules/incidents/incident-log.table.js";
 export { incidentLabels } from "../modules/incidents/incident-label.table.js";
 export { services } from "../modules/services/service.table.js";
 export { alerts, integrations } from "../modules/alerts/alert.table.js";
-export { webhookDeliveries, webhookEndpoints } from "../modules/webhooks/webhook.table.js";
+export { webhookDeliveries, webhookEndpoints, webhookSnapshots } from "../modules/webhooks/webhook.table.js";

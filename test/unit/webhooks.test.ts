@@ -9,6 +9,7 @@ import { nextAttemptDelayMs, parseRetryAfter } from "../../src/modules/webhooks/
 import { createWebhookSender, urlProblem, type AttemptResult, type WebhookSender } from "../../src/modules/webhooks/webhook-sender.js";
 import { newWebhookSecret, signWebhook } from "../../src/modules/webhooks/webhook-signature.js";
 import { deliveryPublicId, parseDeliveryId } from "../../src/modules/webhooks/delivery-id.js";
+import { sentBody, storedBody, webhookBody } from "../../src/modules/webhooks/webhook-payload.js";
 
 const now = new Date("2026-11-30T06:00:00.000Z");
 const schedule = [5, 60, 300];
@@ -23,6 +24,19 @@ describe("webhook signatures", () => {
     expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
     expect(new Webhook(secret).sign("42", new Date(timestamp * 1000), body)).toBe(signature);
     expect(() => new Webhook(secret).verify(`${body} `, headers)).toThrow();
+  });
+});
+
+describe("bodies stored apart from their incident", () => {
+  it("send the same text as the whole body, whatever the incident's text holds", () => {
+    const incident = { id: "7", title: 'a "data":{"incident":0 title ☃', labels: [{ key: "k", value: "$& $1 \\" }], version: 3 };
+    const data = { actorId: null, alert: { id: "9", summary: '"data":{"incident":0' }, log: { id: "4", message: "fired" } };
+    for (const type of ["ALERT_FIRING", "INCIDENT_UPDATED"] as const) {
+      const whole = webhookBody(type, now, { incident, ...data } as never);
+      expect(sentBody(storedBody(type, now, data as never), JSON.stringify(incident))).toBe(whole);
+      // Deliveries written before snapshots existed hold the whole body, sent as it is.
+      expect(sentBody(whole, null)).toBe(whole);
+    }
   });
 });
 

@@ -1,10 +1,11 @@
+import { createHash } from "node:crypto";
 import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
 import { alertReader } from "../alerts/alert-rows.js";
 import type { IncidentLogRow } from "../incidents/incident-log.table.js";
 import type { IncidentRow } from "../incidents/incident.table.js";
 import type { Label } from "../services/label.rules.js";
 import type { WebhookEventType } from "./webhook-enums.js";
-import { alertJson, incidentJson, incidentReader, logJson, logReader, webhookBody, type EventData } from "./webhook-payload.js";
+import { alertJson, incidentJson, incidentReader, logJson, logReader, storedBody, type EventData } from "./webhook-payload.js";
 import { webhookStatements } from "./webhook-statements.js";
 
 /** A committed change, as a webhook reports it. What the writer already holds it passes; the rest is read. */
@@ -33,7 +34,10 @@ export interface OutboxEvent {
  * transaction's connection (`runOnPgTx`, or `yield*` inside shared work). A change that rolls back leaves no event.
  *
  * Fan-out happens here, at write time: one delivery row per enabled endpoint whose filters match, each holding the
- * body it will send. Without a matching endpoint the cost is one indexed read of the (small) endpoints table.
+ * body it will send but for the incident, which is a snapshot shared by every event and endpoint that carries the
+ * same JSON: a request of 1,000 small alerts joining an incident with 20 labels of 200 characters stores those
+ * labels once, not 1,000 times per endpoint. Without a matching endpoint the cost is one indexed read of the
+ * (small) endpoints table.
  */
 export interface WebhookOutbox {
   record(event: OutboxEvent): Work<void>;
@@ -66,6 +70,20 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
     return incidentJson(readIncident(row!), labels.map((label) => ({ key: label.key as string, value: label.value as string })));
   }
 
+  /** The id of the snapshot holding this JSON, stored now if it is not yet. */
+  function* snapshotOf(json: string): Work<number> {
+    const hash = createHash("sha256").update(json).digest("base64url");
+    // PostgreSQL: another transaction may store it between the read and the insert (which then waits for it to
+    // commit and stores nothing): the read after finds it. A third round would mean a prune deleting it each time.
+    for (let round = 0; round < 3; round++) {
+      const found = yield* one(q.snapshotByHash, [hash]);
+      if (found) return d.readId(found.id);
+      const stored = yield* one(q.insertSnapshot, [hash, json]);
+      if (stored) return d.readId(stored.id);
+    }
+    throw new Error("A webhook snapshot could not be stored or found");
+  }
+
   return {
     *record(event) {
       const endpoints = yield* all(q.matchingEndpoints, [event.type, event.serviceId]);
@@ -74,10 +92,8 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
       // the lock here. Either way, the ids of an incident's deliveries are drawn in commit order, which is the order
       // the dispatcher sends them in.
       if (d.kind === "postgres" && !event.incident) yield* one(q.lockIncident, [event.incidentId]);
-      const data: EventData = {
-        incident: yield* incidentOf(event),
-        actorId: event.actorId === null ? null : String(event.actorId),
-      };
+      const data: Omit<EventData, "incident"> = { actorId: event.actorId === null ? null : String(event.actorId) };
+      const snapshotId = yield* snapshotOf(JSON.stringify(yield* incidentOf(event)));
       if (event.log !== undefined) {
         const log = typeof event.log === "number" ? readLog((yield* one(q.logById, [event.log]))!) : event.log;
         data.log = logJson(log);
@@ -85,8 +101,8 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
       if (event.alertId !== undefined) data.alert = alertJson(readAlert((yield* one(q.alertById, [event.alertId]))!));
       const ids = endpoints.map((row) => d.readId(row.id));
       const at = d.time(event.at);
-      const body = webhookBody(event.type, event.at, data);
-      yield* all(q.insertDeliveries, [event.incidentId, event.type, body, at, at, event.incidentId, d.list(ids)]);
+      const body = storedBody(event.type, event.at, data);
+      yield* all(q.insertDeliveries, [event.incidentId, event.type, body, snapshotId, at, at, event.incidentId, d.list(ids)]);
       written = true;
     },
     takeWritten() {

@@ -47,16 +47,40 @@ export function webhookStatements(d: Dialect) {
      */
     insertDeliveries: s(
       "webhook_deliveries_insert",
-      `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, created_at)
-       SELECT e.id, ?${as("bigint")}, ?, ?, 'PENDING', 0, CASE WHEN before.id IS NULL THEN ?${as("timestamptz")} END, ?${as("timestamptz")}
+      `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, snapshot_id, status, attempts, next_attempt_at, created_at)
+       SELECT e.id, ?${as("bigint")}, ?, ?, ?${as("bigint")}, 'PENDING', 0, CASE WHEN before.id IS NULL THEN ?${as("timestamptz")} END, ?${as("timestamptz")}
        FROM webhook_endpoints e ${lastPending("e.id", `?${as("bigint")}`)}
        WHERE ${d.inList("e.id", "bigint")} ORDER BY e.id`,
+    ),
+    /**
+     * The snapshot holding this incident JSON (by its hash), if stored. PostgreSQL: kept (FOR KEY SHARE) until the
+     * writer commits, so that a prune deleting it as unused skips it (SKIP LOCKED), or has deleted it already and
+     * it is stored again.
+     */
+    snapshotByHash: s("webhook_snapshot_by_hash", `SELECT id FROM webhook_snapshots WHERE hash = ?${pg ? " FOR KEY SHARE" : ""}`),
+    /** Nothing when another transaction stored the same JSON meanwhile: then it is read again. */
+    insertSnapshot: s(
+      "webhook_snapshot_insert",
+      `INSERT INTO webhook_snapshots (hash, body) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING RETURNING id`,
+    ),
+    snapshotsByIds: s("webhook_snapshots_by_ids", `SELECT id, body FROM webhook_snapshots WHERE ${d.inList("id", "bigint")}`),
+    /** Those of the listed snapshots that no delivery uses any more (on webhook_deliveries_snapshot_idx). */
+    deleteUnusedSnapshots: s(
+      "webhook_snapshots_delete_unused",
+      `DELETE FROM webhook_snapshots WHERE id IN (
+         SELECT s.id FROM webhook_snapshots s WHERE ${d.inList("s.id", "bigint")}
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.snapshot_id = s.id)${pg ? " FOR UPDATE SKIP LOCKED" : ""})`,
+    ),
+    /** The snapshots an endpoint's deliveries use, before they go with it. */
+    snapshotsOfEndpoint: s(
+      "webhook_snapshots_of_endpoint",
+      `SELECT DISTINCT snapshot_id FROM webhook_deliveries WHERE endpoint_id = ? AND snapshot_id IS NOT NULL`,
     ),
     /** PostgreSQL: events of one incident are written one transaction after the other, so ids follow commit order. */
     lockIncident: s("webhook_lock_incident", `SELECT id FROM incidents WHERE id = ?${pg ? " FOR NO KEY UPDATE" : ""}`),
     incidentById: s(
       "webhook_incident_by_id",
-      `SELECT id, title, description, status, priority, reporter_id, assignee_id, version, created_at, updated_at,
+      `SELECT id, title, status, priority, reporter_id, assignee_id, version, created_at, updated_at,
               acknowledged_at, resolved_at, closed_at, service_id, merged_into, resolved_by_system FROM incidents WHERE id = ?`,
     ),
     labelsOfIncident: s("webhook_incident_labels", `SELECT key, value FROM incident_labels WHERE incident_id = ? ORDER BY key${d.binary}`),
@@ -118,8 +142,8 @@ export function webhookStatements(d: Dialect) {
     /** The end of its endpoint and incident's chain: due now only when nothing of the chain is pending (see above). */
     redeliver: s(
       "webhook_deliveries_redeliver",
-      `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, status, attempts, next_attempt_at, created_at)
-       SELECT s.endpoint_id, s.incident_id, s.event_type, s.body, 'PENDING', 0, CASE WHEN before.id IS NULL THEN ?${as("timestamptz")} END,
+      `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, snapshot_id, status, attempts, next_attempt_at, created_at)
+       SELECT s.endpoint_id, s.incident_id, s.event_type, s.body, s.snapshot_id, 'PENDING', 0, CASE WHEN before.id IS NULL THEN ?${as("timestamptz")} END,
          ?${as("timestamptz")} FROM webhook_deliveries s ${lastPending("s.endpoint_id", "s.incident_id")}
        WHERE s.id = ? AND s.created_at = ?
        RETURNING ${deliveryColumns}`,
@@ -171,7 +195,7 @@ export function webhookStatements(d: Dialect) {
              WHERE e.enabled = TRUE AND NOT ${d.inList("e.id", "bigint")}
                AND w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)
              ORDER BY w.next_attempt_at, w.id LIMIT ? FOR UPDATE OF w SKIP LOCKED)
-           RETURNING id, endpoint_id, incident_id, event_type, body, attempts, created_at`
+           RETURNING id, endpoint_id, incident_id, event_type, body, snapshot_id, attempts, created_at`
         : // The endpoints are the outer loop (CROSS JOIN), each reading its range; the few rows found are sorted.
           // The conditions on w repeat those of the range (as PostgreSQL needs them), so that both take one parameter list.
           `UPDATE webhook_deliveries SET claimed_until = ?, claimed_by = ? WHERE id IN (
@@ -180,7 +204,7 @@ export function webhookStatements(d: Dialect) {
                AND e.enabled = TRUE AND NOT ${d.inList("e.id", "bigint")}
                AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)
              ORDER BY w.next_attempt_at, w.id LIMIT ?)
-           RETURNING id, endpoint_id, incident_id, event_type, body, attempts, created_at`,
+           RETURNING id, endpoint_id, incident_id, event_type, body, snapshot_id, attempts, created_at`,
     ),
     /** The outcome of an attempt, while this instance holds the lease. */
     finish: s(
@@ -214,7 +238,7 @@ export function webhookStatements(d: Dialect) {
     prune: s(
       "webhook_deliveries_prune",
       `DELETE FROM webhook_deliveries WHERE id IN (
-         SELECT id FROM webhook_deliveries WHERE status <> 'PENDING' AND created_at < ? ORDER BY created_at LIMIT ?) RETURNING id`,
+         SELECT id FROM webhook_deliveries WHERE status <> 'PENDING' AND created_at < ? ORDER BY created_at LIMIT ?) RETURNING id, snapshot_id`,
     ),
     /**
      * Whether an enabled endpoint that is not busy (the list) has a due head not leased: a read on the due index,

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, check, index, integer, pgTable, text } from "drizzle-orm/pg-core";
+import { boolean, check, index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { pgId, pgTime } from "../../db/pg-columns.js";
 import { webhookDeliveryStatusValues, webhookEventTypeValues } from "./webhook-enums.js";
 
@@ -20,6 +20,12 @@ export const webhookEndpoints = pgTable("webhook_endpoints", {
   updatedAt: pgTime("updated_at").notNull(),
 });
 
+export const webhookSnapshots = pgTable("webhook_snapshots", {
+  id: pgId("id").primaryKey().generatedByDefaultAsIdentity(),
+  hash: text("hash").notNull(),
+  body: text("body").notNull(),
+}, (table) => [uniqueIndex("webhook_snapshots_hash_idx").on(table.hash)]);
+
 export const webhookDeliveries = pgTable(
   "webhook_deliveries",
   {
@@ -29,7 +35,12 @@ export const webhookDeliveries = pgTable(
       .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
     incidentId: pgId("incident_id").notNull(),
     eventType: text("event_type", { enum: webhookEventTypeValues }).notNull(),
+    /**
+     * What it sends; with a snapshot, the body with `"incident":0` where the snapshot's JSON goes (see sentBody).
+     * Without (deliveries written before snapshots existed), the whole body.
+     */
     body: text("body").notNull(),
+    snapshotId: pgId("snapshot_id").references(() => webhookSnapshots.id),
     status: text("status", { enum: webhookDeliveryStatusValues }).notNull(),
     attempts: integer("attempts").notNull().default(0),
     lastStatusCode: integer("last_status_code"),
@@ -48,6 +59,8 @@ export const webhookDeliveries = pgTable(
       .where(sql`"status" = 'PENDING' AND "next_attempt_at" IS NOT NULL`),
     index("webhook_deliveries_order_idx").on(table.endpointId, table.incidentId, table.id).where(sql`"status" = 'PENDING'`),
     index("webhook_deliveries_endpoint_idx").on(table.endpointId, table.id),
+    // Whether a snapshot is still used, once deliveries are pruned or their endpoint deleted.
+    index("webhook_deliveries_snapshot_idx").on(table.snapshotId),
     // Retention: delivered and failed deliveries past WEBHOOK_RETENTION, oldest first, without reading the rest.
     index("webhook_deliveries_finished_idx").on(table.createdAt).where(sql`"status" <> 'PENDING'`),
     check("webhook_deliveries_status_valid", sql`"status" in ('PENDING', 'DELIVERED', 'FAILED')`),

@@ -1,6 +1,7 @@
 import type { SqlBackend } from "../../db/sql-backend.js";
 import { groupBy } from "../../shared/group-by.js";
-import { all, one, type Dialect, type Row } from "../../db/sql-work.js";
+import { all, one, type Dialect, type Row, type Work } from "../../db/sql-work.js";
+import { sentBody } from "./webhook-payload.js";
 import type { WebhookDeliveryStatus, WebhookEventType } from "./webhook-enums.js";
 import { webhookStatements } from "./webhook-statements.js";
 import type { WebhookEndpointRow } from "./webhook.table.js";
@@ -164,6 +165,12 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
   const statusParams = (statuses: readonly WebhookDeliveryStatus[] | undefined) => (statuses ? [d.list(statuses)] : []);
   const time = (date: Date | null) => (date === null ? null : d.time(date));
 
+  /** Of these snapshots, those no delivery uses any more go, a bounded list per statement. */
+  function* deleteUnused(snapshotIds: readonly number[]): Work<void> {
+    const ids = [...new Set(snapshotIds)];
+    for (let start = 0; start < ids.length; start += 500) yield* all(q.deleteUnusedSnapshots, [d.list(ids.slice(start, start + 500))]);
+  }
+
   return {
     async createEndpoint({ url, description, events, serviceIds, secret, secretHint }) {
       const now = d.time(new Date());
@@ -191,7 +198,12 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
     },
 
     async deleteEndpoint(id) {
-      return (await backend.transaction(() => one(q.deleteEndpoint, [id]))) !== undefined;
+      return backend.transaction(function* () {
+        const used = (yield* all(q.snapshotsOfEndpoint, [id])).map((row) => d.readId(row.snapshot_id));
+        const deleted = (yield* one(q.deleteEndpoint, [id])) !== undefined;
+        yield* deleteUnused(used);
+        return deleted;
+      });
     },
 
     async endpointPage(first, afterId) {
@@ -263,13 +275,23 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
             incidentId: d.readId(row.incident_id),
             eventType: row.event_type as WebhookEventType,
             body: row.body as string,
+            snapshotId: row.snapshot_id === null ? null : d.readId(row.snapshot_id),
             attempts: Number(row.attempts),
             createdAt: d.readTime(row.created_at),
           }))
           .sort((a, b) => a.id - b.id);
+        const snapshotIds = [...new Set(claimed.flatMap((delivery) => (delivery.snapshotId === null ? [] : [delivery.snapshotId])))];
+        const snapshots = new Map<number, string>();
+        if (snapshotIds.length > 0) {
+          for (const row of yield* all(q.snapshotsByIds, [d.list(snapshotIds)])) snapshots.set(d.readId(row.id), row.body as string);
+        }
+        const sent = claimed.map(({ snapshotId, body, ...delivery }) => ({
+          ...delivery,
+          body: sentBody(body, snapshotId === null ? null : snapshots.get(snapshotId)!),
+        }));
         const endpointIds = [...new Set(claimed.map((delivery) => delivery.endpointId))];
         const endpoints = endpointIds.length === 0 ? [] : (yield* all(q.endpointsByIds, [d.list(endpointIds)])).map(readEndpoint);
-        return { kept, claimed, endpoints };
+        return { kept, claimed: sent, endpoints };
       }, { relaxed: true });
     },
 
@@ -278,7 +300,11 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
     },
 
     async prune(before, limit) {
-      return (await backend.transaction(() => all(q.prune, [d.time(before), limit]))).length;
+      return backend.transaction(function* () {
+        const pruned = yield* all(q.prune, [d.time(before), limit]);
+        yield* deleteUnused(pruned.flatMap((row) => (row.snapshot_id === null ? [] : [d.readId(row.snapshot_id)])));
+        return pruned.length;
+      });
     },
 
     async oldestPending() {

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { webhookDeliveryStatusValues, webhookEventTypeValues } from "./webhook-enums.js";
 
 export const webhookEndpoints = sqliteTable("webhook_endpoints", {
@@ -19,6 +19,17 @@ export const webhookEndpoints = sqliteTable("webhook_endpoints", {
 });
 
 /**
+ * The incident part of webhook bodies, stored once however many events and endpoints carry it (the JSON of
+ * `data.incident`, found again by its SHA-256): 1,000 alerts joining one incident in a request share one row,
+ * instead of each of their deliveries repeating the incident's labels.
+ */
+export const webhookSnapshots = sqliteTable("webhook_snapshots", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  hash: text("hash").notNull(),
+  body: text("body").notNull(),
+}, (table) => [uniqueIndex("webhook_snapshots_hash_idx").on(table.hash)]);
+
+/**
  * The outbox: one row per event and endpoint, written in the transaction of the change it reports, with the body
  * it will send. `incident_id` is no foreign key: an incident.deleted event outlives its incident.
  */
@@ -31,7 +42,12 @@ export const webhookDeliveries = sqliteTable(
       .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
     incidentId: integer("incident_id").notNull(),
     eventType: text("event_type", { enum: webhookEventTypeValues }).notNull(),
+    /**
+     * What it sends; with a snapshot, the body with `"incident":0` where the snapshot's JSON goes (see sentBody).
+     * Without (deliveries written before snapshots existed), the whole body.
+     */
     body: text("body").notNull(),
+    snapshotId: integer("snapshot_id").references(() => webhookSnapshots.id),
     status: text("status", { enum: webhookDeliveryStatusValues }).notNull(),
     attempts: integer("attempts").notNull().default(0),
     lastStatusCode: integer("last_status_code"),
@@ -56,6 +72,8 @@ export const webhookDeliveries = sqliteTable(
     // The ordering rule: the earlier pending delivery of one endpoint and incident, found in this index.
     index("webhook_deliveries_order_idx").on(table.endpointId, table.incidentId, table.id).where(sql`"status" = 'PENDING'`),
     index("webhook_deliveries_endpoint_idx").on(table.endpointId, table.id),
+    // Whether a snapshot is still used, once deliveries are pruned or their endpoint deleted.
+    index("webhook_deliveries_snapshot_idx").on(table.snapshotId),
     // Retention: delivered and failed deliveries past WEBHOOK_RETENTION, oldest first, without reading the rest.
     index("webhook_deliveries_finished_idx").on(table.createdAt).where(sql`"status" <> 'PENDING'`),
     check("webhook_deliveries_status_valid", sql`"status" in ('PENDING', 'DELIVERED', 'FAILED')`),
