@@ -1,4 +1,5 @@
 import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
+import type { ResolvedAlerts } from "../alerts/alert-ingest.js";
 import { alertReader } from "../alerts/alert-rows.js";
 import type { IncidentLogRow } from "../incidents/incident-log.table.js";
 import type { IncidentRow } from "../incidents/incident.table.js";
@@ -37,6 +38,11 @@ export interface OutboxEvent {
  */
 export interface WebhookOutbox {
   record(event: OutboxEvent): Work<void>;
+  /**
+   * One event per alert of one change that reports many at once (an incident's resolution resolving its firing
+   * alerts), `event` with each alert and its entry, in order: as `record` of each, with a fixed number of statements.
+   */
+  recordAlerts(event: Omit<OutboxEvent, "alertId" | "log">, alerts: ResolvedAlerts): Work<void>;
   /** Whether any delivery was written since the last call (possibly by a transaction that then rolled back). */
   takeWritten(): boolean;
 }
@@ -50,6 +56,9 @@ function anyTime(value: unknown): Date {
   if (typeof value === "number") return new Date(value);
   return new Date(String(value).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
 }
+
+/** Bodies per statement of a batch's waiting deliveries. */
+const waitingChunk = 500;
 
 export function webhookOutbox(dialect: Dialect): WebhookOutbox {
   const d: Dialect = { ...dialect, readTime: anyTime };
@@ -87,6 +96,31 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
       const at = d.time(event.at);
       const body = webhookBody(event.type, event.at, data);
       yield* all(q.insertDeliveries, [event.incidentId, event.type, body, at, at, event.incidentId, d.list(ids)]);
+      written = true;
+    },
+    *recordAlerts(event, { alertIds, logIds }) {
+      if (alertIds.length === 0) return;
+      const endpoints = yield* all(q.matchingEndpoints, [event.type, event.serviceId]);
+      if (endpoints.length === 0) return;
+      if (d.kind === "postgres" && !event.incident) yield* one(q.lockIncident, [event.incidentId]);
+      // Read once: the incident does not change between the events of one change, and the writer holds its row.
+      const incident = yield* incidentOf(event);
+      const actorId = event.actorId === null ? null : String(event.actorId);
+      const logs = new Map((yield* all(q.logsByIds, [d.list(logIds)])).map((row) => [d.readId(row.id), readLog(row)]));
+      const alerts = new Map((yield* all(q.alertsByIds, [d.list(alertIds)])).map((row) => [d.readId(row.id), readAlert(row)]));
+      const body = (i: number) => {
+        const data: EventData = { incident, actorId, log: logJson(logs.get(logIds[i]!)!), alert: alertJson(alerts.get(alertIds[i]!)!) };
+        return webhookBody(event.type, event.at, data);
+      };
+      const ids = d.list(endpoints.map((row) => d.readId(row.id)));
+      const at = d.time(event.at);
+      yield* all(q.insertDeliveries, [event.incidentId, event.type, body(0), at, at, event.incidentId, ids]);
+      // Bounded statements (a body is a few kB): the rest, in order, behind the first.
+      for (let start = 1; start < alertIds.length; start += waitingChunk) {
+        const bodies: string[] = [];
+        for (let i = start; i < Math.min(start + waitingChunk, alertIds.length); i++) bodies.push(body(i));
+        yield* all(q.insertWaitingDeliveries, [event.incidentId, event.type, at, d.list(bodies), ids]);
+      }
       written = true;
     },
     takeWritten() {
