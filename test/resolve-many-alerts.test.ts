@@ -174,7 +174,8 @@ describe("resolving an incident with more firing alerts than one statement batch
     expect(only[0]!.next_attempt_at).not.toBeNull();
     expect(only.slice(1).every((row) => row.status === "PENDING" && row.next_attempt_at === null)).toBe(true);
     const heads = await until(() => receiver.received.some((request) => request.json.type === "alert.resolved") && receiver.received, "the head");
-    expect(heads.filter((request) => request.json.type === "alert.resolved").map((request) => request.json.data.alert.id)).toEqual([alertIds[0]]);
+    // Only the head went out (a slow run may see it again: the receiver never answers, so it is retried).
+    expect(new Set(heads.filter((request) => request.json.type === "alert.resolved").map((request) => request.json.data.alert.id))).toEqual(new Set([alertIds[0]]));
 
     // A later firing of one of them opens a new incident (section 9).
     const again = await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "r-5", labels: { alertname: nameOf("r", 5) } }], { groupKey: "group-r" }));
