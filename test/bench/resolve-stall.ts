@@ -1,10 +1,10 @@
 // How long resolving (or merging into a resolved incident) an incident with N firing alerts holds the event loop
-// and the request: `npx tsx bench/resolve-stall.ts <N> <endpoint:0|1> [merge]`, TEST_DATABASE=postgres for PostgreSQL.
+// and the request: `npx tsx test/bench/resolve-stall.ts <N> <endpoint:0|1> [merge]`, TEST_DATABASE=postgres for PostgreSQL.
 // The server runs in this process; the stall is the longest event-loop block seen while the mutation runs (a probe
 // timer every 2 ms), which is what every other request waits for.
-import { startTestServer } from "../test/support/server.js";
-import { alertmanagerPayload, alertSetup, sendAlertmanager, countRows } from "../test/support/alerts.js";
-import { startReceiver } from "../test/support/webhook-receiver.js";
+import { startTestServer } from "../support/server.js";
+import { alertmanagerPayload, alertSetup, sendAlertmanager, countRows } from "../support/alerts.js";
+import { startReceiver } from "../support/webhook-receiver.js";
 
 const n = Number(process.argv[2] ?? 10_000);
 const withEndpoint = process.argv[3] === "1";
