@@ -57,8 +57,8 @@ function anyTime(value: unknown): Date {
   return new Date(String(value).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
 }
 
-/** Bodies per statement of a batch's waiting deliveries. */
-const waitingChunk = 500;
+/** Alerts per batch of `recordAlerts`. */
+const batchSize = 500;
 
 export function webhookOutbox(dialect: Dialect): WebhookOutbox {
   const d: Dialect = { ...dialect, readTime: anyTime };
@@ -106,20 +106,22 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
       // Read once: the incident does not change between the events of one change, and the writer holds its row.
       const incident = yield* incidentOf(event);
       const actorId = event.actorId === null ? null : String(event.actorId);
-      const logs = new Map((yield* all(q.logsByIds, [d.list(logIds)])).map((row) => [d.readId(row.id), readLog(row)]));
-      const alerts = new Map((yield* all(q.alertsByIds, [d.list(alertIds)])).map((row) => [d.readId(row.id), readAlert(row)]));
-      const body = (i: number) => {
-        const data: EventData = { incident, actorId, log: logJson(logs.get(logIds[i]!)!), alert: alertJson(alerts.get(alertIds[i]!)!) };
-        return webhookBody(event.type, event.at, data);
-      };
       const ids = d.list(endpoints.map((row) => d.readId(row.id)));
       const at = d.time(event.at);
-      yield* all(q.insertDeliveries, [event.incidentId, event.type, body(0), at, at, event.incidentId, ids]);
-      // Bounded statements (a body is a few kB): the rest, in order, behind the first.
-      for (let start = 1; start < alertIds.length; start += waitingChunk) {
-        const bodies: string[] = [];
-        for (let i = start; i < Math.min(start + waitingChunk, alertIds.length); i++) bodies.push(body(i));
-        yield* all(q.insertWaitingDeliveries, [event.incidentId, event.type, at, d.list(bodies), ids]);
+      // A batch at a time (a body is a few kB): bounded statements, and on PostgreSQL no long synchronous stretch
+      // reading rows and building bodies between two awaits.
+      for (let start = 0; start < alertIds.length; start += batchSize) {
+        const batchAlerts = alertIds.slice(start, start + batchSize);
+        const batchLogs = logIds.slice(start, start + batchSize);
+        const logs = new Map((yield* all(q.logsByIds, [d.list(batchLogs)])).map((row) => [d.readId(row.id), readLog(row)]));
+        const alerts = new Map((yield* all(q.alertsByIds, [d.list(batchAlerts)])).map((row) => [d.readId(row.id), readAlert(row)]));
+        const bodies = batchAlerts.map((alertId, i) => {
+          const data: EventData = { incident, actorId, log: logJson(logs.get(batchLogs[i]!)!), alert: alertJson(alerts.get(alertId)!) };
+          return webhookBody(event.type, event.at, data);
+        });
+        // The first heads its chain when nothing of it is pending (insertDeliveries' rule); the rest wait behind it.
+        if (start === 0) yield* all(q.insertDeliveries, [event.incidentId, event.type, bodies.shift(), at, at, event.incidentId, ids]);
+        if (bodies.length > 0) yield* all(q.insertWaitingDeliveries, [event.incidentId, event.type, at, d.list(bodies), ids]);
       }
       written = true;
     },
