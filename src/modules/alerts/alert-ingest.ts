@@ -1,4 +1,4 @@
-import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
+import { all, one, type Dialect, type Row, type Work } from "../../db/sql-work.js";
 import type { Priority } from "../incidents/incident-priority.js";
 import type { IncidentStatus } from "../incidents/incident-status.js";
 import { resolvesAlerts, type IncidentUpdatePlan } from "../incidents/incident-update.js";
@@ -283,29 +283,48 @@ export function* resolveAlertsOfIncident(
   d: Dialect,
   incidentId: number,
   now: Date,
-): Work<ResolvedAlert[]> {
+): Work<ResolvedAlerts> {
   const rows = yield* all(q.resolveIncidentAlerts, [d.time(now), incidentId]);
-  const resolved: ResolvedAlert[] = [];
-  for (const row of rows) {
-    const name = (JSON.parse(row.labels as string) as Record<string, string>).alertname ?? (row.fingerprint as string);
-    const entry = yield* one(q.insertSystemLog, [incidentId, "ALERT", `Alert ${name} resolved with the incident`, null, null, d.time(now)]);
-    resolved.push({ alertId: d.readId(row.id), logId: d.readId(entry!.id) });
-  }
-  return resolved;
+  return yield* writeAlertEntries(q, d, incidentId, rows, " resolved with the incident", now);
 }
 
-export interface ResolvedAlert {
-  alertId: number;
-  logId: number;
+/**
+ * The ALERT entry of each alert (`alerts`: rows with its id), as two statements whatever their number: alerts per
+ * incident are unbounded, and a statement and a round trip per alert held the write lock (SQLite: the event loop
+ * too) for seconds. Returns them in alert id order, each with its entry. Two arrays of numbers, not an object per
+ * alert: tens of thousands of them, held while the transaction runs, made the young-generation collections copy them.
+ */
+export function* writeAlertEntries(
+  q: Pick<AlertStatements, "insertAlertEntries">,
+  d: Dialect,
+  incidentId: number,
+  alerts: readonly Row[],
+  suffix: string,
+  now: Date,
+): Work<ResolvedAlerts> {
+  if (alerts.length === 0) return noAlerts();
+  const alertIds = alerts.map((row) => d.readId(row.id)).sort((a, b) => a - b);
+  const entries = yield* all(q.insertAlertEntries, [incidentId, d.jsonKey("alertname"), suffix, d.time(now), d.list(alertIds)]);
+  const logIds = entries.map((row) => d.readId(row.id)).sort((a, b) => a - b);
+  if (logIds.length !== alertIds.length) throw new Error(`${alertIds.length} alerts resolved but ${logIds.length} entries written`);
+  return { alertIds, logIds };
 }
+
+/** Alerts a change resolved, in alert id order, and the ALERT entry each wrote: `logIds[i]` is `alertIds[i]`'s. */
+export interface ResolvedAlerts {
+  alertIds: number[];
+  logIds: number[];
+}
+
+export const noAlerts = (): ResolvedAlerts => ({ alertIds: [], logIds: [] });
 
 /**
  * What an incident update does beyond its row and entries: its labels, the alerts that resolve with it, and its
  * alerts' `incident_active` when the status crosses between active and not (a resolution, a close, a reopen).
  */
-export function* incidentUpdateExtras(q: AlertStatements, d: Dialect, incidentId: number, plan: IncidentUpdatePlan, at: Date): Work<ResolvedAlert[]> {
+export function* incidentUpdateExtras(q: AlertStatements, d: Dialect, incidentId: number, plan: IncidentUpdatePlan, at: Date): Work<ResolvedAlerts> {
   if (plan.labels) yield* replaceIncidentLabels(q, incidentId, plan.labels);
-  const resolved = resolvesAlerts(plan) ? yield* resolveAlertsOfIncident(q, d, incidentId, at) : [];
+  const resolved = resolvesAlerts(plan) ? yield* resolveAlertsOfIncident(q, d, incidentId, at) : noAlerts();
   if (plan.changes.status !== undefined) yield* followIncident(q, incidentId, plan.changes.status);
   return resolved;
 }

@@ -3,6 +3,22 @@ import { alertColumns, integrationColumns } from "./alert-rows.js";
 
 const active = `('OPEN', 'INVESTIGATING')`;
 
+/**
+ * One ALERT entry per alert of the list, "Alert <alertname, else fingerprint><suffix>", in alert id order: the
+ * entries' ids grow in that order (SQLite draws each rowid as it inserts; PostgreSQL evaluates the identity's
+ * default above the sort), so sorted ids pair with sorted alert ids. Parameters: incident, the `jsonKey` of
+ * alertname, suffix, time, alert ids. Shared by a person's resolution and a merge into a resolved incident.
+ */
+export function alertEntriesStatement(d: Dialect): Statement {
+  const as = (type: string) => (d.kind === "postgres" ? `::${type}` : "");
+  return {
+    name: "incident_logs_insert_alert_entries",
+    text: `INSERT INTO incident_logs (incident_id, kind, message, author_id, from_status, to_status, created_at)
+       SELECT ?${as("bigint")}, 'ALERT', 'Alert ' || COALESCE(${d.jsonText("labels")}, fingerprint) || ?${as("text")}, NULL, NULL, NULL, ?${as("timestamptz")}
+       FROM alerts WHERE ${d.inList("id", "bigint")} ORDER BY id RETURNING id`,
+  };
+}
+
 /** Every statement of alert ingestion and alert reads, written once; `d` supplies what differs. */
 export function alertStatements(d: Dialect) {
   const s = (name: string, text: string): Statement => ({ name, text });
@@ -107,8 +123,9 @@ export function alertStatements(d: Dialect) {
     ),
     resolveIncidentAlerts: s(
       "alerts_resolve_of_incident",
-      `UPDATE alerts SET status = 'RESOLVED', resolved_at = ? WHERE incident_id = ? AND status = 'FIRING' RETURNING id, labels, fingerprint`,
+      `UPDATE alerts SET status = 'RESOLVED', resolved_at = ? WHERE incident_id = ? AND status = 'FIRING' RETURNING id`,
     ),
+    insertAlertEntries: alertEntriesStatement(d),
     /**
      * An incident's alerts follow its status into or out of OPEN/INVESTIGATING (`incident_active`, which the grouping
      * lookups' partial indexes hold): run by every statement path that moves an incident across that line.

@@ -8,7 +8,7 @@ import { serialByKey } from "../../db/serial-by-key.js";
 import { runOnPgTx } from "../../db/sql-backend.js";
 import { postgresDialect } from "../../db/sql-work.js";
 import { ConflictError } from "../../shared/errors.js";
-import { incidentUpdateExtras, labelsOfIncident, replaceIncidentLabels } from "../alerts/alert-ingest.js";
+import { incidentUpdateExtras, labelsOfIncident, noAlerts, replaceIncidentLabels } from "../alerts/alert-ingest.js";
 import { alertStatements } from "../alerts/alert-statements.js";
 import { timelineRow } from "./incident-update.js";
 import { incidentLogs } from "./incident-log.pg-table.js";
@@ -272,7 +272,7 @@ export function createPgIncidentRepository(
           }
           const labels = await runOnPgTx(tx, labelsOfIncident(shared, id));
           const plan = decide(current, labels);
-          if (plan.entries.length === 0) return { incident: current, entries: [], alerts: [] };
+          if (plan.entries.length === 0) return { incident: current, entries: [], alerts: noAlerts() };
           const [updated] = await tx
             .update(incidents)
             .set({ ...plan.changes, version: sql`${incidents.version} + 1` })

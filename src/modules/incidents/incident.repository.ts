@@ -3,7 +3,7 @@ import { alias } from "drizzle-orm/sqlite-core";
 import { groupBy } from "../../shared/group-by.js";
 import { sqliteRunner } from "../../db/sql-backend.js";
 import { sqliteDialect } from "../../db/sql-work.js";
-import { incidentUpdateExtras, labelsOfIncident, replaceIncidentLabels, type ResolvedAlert } from "../alerts/alert-ingest.js";
+import { incidentUpdateExtras, labelsOfIncident, replaceIncidentLabels, noAlerts, type ResolvedAlerts } from "../alerts/alert-ingest.js";
 import { alertStatements } from "../alerts/alert-statements.js";
 import type { Label } from "../services/label.rules.js";
 import { pickColumns } from "../../db/pick-columns.js";
@@ -82,7 +82,7 @@ export interface IncidentUpdateResult {
   incident: IncidentRow;
   entries: IncidentLogRow[];
   /** Firing alerts the change resolved, with the ALERT entry each wrote. */
-  alerts: ResolvedAlert[];
+  alerts: ResolvedAlerts;
 }
 
 /** An incident with the users it names. */
@@ -344,7 +344,7 @@ export function createSqliteIncidentRepository(
         }
         const labels = runShared(labelsOfIncident(shared, id));
         const plan = decide(current, labels);
-        if (plan.entries.length === 0) return { incident: current, entries: [], alerts: [] };
+        if (plan.entries.length === 0) return { incident: current, entries: [], alerts: noAlerts() };
         const updated = db
           .update(incidents)
           .set({ ...plan.changes, version: sql`${incidents.version} + 1` })

@@ -233,7 +233,8 @@ export class IncidentService {
     const events = this.deps.events;
     events?.batch(() => {
       if (result.entries.length > 0) events.updated(result.incident, actor);
-      for (const { alertId, logId } of result.alerts) events.alert(id, alertId, logId, actor);
+      const { alertIds, logIds } = result.alerts;
+      for (let i = 0; i < alertIds.length; i++) events.alert(id, alertIds[i]!, logIds[i]!, actor);
     });
     return result.incident;
   }

@@ -1,4 +1,5 @@
 import type { Dialect, Statement } from "../../db/sql-work.js";
+import { alertEntriesStatement } from "../alerts/alert-statements.js";
 import { criteriaSql } from "../incidents/incident-criteria-sql.js";
 import type { IncidentCriteria } from "../incidents/incident.repository.js";
 import type { MetricsGroupBy } from "./insight-enums.js";
@@ -39,13 +40,9 @@ export function insightStatements(d: Dialect) {
     /** A merge into a RESOLVED target: the alerts it received still firing resolve with it (section 9: never attached to a resolved incident). */
     resolveFiringOfTarget: s(
       "insights_resolve_firing_of_target",
-      `UPDATE alerts SET status = 'RESOLVED', resolved_at = ? WHERE incident_id = ? AND status = 'FIRING' RETURNING id, labels, fingerprint`,
+      `UPDATE alerts SET status = 'RESOLVED', resolved_at = ? WHERE incident_id = ? AND status = 'FIRING' RETURNING id`,
     ),
-    insertAlertEntry: s(
-      "insights_insert_alert_entry",
-      `INSERT INTO incident_logs (incident_id, kind, message, author_id, from_status, to_status, created_at)
-       VALUES (?, 'ALERT', ?, NULL, NULL, NULL, ?) RETURNING id`,
-    ),
+    insertAlertEntries: alertEntriesStatement(d),
     insertEntry: s(
       "insights_insert_merge_entry",
       `INSERT INTO incident_logs (incident_id, kind, message, author_id, from_status, to_status, created_at)

@@ -48,7 +48,8 @@ export class InsightService {
         const row = rows.get(id);
         if (row) events.updated(row, actor);
       }
-      for (const { alertId, logId } of result.resolvedAlerts) events.alert(targetId, alertId, logId, actor);
+      const { alertIds, logIds } = result.resolvedAlerts;
+      for (let i = 0; i < alertIds.length; i++) events.alert(targetId, alertIds[i]!, logIds[i]!, actor);
     });
     return rows.get(targetId) ?? missing("targetId");
   }

@@ -1,6 +1,6 @@
 import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
 import { BadUserInputError, NotFoundError } from "../../shared/errors.js";
-import { isActiveStatus } from "../alerts/alert-ingest.js";
+import { isActiveStatus, noAlerts, writeAlertEntries, type ResolvedAlerts } from "../alerts/alert-ingest.js";
 import type { IncidentStatus } from "../incidents/incident-status.js";
 import type { WebhookOutbox } from "../webhooks/webhook-outbox.js";
 import type { InsightStatements } from "./insight-statements.js";
@@ -21,7 +21,7 @@ export interface MergeResult {
   changedIds: number[];
   movedAlertIds: number[];
   /** Moved alerts that were FIRING and resolved because the target is RESOLVED, with their ALERT entries. */
-  resolvedAlerts: { alertId: number; logId: number }[];
+  resolvedAlerts: ResolvedAlerts;
 }
 
 interface Locked {
@@ -67,14 +67,10 @@ export function* mergeIncidents(q: InsightStatements, d: Dialect, request: Merge
   yield* one(q.insertEntry, [targetId, `Merged ${sources.length} duplicate ${plural} into this one: ${names}`, actorId, null, null, at]);
   // Into a RESOLVED target, FIRING alerts would sit on a resolved incident and swallow their next firing: they
   // resolve with it, as a person's resolution resolves an incident's alerts (one ALERT entry each).
-  const resolvedAlerts: MergeResult["resolvedAlerts"] = [];
-  if (target.status === "RESOLVED") {
-    for (const row of yield* all(q.resolveFiringOfTarget, [at, targetId])) {
-      const name = (JSON.parse(row.labels as string) as Record<string, string>).alertname ?? (row.fingerprint as string);
-      const entry = yield* one(q.insertAlertEntry, [targetId, `Alert ${name} resolved: merged into a resolved incident`, at]);
-      resolvedAlerts.push({ alertId: d.readId(row.id), logId: d.readId(entry!.id) });
-    }
-  }
+  const resolvedAlerts =
+    target.status === "RESOLVED"
+      ? yield* writeAlertEntries(q, d, targetId, yield* all(q.resolveFiringOfTarget, [at, targetId]), " resolved: merged into a resolved incident", now)
+      : noAlerts();
   for (const source of sources) {
     yield* one(q.closeSource, [targetId, at, at, at, source.id]);
     const closes = source.status !== "CLOSED";
@@ -90,8 +86,8 @@ export function* mergeIncidents(q: InsightStatements, d: Dialect, request: Merge
   for (const incident of [target, ...sources]) {
     if (outbox) yield* outbox.record({ type: "INCIDENT_UPDATED", incidentId: incident.id, serviceId: incident.serviceId, actorId, at: now });
   }
-  for (const { alertId, logId } of resolvedAlerts) {
-    if (outbox) yield* outbox.record({ type: "ALERT_RESOLVED", incidentId: targetId, serviceId: target.serviceId, actorId, at: now, alertId, log: logId });
+  if (outbox) {
+    yield* outbox.recordAlerts({ type: "ALERT_RESOLVED", incidentId: targetId, serviceId: target.serviceId, actorId, at: now }, resolvedAlerts);
   }
   return { changedIds: [targetId, ...sourceIds], movedAlertIds: moved.map((row) => d.readId(row.id)), resolvedAlerts };
 }

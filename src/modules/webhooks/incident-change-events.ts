@@ -1,5 +1,5 @@
 import type { Work } from "../../db/sql-work.js";
-import type { ResolvedAlert } from "../alerts/alert-ingest.js";
+import type { ResolvedAlerts } from "../alerts/alert-ingest.js";
 import type { IncidentRow } from "../incidents/incident.table.js";
 import type { Label } from "../services/label.rules.js";
 import type { WebhookOutbox } from "./webhook-outbox.js";
@@ -11,7 +11,7 @@ export interface IncidentChange {
   actorId: number | null;
   at: Date;
   /** Firing alerts the change resolved, with their timeline entries. */
-  alerts?: readonly ResolvedAlert[];
+  alerts?: ResolvedAlerts;
 }
 
 /** The events of one committed incident change (an update, a merge): incident.updated, then each alert it resolved. */
@@ -19,7 +19,5 @@ export function* incidentChangeEvents(outbox: WebhookOutbox, change: IncidentCha
   const { incident, labels, actorId, at } = change;
   const base = { incidentId: incident.id, serviceId: incident.serviceId, actorId, at };
   yield* outbox.record({ ...base, type: "INCIDENT_UPDATED", incident: { row: incident, labels } });
-  for (const { alertId, logId } of change.alerts ?? []) {
-    yield* outbox.record({ ...base, type: "ALERT_RESOLVED", alertId, log: logId, incident: { row: incident, labels } });
-  }
+  if (change.alerts) yield* outbox.recordAlerts({ ...base, type: "ALERT_RESOLVED", incident: { row: incident, labels } }, change.alerts);
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
+import type { ResolvedAlerts } from "../alerts/alert-ingest.js";
 import { alertReader } from "../alerts/alert-rows.js";
 import type { IncidentLogRow } from "../incidents/incident-log.table.js";
 import type { IncidentRow } from "../incidents/incident.table.js";
@@ -41,6 +42,11 @@ export interface OutboxEvent {
  */
 export interface WebhookOutbox {
   record(event: OutboxEvent): Work<void>;
+  /**
+   * One event per alert of one change that reports many at once (an incident's resolution resolving its firing
+   * alerts), `event` with each alert and its entry, in order: as `record` of each, with a fixed number of statements.
+   */
+  recordAlerts(event: Omit<OutboxEvent, "alertId" | "log">, alerts: ResolvedAlerts): Work<void>;
   /** Whether any delivery was written since the last call (possibly by a transaction that then rolled back). */
   takeWritten(): boolean;
 }
@@ -54,6 +60,9 @@ function anyTime(value: unknown): Date {
   if (typeof value === "number") return new Date(value);
   return new Date(String(value).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
 }
+
+/** Alerts per batch of `recordAlerts`. */
+const batchSize = 500;
 
 export function webhookOutbox(dialect: Dialect): WebhookOutbox {
   const d: Dialect = { ...dialect, readTime: anyTime };
@@ -103,6 +112,33 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
       const at = d.time(event.at);
       const body = storedBody(event.type, event.at, data);
       yield* all(q.insertDeliveries, [event.incidentId, event.type, body, snapshotId, at, at, event.incidentId, d.list(ids)]);
+      written = true;
+    },
+    *recordAlerts(event, { alertIds, logIds }) {
+      if (alertIds.length === 0) return;
+      const endpoints = yield* all(q.matchingEndpoints, [event.type, event.serviceId]);
+      if (endpoints.length === 0) return;
+      if (d.kind === "postgres" && !event.incident) yield* one(q.lockIncident, [event.incidentId]);
+      // Read once: the incident does not change between the events of one change, and the writer holds its row.
+      const snapshotId = yield* snapshotOf(JSON.stringify(yield* incidentOf(event)));
+      const actorId = event.actorId === null ? null : String(event.actorId);
+      const ids = d.list(endpoints.map((row) => d.readId(row.id)));
+      const at = d.time(event.at);
+      // A batch at a time (a body is a few kB): bounded statements, and on PostgreSQL no long synchronous stretch
+      // reading rows and building bodies between two awaits.
+      for (let start = 0; start < alertIds.length; start += batchSize) {
+        const batchAlerts = alertIds.slice(start, start + batchSize);
+        const batchLogs = logIds.slice(start, start + batchSize);
+        const logs = new Map((yield* all(q.logsByIds, [d.list(batchLogs)])).map((row) => [d.readId(row.id), readLog(row)]));
+        const alerts = new Map((yield* all(q.alertsByIds, [d.list(batchAlerts)])).map((row) => [d.readId(row.id), readAlert(row)]));
+        const bodies = batchAlerts.map((alertId, i) => {
+          const data: Omit<EventData, "incident"> = { actorId, log: logJson(logs.get(batchLogs[i]!)!), alert: alertJson(alerts.get(alertId)!) };
+          return storedBody(event.type, event.at, data);
+        });
+        // The first heads its chain when nothing of it is pending (insertDeliveries' rule); the rest wait behind it.
+        if (start === 0) yield* all(q.insertDeliveries, [event.incidentId, event.type, bodies.shift(), snapshotId, at, at, event.incidentId, ids]);
+        if (bodies.length > 0) yield* all(q.insertWaitingDeliveries, [event.incidentId, event.type, snapshotId, at, d.list(bodies), ids]);
+      }
       written = true;
     },
     takeWritten() {

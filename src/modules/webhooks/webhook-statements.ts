@@ -76,6 +76,29 @@ export function webhookStatements(d: Dialect) {
       "webhook_snapshots_of_endpoint",
       `SELECT DISTINCT snapshot_id FROM webhook_deliveries WHERE endpoint_id = ? AND snapshot_id IS NOT NULL`,
     ),
+    /**
+     * Behind the deliveries `insertDeliveries` just wrote for the first event of a batch (same incident and type),
+     * one per body (parameter 5, in order) and endpoint (parameter 6), in that order, all sharing the incident's
+     * snapshot (parameter 3): each waits (NULL) until the one before it in its chain is settled, as it would had it
+     * been written by its own `insertDeliveries`.
+     */
+    insertWaitingDeliveries: s(
+      "webhook_deliveries_insert_waiting",
+      pg
+        ? `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, snapshot_id, status, attempts, next_attempt_at, created_at)
+           SELECT e.id, ?::bigint, ?, b.body, ?::bigint, 'PENDING', 0, NULL, ?::timestamptz
+           FROM unnest(?::text[]) WITH ORDINALITY AS b(body, n) CROSS JOIN webhook_endpoints e
+           WHERE ${d.inList("e.id", "bigint")} ORDER BY b.n, e.id`
+        : `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, snapshot_id, status, attempts, next_attempt_at, created_at)
+           SELECT e.id, ?, ?, b.value, ?, 'PENDING', 0, NULL, ?
+           FROM json_each(?) AS b CROSS JOIN webhook_endpoints e
+           WHERE ${d.inList("e.id", "bigint")} ORDER BY b.key, e.id`,
+    ),
+    logsByIds: s(
+      "webhook_logs_by_ids",
+      `SELECT id, incident_id, kind, message, author_id, from_status, to_status, created_at FROM incident_logs WHERE ${d.inList("id", "bigint")}`,
+    ),
+    alertsByIds: s("webhook_alerts_by_ids", `SELECT ${alertColumns} FROM alerts WHERE ${d.inList("id", "bigint")}`),
     /** PostgreSQL: events of one incident are written one transaction after the other, so ids follow commit order. */
     lockIncident: s("webhook_lock_incident", `SELECT id FROM incidents WHERE id = ?${pg ? " FOR NO KEY UPDATE" : ""}`),
     incidentById: s(
