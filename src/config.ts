@@ -84,7 +84,7 @@ const envSchema = z.object({
   MAX_DIRECTIVES: positiveInt(50),
   MAX_TOKENS: positiveInt(10_000),
   MAX_NODES: positiveInt(25_000),
-  MAX_RESPONSE_BYTES: byteSize("32MB"),
+  MAX_RESPONSE_BYTES: byteSize("24MB"),
   LOGIN_MAX_FAILURES: positiveInt(10),
   LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(100),
   LOGIN_WINDOW: z
