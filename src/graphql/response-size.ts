@@ -2,10 +2,33 @@ import { GraphQLError, type ExecutionResult } from "graphql";
 import type { GraphQLContext } from "../shared/context.js";
 import { QueryTooComplexError } from "../shared/errors.js";
 
+/** Anything but printable ASCII other than `"` and `\`: the characters that JSON.stringify copies as they are. */
+const notPlain = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+
+/** Bytes of a string in UTF-8 JSON, quotes and escapes included, as JSON.stringify writes it. */
+export function jsonStringBytes(text: string): number {
+  // Most strings are plain ASCII: a native scan settles it.
+  if (!notPlain.test(text)) return text.length + 2;
+  let bytes = 2;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20) bytes += code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d ? 2 : 6;
+    else if (code === 0x22 || code === 0x5c) bytes += 2;
+    else if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4; // a surrogate pair: one 4-byte character
+      i += 1;
+    } else if (code >= 0xd800 && code <= 0xdfff) bytes += 6; // a lone half, written \udxxx
+    else bytes += 3;
+  }
+  return bytes;
+}
+
 /**
- * Bytes of UTF-8 JSON that `value` serialises to, close from below (escapes of quotes and control characters are not
- * counted), without serialising it: a walk of the result tree. The walk stops, at infinity, once `atMost` is passed,
- * so that measuring an oversized answer costs what measuring one at the limit does.
+ * Bytes of UTF-8 JSON that `value` serialises to, without serialising it: a walk of the result tree (numbers count
+ * as 8, keys as their length). The walk stops, at infinity, once `atMost` is passed, so that measuring an oversized
+ * answer costs what measuring one at the limit does.
  */
 export function jsonBytes(value: unknown, atMost: number): number {
   let total = 0;
@@ -14,8 +37,7 @@ export function jsonBytes(value: unknown, atMost: number): number {
     if (total > atMost) return Number.POSITIVE_INFINITY;
     const item = stack.pop();
     if (typeof item === "string") {
-      // Most strings are short ASCII; the native count pays off for the long ones, where multi-byte text weighs.
-      total += 2 + (item.length < 64 ? item.length : Buffer.byteLength(item, "utf8"));
+      total += jsonStringBytes(item);
     } else if (item === null || item === undefined) {
       total += 4;
     } else if (typeof item === "number" || typeof item === "boolean") {
