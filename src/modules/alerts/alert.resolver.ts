@@ -17,11 +17,17 @@ import type { IntegrationService } from "./integration.service.js";
  * A document may select them under many aliases of the same page, which the loaders answer with the same rows:
  * parsed once per row, they are held once, not once per alias.
  */
-const parsed = new WeakMap<AlertRow, { labels?: Label[]; annotations?: Label[] }>();
+const parsed = new WeakMap<AlertRow, Partial<Record<"labels" | "annotations", { json: string; list: Label[] }>>>();
 function parsedOnce(alert: AlertRow, field: "labels" | "annotations"): Label[] {
   let entry = parsed.get(alert);
   if (!entry) parsed.set(alert, (entry = {}));
-  return (entry[field] ??= labelList(alert[field]));
+  const json = alert[field];
+  // Keyed by the text too, should a row object ever be updated in place.
+  const cached = entry[field];
+  if (cached?.json === json) return cached.list;
+  const list = labelList(json);
+  entry[field] = { json, list };
+  return list;
 }
 
 @Resolver(() => AlertType)
