@@ -4,11 +4,14 @@ import { QueryTooComplexError } from "../shared/errors.js";
 
 /** Anything but printable ASCII other than `"` and `\`: the characters that JSON.stringify copies as they are. */
 const notPlain = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+/** What JSON.stringify escapes, and surrogates (a lone one is escaped too). */
+const escapedOrSurrogate = /["\\\x00-\x1f\ud800-\udfff]/;
 
 /** Bytes of a string in UTF-8 JSON, quotes and escapes included, as JSON.stringify writes it. */
 export function jsonStringBytes(text: string): number {
-  // Most strings are plain ASCII: a native scan settles it.
+  // Most strings are plain ASCII, and most others need no escape: native scans settle both.
   if (!notPlain.test(text)) return text.length + 2;
+  if (!escapedOrSurrogate.test(text)) return Buffer.byteLength(text, "utf8") + 2;
   let bytes = 2;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
