@@ -185,7 +185,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     });
     const apollo = new ApolloServer<GraphQLContext>({
       // The schema, executed by graphql-jit for documents that recur, by graphql-js for the others.
-      gateway: jitGateway(schema, compiledQueries),
+      gateway: jitGateway(schema, compiledQueries, config.limits.responseBytes),
       documentStore: documentStore(documents),
       introspection: !config.production,
       includeStacktraceInErrorResponses: false,

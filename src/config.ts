@@ -84,6 +84,7 @@ const envSchema = z.object({
   MAX_DIRECTIVES: positiveInt(50),
   MAX_TOKENS: positiveInt(10_000),
   MAX_NODES: positiveInt(25_000),
+  MAX_RESPONSE_BYTES: byteSize("24MB"),
   LOGIN_MAX_FAILURES: positiveInt(10),
   LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(100),
   LOGIN_WINDOW: z
@@ -179,6 +180,8 @@ export interface Config {
     directives: number;
     tokens: number;
     nodes: number;
+    /** Bytes of JSON one answer's data may hold; past it the answer is QUERY_TOO_COMPLEX instead. */
+    responseBytes: number;
     loginFailures: number;
     loginFailuresPerAddress: number;
     loginWindowSeconds: number;
@@ -280,6 +283,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       directives: values.MAX_DIRECTIVES,
       tokens: values.MAX_TOKENS,
       nodes: values.MAX_NODES,
+      responseBytes: values.MAX_RESPONSE_BYTES,
       loginFailures: values.LOGIN_MAX_FAILURES,
       loginFailuresPerAddress: values.LOGIN_MAX_FAILURES_PER_ADDRESS,
       loginWindowSeconds: parseDurationSeconds(values.LOGIN_WINDOW)!,

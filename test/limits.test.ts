@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alertSetup, alertmanagerPayload, sendAlertmanager } from "./support/alerts.js";
 import { onlyError, startTestServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
@@ -169,4 +170,90 @@ describe("configurable limits", () => {
       await strict.close();
     }
   });
+});
+
+describe("response size", () => {
+  /** An Alertmanager alert at the ingest limits: 64 labels and 64 annotations of 1,000 characters (about 130 KB). */
+  const widestAlert = (n: number) => {
+    const labels: Record<string, string> = { alertname: "Wide" };
+    const annotations: Record<string, string> = {};
+    for (let i = 0; i < 63; i++) labels[`l${String(i).padStart(2, "0")}`] = `v${n}-${i}-`.repeat(200).slice(0, 1_000);
+    for (let i = 0; i < 64; i++) annotations[`a${String(i).padStart(2, "0")}`] = `w${n}-${i}-`.repeat(200).slice(0, 1_000);
+    return { labels, annotations, fingerprint: `wide${n}` };
+  };
+  const aliasedAlerts = (aliases: number, fields = "labels { key value } annotations { key value }") =>
+    `query($id: ID!) { ${Array.from({ length: aliases }, (_, i) => `a${i}: incident(id: $id) { alerts(first: 100) { nodes { ${fields} } } }`).join(" ")} }`;
+
+  it("refuses with QUERY_TOO_COMPLEX, no data and a 400 a legal document whose answer would pass MAX_RESPONSE_BYTES: aliases of alerts' labels and annotations", async () => {
+    const small = await startTestServer({ MAX_RESPONSE_BYTES: "1MB" });
+    try {
+      const { amKey } = await alertSetup(small);
+      // 10 alerts of about 130 KB each: 1.3 MB an alias, in one incident (one group key).
+      for (let batch = 0; batch < 2; batch++) {
+        const sent = await sendAlertmanager(small, amKey, alertmanagerPayload(Array.from({ length: 5 }, (_, k) => widestAlert(batch * 5 + k))));
+        expect(sent.status).toBe(200);
+      }
+      const incidentId = (await small.gql(`{ incidents(first: 1) { nodes { id } } }`, {}, small.admin.token)).data.incidents.nodes[0].id;
+      const viewer = await small.user("VIEWER");
+      // Twice: the second time the document is compiled by graphql-jit, and the limit holds there too.
+      for (let round = 0; round < 2; round++) {
+        const response = await small.gql(aliasedAlerts(20), { id: incidentId }, viewer.token);
+        const error = onlyError(response);
+        expect(error.extensions?.code).toBe("QUERY_TOO_COMPLEX");
+        expect(error.message).toMatch(/response size/);
+        expect(response.data ?? null).toBeNull();
+        expect(response.status).toBe(400);
+      }
+      // Under the limit the same incident still answers: one alias of the labels alone (about 650 KB).
+      const one = await small.gql(aliasedAlerts(1, "labels { key value }"), { id: incidentId }, viewer.token);
+      expect(one.errors).toBeUndefined();
+      expect(one.data.a0.alerts.nodes).toHaveLength(10);
+      expect(one.data.a0.alerts.nodes[0].labels).toHaveLength(64);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("refuses an answer that repeats long descriptions under many aliases, counted in UTF-8 bytes, and answers the same page with a few", async () => {
+    const small = await startTestServer({ MAX_RESPONSE_BYTES: "1MB" });
+    try {
+      // 10,000 characters of three bytes each: 30 KB of JSON a description.
+      for (let i = 0; i < 3; i++) {
+        const created = await small.gql(`mutation($input: CreateIncidentInput!) { createIncident(input: $input) { id } }`,
+          { input: { title: `Wide ${i}`, description: "漢".repeat(10_000) } }, small.admin.token);
+        expect(created.errors).toBeUndefined();
+      }
+      const aliased = (n: number) => `{ incidents(first: 100) { nodes { id ${Array.from({ length: n }, (_, i) => `d${i}: description`).join(" ")} } } }`;
+      // 3 x 12 x 30 KB = 1.08 MB: over, though only 120 KB of characters.
+      const over = await small.gql(aliased(12), {}, small.admin.token);
+      expect(onlyError(over).extensions?.code).toBe("QUERY_TOO_COMPLEX");
+      expect(over.data ?? null).toBeNull();
+      const under = await small.gql(aliased(8), {}, small.admin.token);
+      expect(under.errors).toBeUndefined();
+      expect(under.data.incidents.nodes).toHaveLength(3);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("answers at the default limit a page of 50 incidents with 10 timeline entries each, descriptions and messages at their longest", async () => {
+    const wide = "漢".repeat(10_000);
+    for (let i = 0; i < 50; i++) {
+      const created = await server.gql(`mutation($input: CreateIncidentInput!) { createIncident(input: $input) { id } }`,
+        { input: { title: `Long ${i}`, description: wide } }, server.admin.token);
+      const id = created.data.createIncident.id;
+      for (let k = 0; k < 10; k++) {
+        const note = await server.gql(`mutation($id: ID!, $m: String!) { addIncidentLog(incidentId: $id, message: $m) { id } }`, { id, m: wide }, server.admin.token);
+        expect(note.errors).toBeUndefined();
+      }
+    }
+    const page = await server.gql(
+      `{ incidents(first: 50) { nodes { id title description status reporter { name } logs(first: 10) { nodes { kind message author { name } createdAt } } } } }`,
+      {},
+      server.admin.token,
+    );
+    expect(page.errors).toBeUndefined();
+    expect(page.data.incidents.nodes).toHaveLength(50);
+    expect(page.data.incidents.nodes.every((n: { logs: { nodes: unknown[] } }) => n.logs.nodes.length === 10)).toBe(true);
+  }, 60_000);
 });

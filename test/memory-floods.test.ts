@@ -147,4 +147,54 @@ describe(`a server with a ${HEAP_MB} MB heap under floods from one signed-up use
     expect(locked.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
     await expectHealthy();
   }, 300_000);
+  it("stays up within its budgets when 4 users read, 8 at a time, 20 aliases of an incident's 100 widest alerts: each answer is refused for its size", async () => {
+    // 100 alerts at the ingest limits (64 labels and 64 annotations of 1,000 characters): about 130 KB each, one
+    // incident. Each document is 2,000 nodes, far under the node limit, and its answer would be 248 MB: one of
+    // them took the process past 1.4 GB of RSS, far past this heap.
+    const service = await server.gql(`mutation { createService(input: { name: "wide-alerts" }) { id } }`, {}, adminToken);
+    const integration = await server.gql(
+      `mutation($i: CreateIntegrationInput!) { createIntegration(input: $i) { key } }`,
+      { i: { serviceId: service.data.createService.id, name: "am", kind: "ALERTMANAGER" } },
+      adminToken,
+    );
+    const key = integration.data.createIntegration.key;
+    for (let batch = 0; batch < 20; batch++) {
+      const alerts = Array.from({ length: 5 }, (_, k) => {
+        const n = batch * 5 + k;
+        const labels: Record<string, string> = { alertname: "Wide" };
+        const annotations: Record<string, string> = {};
+        for (let i = 0; i < 63; i++) labels[`l${String(i).padStart(2, "0")}`] = `v${n}-${i}-`.repeat(200).slice(0, 1_000);
+        for (let i = 0; i < 64; i++) annotations[`a${String(i).padStart(2, "0")}`] = `w${n}-${i}-`.repeat(200).slice(0, 1_000);
+        return { status: "firing", labels, annotations, startsAt: "2026-11-30T01:00:00.000Z", endsAt: "0001-01-01T00:00:00Z", fingerprint: `wide${n}` };
+      });
+      const body = { receiver: "api", status: "firing", alerts, groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: "http://am", version: "4", groupKey: "wide", truncatedAlerts: 0 };
+      const sent = await fetch(`${server.base}/hooks/alertmanager`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+        body: JSON.stringify(body),
+      });
+      expect(sent.status).toBe(200);
+    }
+    const incident = await server.gql(
+      `query($s: ID!) { incidents(first: 1, filter: { serviceId: [$s] }) { nodes { id alerts { totalCount } } } }`,
+      { s: service.data.createService.id },
+      adminToken,
+    );
+    const { id, alerts } = incident.data.incidents.nodes[0];
+    expect(alerts.totalCount).toBe(100);
+    const viewers = await Promise.all([0, 1, 2, 3].map((n) => signUp(server, `Reader ${n}`, `reader${n}@floods.test`)));
+    const aliased = (aliases: number) =>
+      `query($id: ID!) { ${Array.from({ length: aliases }, (_, i) => `a${i}: incident(id: $id) { alerts(first: 100) { nodes { labels { key value } annotations { key value } } } }`).join(" ")} }`;
+    const codes: string[] = [];
+    await pool(32, 8, async (i) => {
+      const answer = await server.gql(aliased(20), { id }, viewers[i % 4]);
+      codes.push(answer.errors?.[0]?.extensions?.code ?? `status ${answer.status}`);
+    });
+    expect(codes).toEqual(Array(32).fill("QUERY_TOO_COMPLEX"));
+    // A reader asking for the alerts once still gets them all (12 MB).
+    const once = await server.gql(aliased(1), { id }, viewers[0]);
+    expect(once.errors).toBeUndefined();
+    expect(once.data.a0.alerts.nodes).toHaveLength(100);
+    await expectHealthy();
+  }, 300_000);
 });

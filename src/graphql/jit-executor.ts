@@ -2,6 +2,8 @@ import type { GatewayInterface } from "@apollo/server-gateway-interface";
 import { Kind, execute, printSchema, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 import { createByteBudgetCache, type ByteBudgetCache } from "../shared/byte-budget-cache.js";
+import type { GraphQLContext } from "../shared/context.js";
+import { withinResponseSize } from "./response-size.js";
 
 export interface CompiledQueryBudget {
   /** What the compiled queries may hold together on the heap. */
@@ -96,9 +98,10 @@ export function compileWeighed(schema: GraphQLSchema, document: DocumentNode, op
  * blocked) and heap (about 4 KB a field), so a document is compiled only when it recurs within the window and its
  * predicted size fits an entry's share of the budget; until then, and for one-off documents, graphql-js
  * interprets it. Plugged in through Apollo's gateway interface, so parsing, validation, limits, plugins and error
- * formatting stay Apollo's.
+ * formatting stay Apollo's. Either way, an answer whose data would serialise past `maxResponseBytes` is replaced by a
+ * QUERY_TOO_COMPLEX error before Apollo builds its string (see response-size.ts).
  */
-export function jitGateway(schema: GraphQLSchema, compiled: CompiledQueryCache): GatewayInterface {
+export function jitGateway(schema: GraphQLSchema, compiled: CompiledQueryCache, maxResponseBytes = Number.POSITIVE_INFINITY): GatewayInterface {
   const compile = (key: string, document: DocumentNode, operation: OperationDefinitionNode, source: string, operationName: string | undefined) => {
     const cached = compiled.get(key);
     if (cached !== undefined) return cached;
@@ -113,10 +116,19 @@ export function jitGateway(schema: GraphQLSchema, compiled: CompiledQueryCache):
     async load() {
       return {
         executor: async (requestContext) => {
-          const { document, queryHash, request, context, operation, source } = requestContext;
+          const { document, queryHash, request, operation, source } = requestContext;
+          const context = requestContext.context as GraphQLContext;
           const operationName = operation?.name?.value ?? request.operationName ?? undefined;
-          const interpreted = () =>
-            execute({ schema, document, operationName, variableValues: request.variables, contextValue: context });
+          const fresh = () => {
+            context.responseBytes = { used: 0, max: maxResponseBytes };
+            return context;
+          };
+          const interpreted = async () =>
+            withinResponseSize(
+              await execute({ schema, document, operationName, variableValues: request.variables, contextValue: fresh() }),
+              maxResponseBytes,
+              context,
+            );
           if (operation?.operation !== "query") {
             // graphql-jit reads an input field bound to a variable that was not sent as null, where GraphQL says
             // the field is absent; partial updates depend on that difference, so mutations run on graphql-js.
@@ -124,10 +136,11 @@ export function jitGateway(schema: GraphQLSchema, compiled: CompiledQueryCache):
           }
           const query = compile(`${queryHash}:${operationName ?? ""}`, document, operation, source ?? "", operationName);
           if (!query) return interpreted();
-          const result = await query.query(undefined, context, request.variables ?? {});
+          const result = await query.query(undefined, fresh(), request.variables ?? {});
           // Errors are where graphql-jit and graphql-js part ways (variable coercion, argument checks, messages):
           // a query has no side effects, so a failed one runs again on graphql-js for the standard answer.
-          return result.errors?.length ? interpreted() : result;
+          if (result.errors?.length && !(context.responseBytes!.used > maxResponseBytes)) return interpreted();
+          return withinResponseSize(result, maxResponseBytes, context);
         },
       };
     },

@@ -19,4 +19,6 @@ export interface GraphQLContext {
   viewer(): Promise<UserRow>;
   /** Set before execution when a cost budget applies: what this request cost and what the client has left. */
   rateLimit?: RateLimitState;
+  /** Set by the executor: bytes of answer counted so far by the fields that build large values, and the limit. */
+  responseBytes?: { used: number; max: number };
 }

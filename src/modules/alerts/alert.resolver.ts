@@ -1,14 +1,34 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from "type-graphql";
+import { chargeResponseBytes } from "../../graphql/response-size.js";
 import type { GraphQLContext } from "../../shared/context.js";
 import { IncidentType } from "../incidents/incident.type.js";
 import type { IncidentRow } from "../incidents/incident.table.js";
 import { LabelType, ServiceType } from "../services/service.type.js";
 import { AlertStatus } from "./alert-enums.js";
+import type { Label } from "../services/label.rules.js";
 import { labelList } from "./alert-rows.js";
 import type { AlertService } from "./alert.service.js";
 import type { AlertRow, IntegrationRow } from "./alert.table.js";
 import { AlertConnectionType, AlertType, CreateIntegrationInput, IntegrationKeyType, IntegrationType } from "./alert.type.js";
 import type { IntegrationService } from "./integration.service.js";
+
+/**
+ * Each alert row's parsed labels and annotations (up to 64 each, 1,000 characters a value: about 130 KB a row).
+ * A document may select them under many aliases of the same page, which the loaders answer with the same rows:
+ * parsed once per row, they are held once, not once per alias.
+ */
+const parsed = new WeakMap<AlertRow, Partial<Record<"labels" | "annotations", { json: string; list: Label[] }>>>();
+function parsedOnce(alert: AlertRow, field: "labels" | "annotations"): Label[] {
+  let entry = parsed.get(alert);
+  if (!entry) parsed.set(alert, (entry = {}));
+  const json = alert[field];
+  // Keyed by the text too, should a row object ever be updated in place.
+  const cached = entry[field];
+  if (cached?.json === json) return cached.list;
+  const list = labelList(json);
+  entry[field] = { json, list };
+  return list;
+}
 
 @Resolver(() => AlertType)
 export class AlertResolver {
@@ -23,13 +43,16 @@ export class AlertResolver {
   }
 
   @FieldResolver(() => [LabelType], { description: "Sorted by key." })
-  labels(@Root() alert: AlertRow) {
-    return labelList(alert.labels);
+  labels(@Root() alert: AlertRow, @Ctx() ctx: GraphQLContext) {
+    // The stored JSON's length is about what the list serialises to.
+    chargeResponseBytes(ctx, alert.labels.length);
+    return parsedOnce(alert, "labels");
   }
 
   @FieldResolver(() => [LabelType], { description: "Sorted by key." })
-  annotations(@Root() alert: AlertRow) {
-    return labelList(alert.annotations);
+  annotations(@Root() alert: AlertRow, @Ctx() ctx: GraphQLContext) {
+    chargeResponseBytes(ctx, alert.annotations.length);
+    return parsedOnce(alert, "annotations");
   }
 }
 

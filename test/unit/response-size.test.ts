@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest";
+import { jsonBytes, jsonStringBytes } from "../../src/graphql/response-size.js";
+
+const serialised = (value: unknown) => Buffer.byteLength(JSON.stringify(value), "utf8");
+
+describe("the size of an answer, measured without serialising it", () => {
+  it("counts a string as JSON.stringify writes it: UTF-8 bytes, quotes, and escapes of quotes, backslashes and control characters", () => {
+    for (const text of ["", "plain ascii", 'say "hi"\\', "line\nbreak\ttab", "\u0001\u001f", "é漢字", "😀 pair", "x".repeat(10_000), "漢".repeat(10_000)]) {
+      expect(jsonStringBytes(text)).toBe(serialised(text));
+    }
+    // A lone surrogate half is written as \udxxx.
+    expect(jsonStringBytes("a\ud800b")).toBe(serialised("a\ud800b"));
+  });
+
+  it("measures a result tree at or above its serialised size for strings, and stops at infinity past the limit", () => {
+    const data = { incidents: { nodes: Array.from({ length: 50 }, (_, i) => ({ id: String(i), title: `Disk ${i}`, description: "漢\n".repeat(5_000), logs: { nodes: [{ message: 'a "quoted" note' }] } })) } };
+    const measured = jsonBytes(data, Number.POSITIVE_INFINITY);
+    expect(measured).toBeGreaterThanOrEqual(serialised(data));
+    expect(measured).toBeLessThan(serialised(data) * 1.05);
+    expect(jsonBytes(data, 100_000)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
