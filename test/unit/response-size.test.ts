@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { jsonBytes, jsonStringBytes } from "../../src/graphql/response-size.js";
+import { fits, jsonBytes, jsonLength, jsonStringBytes } from "../../src/graphql/response-size.js";
 
 const serialised = (value: unknown) => Buffer.byteLength(JSON.stringify(value), "utf8");
 
@@ -18,5 +18,18 @@ describe("the size of an answer, measured without serialising it", () => {
     expect(measured).toBeGreaterThanOrEqual(serialised(data));
     expect(measured).toBeLessThan(serialised(data) * 1.05);
     expect(jsonBytes(data, 100_000)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("settles most answers by their length alone, a lower bound of their bytes, and measures exactly only in doubt", () => {
+    const ascii = { nodes: Array.from({ length: 100 }, (_, i) => ({ id: String(i), message: "x".repeat(1_000) })) };
+    const wide = { nodes: Array.from({ length: 100 }, (_, i) => ({ id: String(i), message: "漢".repeat(1_000) })) };
+    const mixed = { a: [], b: {}, n: [1, 22.5, -3e21], t: true, f: false, z: null, s: "a\n\"b\"\u0001漢😀" };
+    for (const data of [ascii, wide, mixed]) {
+      expect(jsonLength(data)).toBeLessThanOrEqual(serialised(data));
+      expect(jsonLength(data) * 24).toBeGreaterThanOrEqual(serialised(data));
+    }
+    // 102 KB of ASCII and 302 KB of three-byte characters, 101 K characters each.
+    expect([fits(ascii, 110_000), fits(wide, 110_000)]).toEqual([true, false]);
+    expect([fits(ascii, 90_000), fits(wide, 250_000), fits(wide, 1_000_000)]).toEqual([false, false, true]);
   });
 });
