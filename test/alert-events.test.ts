@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { alertmanagerPayload, alertSetup, sendAlertmanager } from "./support/alerts.js";
 import { startTestServer, type TestServer } from "./support/server.js";
+import { subscribeAsAdmin } from "./support/incident-events.js";
 import { until } from "./support/until.js";
 
 // Section 9: a new incident emits CREATED first, every alert change an ALERT event, an auto-resolution UPDATED.
@@ -22,15 +23,7 @@ afterAll(async () => {
 it("publishes CREATED, then ALERT for each alert change, and UPDATED when the system resolves the incident", async () => {
   const { amKey } = await alertSetup(server);
   const events: any[] = [];
-  const before = await server.metric("graphql_subscriptions_active");
-  client = createClient({
-    url: server.url.replace(/^http/, "ws"),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    connectionParams: { authorization: `Bearer ${server.admin.token}` },
-  });
-  client.subscribe({ query: EVENTS }, { next: (result) => events.push(result.data?.incidentEvents), error: () => {}, complete: () => {} });
-  await until(async () => (await server.metric("graphql_subscriptions_active")) > before, "the subscription");
+  client = await subscribeAsAdmin(server, EVENTS, (event) => events.push(event));
 
   const opened = await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "ev-1" }]));
   await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "ev-1" }]));

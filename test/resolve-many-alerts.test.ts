@@ -2,12 +2,12 @@
 // with its own ALERT entry, ALERT event and alert.resolved delivery per subscribed endpoint, in alert order, after
 // the incident's own change. Alerts per incident are unbounded, so this is done with a fixed number of statements
 // (the write lock, and on SQLite the event loop, is held while they run). Runs on both backends (TEST_DATABASE).
-import { createClient, type Client } from "graphql-ws";
+import type { Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
 import { sentBody } from "../src/modules/webhooks/webhook-payload.js";
 import { alertmanagerPayload, alertSetup, sendAlertmanager } from "./support/alerts.js";
 import { startTestServer, type TestServer, type TestUser } from "./support/server.js";
+import { subscribeAsAdmin } from "./support/incident-events.js";
 import { until } from "./support/until.js";
 import { startReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
 
@@ -26,15 +26,7 @@ beforeAll(async () => {
   // Never answers: the head of each chain stays in flight, and what waits behind it stays as written.
   receiver = await startReceiver(() => "stall");
   responder = await server.user("RESPONDER");
-  const before = await server.metric("graphql_subscriptions_active");
-  client = createClient({
-    url: server.url.replace(/^http/, "ws"),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    connectionParams: { authorization: `Bearer ${server.admin.token}` },
-  });
-  client.subscribe({ query: EVENTS }, { next: (result) => events.push(result.data?.incidentEvents), error: () => {}, complete: () => {} });
-  await until(async () => (await server.metric("graphql_subscriptions_active")) > before, "the subscription");
+  client = await subscribeAsAdmin(server, EVENTS, (event) => events.push(event));
 }, 60_000);
 
 afterAll(async () => {
