@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { largestDocument, largestSubscription } from "../bench/flood-documents.js";
 import { startChildServer, stopAllChildServers, tempDatabase, type ChildServer } from "./support/child-server.js";
-import type { TestDatabase } from "./support/database.js";
+import { onPostgres, type TestDatabase } from "./support/database.js";
 
 // One signed-up user (a VIEWER, as anyone can become where sign-up is open) floods a server whose heap is capped
 // at 256 MB with requests that are each legal under every document limit. Before the caches were bounded in bytes,
@@ -83,7 +83,9 @@ describe(`a server with a ${HEAP_MB} MB heap under floods from one signed-up use
   // What grew the heap is per document (its syntax tree, its compiled form), not per row: the incidents table is
   // left empty so that the run takes seconds, not minutes. One document in ten is sent twice, which makes it
   // recur and so a candidate for compiling.
-  it("answers 2,000 distinct documents of the largest allowed shape and stays up within its budgets", async () => {
+  // The budgets under test (parsed documents, compiled queries) are the same code on both backends and the incidents
+  // table is empty: the run on PostgreSQL would repeat the SQLite one's two minutes and prove nothing more.
+  it.skipIf(onPostgres)("answers 2,000 distinct documents of the largest allowed shape and stays up within its budgets", async () => {
     const token = await signUp(server, "Flooder", "flooder@floods.test");
     const sample = largestDocument(0);
     expect(tokenCount(sample)).toBeLessThanOrEqual(10_000);
