@@ -171,45 +171,39 @@ describe("outbound webhooks", () => {
     ]);
   });
 
-  it("keeps delivering to a healthy endpoint while another one stalls with a backlog", async () => {
+  /**
+   * `stalledEndpoints` endpoints whose receiver never answers, 40 incidents of backlog, then a healthy endpoint and
+   * `fresh` new incidents: the healthy endpoint's deliveries must arrive within 3 s, long before the stalled
+   * attempts time out. Returns the attempts the stalled receiver got meanwhile.
+   */
+  async function healthyBesideStalled(stalledEndpoints: number, fresh: number): Promise<number> {
     await setup({ WEBHOOK_TIMEOUT: "6s" }, () => "stall");
     const stalled = receiver!;
-    await createEndpoint(server!, { url: stalled.url, events: ["INCIDENT_CREATED"] });
+    for (let e = 0; e < stalledEndpoints; e++) await createEndpoint(server!, { url: `${stalled.url}/team-${e}`, events: ["INCIDENT_CREATED"] });
     for (let i = 0; i < 40; i++) await createIncident(server!, { title: `Backlog ${i}` });
-    await until(() => stalled.received.length > 0, "the stalled endpoint's first attempts");
+    await until(() => stalled.received.length >= stalledEndpoints, "the stalled endpoints' first attempts");
     const healthy = await startReceiver();
     try {
       await createEndpoint(server!, { url: healthy.url, events: ["INCIDENT_CREATED"] });
       const started = Date.now();
-      for (let i = 0; i < 5; i++) await createIncident(server!, { title: `Fresh ${i}` });
-      // The stalled endpoint holds at most 8 of the 32 slots: these go out long before its attempts time out.
-      await until(() => healthy.received.length === 5, "the healthy endpoint's deliveries", 3_000);
+      for (let i = 0; i < fresh; i++) await createIncident(server!, { title: `Fresh ${i}` });
+      await until(() => healthy.received.length === fresh, "the healthy endpoint's deliveries", 3_000);
       expect(Date.now() - started).toBeLessThan(3_000);
-      expect(stalled.received.length).toBeLessThanOrEqual(8);
+      return stalled.received.length;
     } finally {
       await healthy.close();
     }
+  }
+
+  it("keeps delivering to a healthy endpoint while another one stalls with a backlog", async () => {
+    // The stalled endpoint holds at most 8 of the 32 slots: the fresh deliveries go out long before its attempts time out.
+    expect(await healthyBesideStalled(1, 5)).toBeLessThanOrEqual(8);
   });
 
   it("keeps delivering to a healthy endpoint while four endpoints that never answer have backlogs", async () => {
-    // At eight attempts each, four such endpoints held all 32 slots until their attempts timed out.
-    await setup({ WEBHOOK_TIMEOUT: "6s" }, () => "stall");
-    const stalled = receiver!;
-    for (let e = 0; e < 4; e++) await createEndpoint(server!, { url: `${stalled.url}/team-${e}`, events: ["INCIDENT_CREATED"] });
-    for (let i = 0; i < 40; i++) await createIncident(server!, { title: `Backlog ${i}` });
-    await until(() => stalled.received.length >= 4, "the stalled endpoints' first attempts");
-    const healthy = await startReceiver();
-    try {
-      await createEndpoint(server!, { url: healthy.url, events: ["INCIDENT_CREATED"] });
-      const started = Date.now();
-      for (let i = 0; i < 20; i++) await createIncident(server!, { title: `Fresh ${i}` });
-      await until(() => healthy.received.length === 20, "the healthy endpoint's deliveries", 3_000);
-      expect(Date.now() - started).toBeLessThan(3_000);
-      // Until one of them answers, each holds one slot.
-      expect(stalled.received.length).toBeLessThanOrEqual(4);
-    } finally {
-      await healthy.close();
-    }
+    // At eight attempts each, four such endpoints held all 32 slots until their attempts timed out. Until one of
+    // them answers, each holds one slot.
+    expect(await healthyBesideStalled(4, 20)).toBeLessThanOrEqual(4);
   });
 
   it("honours Retry-After on 503", async () => {
