@@ -1,11 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { excerpt, highlights } from "../../src/modules/intelligence/highlights.js";
-import { alternatives, expansions, fts5Query, isTopical, searchTerms, stem, tokenize, tsQuery } from "../../src/modules/intelligence/search-terms.js";
+import { alternatives, expansions, fts5Query, isTopical, searchTerms, stem, tokenize, tokenizeWithParts, tsQuery } from "../../src/modules/intelligence/search-terms.js";
 import { defaultTuning, distinctiveTerms, labelIdf, rankSimilar, scoreCandidates, sourceTermWeights, type Comparable } from "../../src/modules/intelligence/similarity.js";
 
 describe("search terms", () => {
   it("splits words as unicode61 does: letters and digits, lower case, accents removed", () => {
     expect(tokenize("Déploiement raté: db-7 @ api.example.com (Zürich)")).toEqual(["deploiement", "rate", "db", "7", "api", "example", "com", "zurich"]);
+  });
+
+  it("reads a camel-case identifier as itself and as its words", () => {
+    expect(tokenizeWithParts("OutOfMemoryError on CoreDNS, onPartitionsRevoked; plain words")).toEqual([
+      ["outofmemoryerror", "out", "of", "memory", "error"], ["on"], ["coredns", "core", "dns"],
+      ["onpartitionsrevoked", "on", "partitions", "revoked"], ["plain"], ["words"],
+    ]);
+    expect(tokenizeWithParts("DNS iPhone x509")).toEqual([["dns"], ["iphone", "i", "phone"], ["x509"]]);
   });
 
   it("quotes every term, so that no input is FTS or tsquery syntax", () => {
@@ -55,6 +63,14 @@ describe("source terms", () => {
     expect(weights.get("database")).toBe(3);
     expect(weights.get("connection")).toBe(3);
     expect(weights.has("out")).toBe(false);
+  });
+
+  it("counts an alert's name and its words as a description would", () => {
+    const weights = sourceTermWeights({ ...text("Checkout slow"), labels: [{ key: "alertname", value: "KafkaConsumerLagHigh" }, { key: "team", value: "payments" }] });
+    expect(weights.get("kafkaconsumerlaghigh")).toBe(1);
+    expect(weights.get("kafka")).toBe(1);
+    expect(weights.get("lag")).toBe(1);
+    expect(weights.has("payments")).toBe(false);
   });
 
   it("leaves the words of the source's own service name out: SERVICE counts the service once", () => {

@@ -17,6 +17,25 @@ export function tokenize(text: string): string[] {
   return words;
 }
 
+// An identifier written in camel case (OutOfMemoryError, CoreDNSErrorsHigh, onPartitionsRevoked) is one token to
+// the index, but its parts are the words another report of the same problem uses.
+const innerCapital = /.\p{Lu}/su;
+const camelBoundary = /(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
+
+/** The words of `text`, one list per token: the folded token, then its parts when it is a camel-case identifier. */
+export function tokenizeWithParts(text: string): string[][] {
+  const words: string[][] = [];
+  for (const [raw] of text.matchAll(wordPattern)) {
+    const word = fold(raw);
+    if (!word) continue;
+    const parts = innerCapital.test(raw) ? raw.split(camelBoundary) : [];
+    words.push(parts.length > 1 ? [word, ...parts.map(fold)] : [word]);
+  }
+  return words;
+}
+
+const fold = (raw: string) => raw.normalize("NFD").replace(marks, "").toLowerCase();
+
 export const maxSearchWords = 32;
 export const maxSearchLength = 1_000;
 

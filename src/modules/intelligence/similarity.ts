@@ -1,6 +1,6 @@
 import type { IncidentStatus } from "../incidents/incident-status.js";
 import type { Label } from "../services/label.rules.js";
-import { expansions, isTopical, stem, tokenize } from "./search-terms.js";
+import { expansions, isTopical, stem, tokenize, tokenizeWithParts } from "./search-terms.js";
 
 // How similar two incidents are: one score in (0, 1], the weighted sum of four parts, each in [0, 1].
 //   TEXT     how much of the source's distinctive vocabulary (IDF-weighted stems) the candidate shares, blended
@@ -74,7 +74,7 @@ export interface QueryTerm {
 
 /** Topical words of the source with their in-document weight: title 3, description 1, notes 0.5 per occurrence, capped. */
 export function sourceTermWeights(
-  source: Pick<Comparable, "title" | "description" | "notes">,
+  source: Pick<Comparable, "title" | "description" | "notes"> & Partial<Pick<Comparable, "labels">>,
   tuning: SimilarityTuning = defaultTuning,
   serviceName = "",
 ): Map<string, number> {
@@ -82,19 +82,28 @@ export function sourceTermWeights(
   const serviceWords = new Set(tokenize(serviceName));
   const weights = new Map<string, number>();
   const add = (text: string, weight: number) => {
-    for (const token of tokenize(text)) {
-      if (serviceWords.has(token)) continue;
-      // An expansion counts even when its shorthand is too short to (db, pg): it is a word the family may use.
-      for (const word of [token, ...expansions(token)]) {
-        if (isTopical(word) || word !== token) weights.set(word, Math.min(4, (weights.get(word) ?? 0) + weight));
+    for (const tokens of tokenizeWithParts(text)) {
+      // One token counts each word once: "OOMKilled" and its part "OOM" both stand for memory.
+      const words = new Set<string>();
+      for (const token of tokens) {
+        if (serviceWords.has(token)) continue;
+        // An expansion counts even when its shorthand is too short to (db, pg): it is a word the family may use.
+        if (isTopical(token)) words.add(token);
+        for (const word of expansions(token)) words.add(word);
       }
+      for (const word of words) weights.set(word, Math.min(4, (weights.get(word) ?? 0) + weight));
     }
   };
   add(source.title, tuning.titleWeight);
   add(source.description, 1);
   add(source.notes, 0.5);
+  add(alertnames(source), 1);
   return weights;
 }
+
+/** The alert names among the labels: an alert's name is the monitoring system's own title for the problem. */
+const alertnames = ({ labels = [] }: Partial<Pick<Comparable, "labels">>) =>
+  labels.filter((label) => label.key === "alertname").map((label) => label.value).join(" ");
 
 export const idf = (documents: number, frequency: number) => Math.log(1 + Math.max(documents, 1) / Math.max(frequency, 1));
 
@@ -145,10 +154,10 @@ interface Candidate extends Comparable {
 }
 
 /** The topical stems of a text, each once. */
-function topicalStems(candidate: Pick<Comparable, "title" | "description" | "notes">): Set<string> {
+function topicalStems(candidate: Pick<Comparable, "title" | "description" | "notes" | "labels">): Set<string> {
   const stems = new Set<string>();
-  for (const text of [candidate.title, candidate.description, candidate.notes]) {
-    for (const token of tokenize(text)) {
+  for (const text of [candidate.title, candidate.description, candidate.notes, alertnames(candidate)]) {
+    for (const token of tokenizeWithParts(text).flat()) {
       if (isTopical(token)) stems.add(stem(token));
       for (const word of expansions(token)) stems.add(stem(word));
     }
