@@ -15,7 +15,7 @@ import {
 import { startTestServer, type TestServer } from "./support/server.js";
 import { onPostgres } from "./support/database.js";
 import { alertStatements } from "../src/modules/alerts/alert-statements.js";
-import { sqliteDialect } from "../src/db/sql-work.js";
+import { postgresDialect, sqliteDialect } from "../src/db/sql-work.js";
 
 // Section 9's rules, over real HTTP, on the backend under test (TEST_DATABASE).
 
@@ -355,6 +355,22 @@ describe("Events API v2", () => {
     expect(await detail(q.groupKeyIncident.text, [1, "g"])).toMatch(/SEARCH a USING (COVERING )?INDEX alerts_group_key_active_idx \(service_id=\? AND group_key=\?\)/);
     const window = await detail(q.windowIncident(1).text, [1, '[["cluster","eu-1"]]', 0, 1, 0, '$."cluster"', "eu-1"]);
     expect(window).toMatch(/alerts_group_values_active_idx \(service_id=\? AND group_values=\? AND received_at>\?\)/);
+  });
+
+  it.runIf(onPostgres)("looks groups up only among alerts of active incidents (partial indexes, PostgreSQL)", async () => {
+    const q = alertStatements(postgresDialect);
+    // A test database is too small for the planner to prefer any index; with sequential scans priced out, it
+    // still has to pick among the indexes, and the lookups must be able to use their partial ones.
+    await server.db.exec("SET enable_seqscan = off");
+    try {
+      const plan = async (text: string, params: unknown[]) =>
+        (await server.db.query<{ "QUERY PLAN": string }>(`EXPLAIN ${text}`, params)).map((row) => row["QUERY PLAN"]).join("\n");
+      expect(await plan(q.groupKeyIncident.text, [1, "g"])).toMatch(/Index (Only )?Scan (Backward )?using alerts_group_key_active_idx on alerts a/);
+      const window = await plan(q.windowIncident(1).text, [1, '[["cluster","eu-1"]]', new Date(0), 1, new Date(0), "cluster", "eu-1"]);
+      expect(window).toMatch(/Index (Only )?Scan (Backward )?using alerts_group_values_active_idx on alerts a/);
+    } finally {
+      await server.db.exec("RESET enable_seqscan");
+    }
   });
 
   it("keeps alerts.incident_active in step with the incident through resolution, reopening, merges and auto-resolve", async () => {
