@@ -8,10 +8,14 @@ import type { BucketBounds } from "./insight-statements.js";
 // instant.
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** More than the names Intl knows (about 600 with their links): reaching it means something else is being kept. */
+const maxFormatters = 2_048;
 
 /** A formatter of local wall-clock parts in `timeZone`; throws RangeError for a zone Intl does not know. */
 function formatter(timeZone: string): Intl.DateTimeFormat {
-  let format = formatters.get(timeZone);
+  // Intl reads zone names in any case ("aMerIca/new_YORK"): one zone has billions of spellings, and one formatter.
+  const key = timeZone.toLowerCase();
+  let format = formatters.get(key);
   if (!format) {
     format = new Intl.DateTimeFormat("en-US", {
       timeZone,
@@ -23,11 +27,15 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
       minute: "numeric",
       second: "numeric",
     });
-    // Bounded by the zones Intl knows (a few hundred names): unknown names throw before they are kept.
-    formatters.set(timeZone, format);
+    // Unknown names throw before they are kept; known ones are a few hundred.
+    if (formatters.size >= maxFormatters) formatters.clear();
+    formatters.set(key, format);
   }
   return format;
 }
+
+/** How many formatters are kept (bounded by the zones Intl knows, whatever the spellings asked for). */
+export const keptTimeZones = () => formatters.size;
 
 /**
  * Whether `timeZone` is an IANA zone name Intl knows. Offsets ("+02:00") are refused: they are not zones, and
@@ -53,7 +61,7 @@ interface LocalDate {
 function wallClock(format: Intl.DateTimeFormat, instant: number): number {
   const parts: Record<string, number> = {};
   for (const part of format.formatToParts(instant)) if (part.type !== "literal") parts[part.type] = Number(part.value);
-  return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) + (instant % 1000 + 1000) % 1000;
+  return utc(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) + (instant % 1000 + 1000) % 1000;
 }
 
 function localDate(format: Intl.DateTimeFormat, instant: number): LocalDate {
@@ -61,7 +69,15 @@ function localDate(format: Intl.DateTimeFormat, instant: number): LocalDate {
   return { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate() };
 }
 
-const utcMidnight = (date: LocalDate) => Date.UTC(date.year, date.month - 1, date.day);
+const utcMidnight = (date: LocalDate) => utc(date.year, date.month - 1, date.day);
+
+/** Date.UTC, but years 0-99 are those years, not 1900-1999. */
+function utc(year: number, month: number, day: number, hour = 0, minute = 0, second = 0): number {
+  if (year < 0 || year > 99) return Date.UTC(year, month, day, hour, minute, second);
+  const date = new Date(Date.UTC(2000, 0, 1, hour, minute, second));
+  date.setUTCFullYear(year, month, day);
+  return date.getTime();
+}
 
 /** The first instant whose local date is `date` (its local midnight, unless the clocks skipped midnight). */
 function startOfLocalDate(format: Intl.DateTimeFormat, date: LocalDate): number {
