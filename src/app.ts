@@ -19,6 +19,7 @@ import { createCompiledQueryCache, jitGateway } from "./graphql/jit-executor.js"
 import { queryCostPlugin } from "./graphql/query-cost.js";
 import { timeSlicingPlugin } from "./graphql/time-slicing-plugin.js";
 import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
+import { unstorableInputPlugin } from "./graphql/unstorable-input.js";
 import { createClientGate } from "./http/client-gate.js";
 import { createConcurrencyLimit } from "./shared/concurrency-limit.js";
 import { httpDrainPlugin } from "./http/drain.js";
@@ -212,6 +213,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         ...(config.production ? [firstErrorOnlyPlugin()] : []),
         timeSlicingPlugin(),
         subscriptionsOverHttpPlugin(),
+        unstorableInputPlugin(),
         observabilityPlugin(metrics),
       ],
     });

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { AlertSeverity } from "./alert-enums.js";
 import type { IncomingAlert } from "./alert-ingest.js";
+import { isUnstorable } from "../../shared/unstorable-text.js";
 
 // The two wire formats, read strictly where the formats are strict (version, actions, enums, times, required
 // fields, limits) and leniently elsewhere: fields we do not know are ignored, since senders add some between
@@ -81,22 +82,11 @@ function checkLabel(key: string, value: string, field: string, errors: string[])
   return true;
 }
 
-/** A UTF-16 surrogate without its pair: a JSON `\\ud800` escape that names no character. */
-const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * What neither backend can store as it is: NUL (PostgreSQL text cannot hold it) and lone surrogates (not Unicode;
- * PostgreSQL's JSON refuses them). An alert with either in anything it would store is refused, alike on both.
- */
-const suspect = /[\u0000\uD800-\uDFFF]/;
-const unstorable = (text: string | null | undefined) =>
-  text != null && suspect.test(text) && (text.includes("\u0000") || loneSurrogate.test(text));
-
 function refuseUnstorable(alert: IncomingAlert | undefined, at: string, errors: string[]): void {
   if (!alert) return;
   const texts = [alert.fingerprint, alert.summary, alert.title, alert.description, alert.source, alert.generatorUrl, alert.groupKey];
   for (const map of [alert.labels, alert.annotations]) for (const [key, value] of Object.entries(map)) texts.push(key, value);
-  if (texts.some(unstorable)) errors.push(`${at} holds a NUL character or a lone surrogate`);
+  if (texts.some(isUnstorable)) errors.push(`${at} holds a NUL character or a lone surrogate`);
 }
 
 const cut = (text: string, length: number) => (text.length <= length ? text : text.slice(0, length));
@@ -224,7 +214,7 @@ export function parseEventsV2(body: unknown): EventsV2Event {
     errors.push("payload must be an object");
   }
   refuseUnstorable(alert, "event", errors);
-  if (unstorable(dedupKey)) errors.push("dedup_key holds a NUL character or a lone surrogate");
+  if (isUnstorable(dedupKey)) errors.push("dedup_key holds a NUL character or a lone surrogate");
   if (errors.length > 0) throw new InvalidEventError(errors.slice(0, maxReportedErrors));
   alert ??= {
     action: action as "acknowledge" | "resolve",
