@@ -205,7 +205,10 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
       woken = false;
       let more = false;
       try {
-        await renderBodies();
+        // Its own failure stops no delivery already whole from going.
+        await renderBodies().catch((error: unknown) => {
+          if (!stopping) logger.error({ err: error }, "webhook bodies not written");
+        });
         more = await turn(true);
         await prune();
       } catch (error) {

@@ -71,8 +71,9 @@ function anyTime(value: unknown): Date {
 const batchSize = 500;
 
 /**
- * Deliveries whose bodies `recordAlerts` writes in its own transaction on SQLite (about 15 ms): more wait for
- * `renderBodies` after the commit. A change of a thousand alerts for two endpoints is sent as committed.
+ * At most this many deliveries of a change, `recordAlerts` writes their bodies in its own transaction on SQLite (about
+ * 30 ms): a change of a thousand alerts for two endpoints is sent as committed. More wait for `renderBodies` after
+ * the commit, all of them (those of the commit would only lengthen it).
  */
 const writtenAtOnce = 2_500;
 
@@ -182,12 +183,12 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
       const ids = d.list(endpoints.map((row) => d.readId(row.id)));
       const at = d.time(event.at);
       if (q.deferredBodies) {
-        // SQLite: the bodies are completed by renderBodies, the first ones here (a change of a few alerts is sent
-        // as committed), the rest after the commit in slices that each hold the event loop briefly.
+        // SQLite: the bodies are completed by renderBodies: here when they are few (a change of a thousand alerts is
+        // sent as committed), else after the commit, in slices that each hold the event loop briefly.
         const prefix = storedBody(event.type, event.at, { actorId }).slice(0, -"}}".length);
         const pairs = JSON.stringify(alertIds.map((alertId, i) => [alertId, logIds[i]]));
         yield* all(q.deferredBodies.insert, [event.incidentId, event.type, prefix, snapshotId, at, pairs, ids]);
-        yield* renderBodies(writtenAtOnce);
+        if (alertIds.length * endpoints.length <= writtenAtOnce) yield* renderBodies(writtenAtOnce);
         written = true;
         return;
       }

@@ -315,8 +315,9 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
     },
 
     async renderBodies(limit) {
-      // PostgreSQL defers none: no transaction to find nothing, each turn.
-      if (!q.deferredBodies) return 0;
+      // A read first, as anyDue: an idle turn takes no write lock (SQLite) to find nothing. PostgreSQL defers none.
+      const unwritten = q.deferredBodies?.unwritten;
+      if (!unwritten || !(await backend.read(() => one(unwritten, [1])))) return 0;
       return backend.transaction(() => render(limit));
     },
 
