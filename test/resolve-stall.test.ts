@@ -171,6 +171,31 @@ describe("resolving an incident with many firing alerts and a subscribed endpoin
     expect(sent.some((body) => body.includes('{"key":"key😀emoji"'))).toBe(true);
   }, 120_000);
 
+  it("deleting the incident right after writes its bodies first: its alerts and entries go with it", async () => {
+    const count = 3_000;
+    const { amKey, serviceId } = await alertSetup(server);
+    const incident = await fire(amKey, "deleted", count, (i) => ({ fingerprint: `deleted-${i}`, labels: { alertname: `Deleted${i}`, severity: "warning" } }));
+    const endpoint = await subscribe(serviceId);
+    await gql(UPDATE, { id: incident, status: "INVESTIGATING" });
+    await gql(UPDATE, { id: incident, status: "RESOLVED" });
+    // At once: the dispatcher writes the bodies a little after the commit (SQLite), so most are still to be written.
+    const deleted = await server.gql(`mutation($id: ID!) { deleteIncident(id: $id) }`, { id: incident }, server.admin.token);
+    expect(deleted.errors).toBeUndefined();
+    await bodiesWritten();
+    const rows = await server.db.query<{ status: string; last_error: string | null }>(
+      `SELECT status, last_error FROM webhook_deliveries WHERE endpoint_id = ? AND incident_id = ? AND event_type = 'ALERT_RESOLVED'`,
+      [Number(endpoint), Number(incident)],
+    );
+    expect(rows.filter((row) => row.last_error !== null)).toEqual([]);
+    const sent = await sentBodies(server.db, endpoint, incident);
+    expect(sent).toHaveLength(count);
+    const bodies = sent.map((body) => JSON.parse(body));
+    expect(bodies.every((body) => body.type === "alert.resolved" && body.data.alert.status === "RESOLVED" && body.data.log.kind === "ALERT")).toBe(true);
+    // Every alert once, each with an entry of its own.
+    expect(new Set(bodies.map((body) => body.data.alert.fingerprint))).toEqual(new Set(Array.from({ length: count }, (_, i) => `deleted-${i}`)));
+    expect(new Set(bodies.map((body) => body.data.log.id)).size).toBe(count);
+  }, 120_000);
+
   it("loses no body when the server is SIGKILLed before it wrote them all: they are written after the restart", async () => {
     const database = await tempDatabase("incident-api-stall-");
     const delivered = await startReceiver(() => 200);
