@@ -121,9 +121,13 @@ export function alertStatements(d: Dialect) {
       `UPDATE alerts SET last_seen_at = ?, event_count = event_count + 1
        WHERE service_id = ? AND fingerprint = ? AND status = 'FIRING' RETURNING id, incident_id`,
     ),
+    /**
+     * The incident leaves OPEN/INVESTIGATING: its firing alerts take `incident_active` 0 in the same write (followIncident
+     * then rewrites only the others), not each row twice.
+     */
     resolveIncidentAlerts: s(
       "alerts_resolve_of_incident",
-      `UPDATE alerts SET status = 'RESOLVED', resolved_at = ? WHERE incident_id = ? AND status = 'FIRING' RETURNING id`,
+      `UPDATE alerts SET status = 'RESOLVED', resolved_at = ?, incident_active = 0 WHERE incident_id = ? AND status = 'FIRING' RETURNING id`,
     ),
     insertAlertEntries: alertEntriesStatement(d),
     /**

@@ -20,6 +20,7 @@ import { allLogColumns, incidentProjection, logColumnNames, logProjection, logRo
 import { defaultStatementCacheBytes, statementCache } from "../../db/statement-cache.js";
 import { webhookOutbox, type WebhookOutbox } from "../webhooks/webhook-outbox.js";
 import { incidentChangeEvents } from "../webhooks/incident-change-events.js";
+import { renderAllBodies } from "../webhooks/webhook-outbox.js";
 
 /** node-postgres hands bigint ids over as decimal strings (every id the API stores is a safe integer) and timestamptz as Dates. */
 const pgValues: ValueDecoders = {
@@ -325,6 +326,7 @@ export function createPgIncidentRepository(
           const [locked] = await tx.select({ id: incidents.id }).from(incidents).where(eq(incidents.id, id)).for("update");
           if (!locked) return false;
           const labels = await runOnPgTx(tx, labelsOfIncident(shared, id));
+          await runOnPgTx(tx, renderAllBodies(outbox));
           const [row] = await tx.delete(incidents).where(eq(incidents.id, id)).returning();
           if (!row) return false;
           const event = { type: "INCIDENT_DELETED", incidentId: id, serviceId: row.serviceId, actorId, at: new Date(), incident: { row, labels } } as const;

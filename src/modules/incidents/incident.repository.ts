@@ -28,6 +28,7 @@ import { defaultStatementCacheBytes, statementCache } from "../../db/statement-c
 import { users, type UserRow } from "../users/user.table.js";
 import { webhookOutbox, type WebhookOutbox } from "../webhooks/webhook-outbox.js";
 import { incidentChangeEvents } from "../webhooks/incident-change-events.js";
+import { renderAllBodies } from "../webhooks/webhook-outbox.js";
 
 export type IncidentSortField = "createdAt" | "updatedAt" | "priorityRank";
 
@@ -375,6 +376,7 @@ export function createSqliteIncidentRepository(
     async delete(id, actorId) {
       return handle.writeTransaction(() => {
         const labels = runShared(labelsOfIncident(shared, id));
+        runShared(renderAllBodies(outbox));
         const row = db.delete(incidents).where(eq(incidents.id, id)).returning().get();
         if (!row) return false;
         const event = { type: "INCIDENT_DELETED", incidentId: id, serviceId: row.serviceId, actorId, at: new Date(), incident: { row, labels } } as const;

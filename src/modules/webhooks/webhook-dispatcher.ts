@@ -46,6 +46,8 @@ interface Finished {
 
 const pruneBatchSize = 1_000;
 const pruneBatches = 10;
+/** Bodies written per transaction after a large change: about 15 ms of the event loop each (SQLite). */
+const renderSlice = 1_000;
 
 /**
  * Runs in the server process, in turns. Each turn is one transaction: it stores the outcomes of the attempts
@@ -190,11 +192,23 @@ export function createWebhookDispatcher(options: DispatcherOptions): WebhookDisp
     }
   }
 
+  /**
+   * The bodies a large change left to write (SQLite), a slice per transaction, other work let in between: before a
+   * turn claims, so that what it claims is whole (a delivery whose body is unwritten is not claimed meanwhile).
+   */
+  async function renderBodies() {
+    while (!stopping && (await repository.renderBodies(renderSlice)) === renderSlice) await new Promise((resolve) => setImmediate(resolve));
+  }
+
   async function run() {
     while (!stopping) {
       woken = false;
       let more = false;
       try {
+        // Its own failure stops no delivery already whole from going.
+        await renderBodies().catch((error: unknown) => {
+          if (!stopping) logger.error({ err: error }, "webhook bodies not written");
+        });
         more = await turn(true);
         await prune();
       } catch (error) {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { all, one, type Dialect, type Work } from "../../db/sql-work.js";
+import { all, one, type Dialect, type Row, type Work } from "../../db/sql-work.js";
 import type { ResolvedAlerts } from "../alerts/alert-ingest.js";
 import { alertReader } from "../alerts/alert-rows.js";
 import type { IncidentLogRow } from "../incidents/incident-log.table.js";
@@ -47,6 +47,12 @@ export interface WebhookOutbox {
    * alerts), `event` with each alert and its entry, in order: as `record` of each, with a fixed number of statements.
    */
   recordAlerts(event: Omit<OutboxEvent, "alertId" | "log">, alerts: ResolvedAlerts): Work<void>;
+  /**
+   * Completes up to `limit` of the oldest deliveries whose body is still to be written (SQLite's `recordAlerts`),
+   * inside the caller's transaction; returns how many. Run after such a change commits, a slice per transaction,
+   * until none is left (the dispatcher does), and before an incident is deleted (its alerts and entries go with it).
+   */
+  renderBodies(limit: number): Work<number>;
   /** Whether any delivery was written since the last call (possibly by a transaction that then rolled back). */
   takeWritten(): boolean;
 }
@@ -64,9 +70,60 @@ function anyTime(value: unknown): Date {
 /** Alerts per batch of `recordAlerts`. */
 const batchSize = 500;
 
+/**
+ * At most this many deliveries of a change, `recordAlerts` writes their bodies in its own transaction on SQLite (about
+ * 30 ms): a change of a thousand alerts for two endpoints is sent as committed. More wait for `renderBodies` after
+ * the commit, all of them (those of the commit would only lengthen it).
+ */
+const writtenAtOnce = 2_500;
+
+/**
+ * Completes up to `limit` of the oldest deliveries whose body is still to be written (see WebhookOutbox.renderBodies),
+ * inside the caller's transaction; returns how many it took up. Nothing on PostgreSQL, where none is deferred.
+ */
+export function bodyRenderer(dialect: Dialect): (limit: number) => Work<number> {
+  const d: Dialect = { ...dialect, readTime: anyTime };
+  const q = webhookStatements(d);
+  const readLog = logReader(d);
+  const readAlert = alertReader(d);
+
+  /** The deliveries' bodies that SQL would write otherwise than JavaScript, written here, one at a time (rare). */
+  function* writeInScript(rows: readonly Row[]): Work<void> {
+    for (const row of rows) {
+      const log = logJson(readLog((yield* one(q.logById, [row.render_log_id]))!));
+      const alert = alertJson(readAlert((yield* one(q.alertById, [row.render_alert_id]))!));
+      const body = `${row.body as string},"log":${JSON.stringify(log)},"alert":${JSON.stringify(alert)}}}`;
+      yield* all(q.deferredBodies!.write, [body, row.id]);
+    }
+  }
+
+  return function* renderBodies(limit: number): Work<number> {
+    if (!q.deferredBodies) return 0;
+    const ids = (yield* all(q.deferredBodies.unwritten, [limit])).map((row) => d.readId(row.id));
+    if (ids.length === 0) return 0;
+    const list = d.list(ids);
+    const inScript = yield* all(q.deferredBodies.needScript, [list]);
+    yield* writeInScript(inScript);
+    const rendered = yield* all(q.deferredBodies.render, [list]);
+    if (inScript.length + rendered.length < ids.length) {
+      // Its alert or entry is gone (incident deletion writes these bodies first, so only a fault gets here): the
+      // delivery can never be sent whole. It fails, and the next of its chain is due, rather than stall the chain.
+      const now = d.time(new Date());
+      for (const row of yield* all(q.deferredBodies.abandon, [list])) yield* all(q.promote, [now, row.endpoint_id, row.incident_id, row.id]);
+    }
+    return ids.length;
+  };
+}
+
+/** Every body still to be written, inside the caller's transaction: before an incident's alerts and entries go. */
+export function* renderAllBodies(outbox: WebhookOutbox): Work<void> {
+  while ((yield* outbox.renderBodies(10_000)) > 0);
+}
+
 export function webhookOutbox(dialect: Dialect): WebhookOutbox {
   const d: Dialect = { ...dialect, readTime: anyTime };
   const q = webhookStatements(d);
+  const renderBodies = bodyRenderer(dialect);
   const readIncident = incidentReader(d);
   const readLog = logReader(d);
   const readAlert = alertReader(d);
@@ -94,6 +151,7 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
   }
 
   return {
+    renderBodies,
     *record(event) {
       const endpoints = yield* all(q.matchingEndpoints, [event.type, event.serviceId]);
       if (endpoints.length === 0) return;
@@ -124,6 +182,16 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
       const actorId = event.actorId === null ? null : String(event.actorId);
       const ids = d.list(endpoints.map((row) => d.readId(row.id)));
       const at = d.time(event.at);
+      if (q.deferredBodies) {
+        // SQLite: the bodies are completed by renderBodies: here when they are few (a change of a thousand alerts is
+        // sent as committed), else after the commit, in slices that each hold the event loop briefly.
+        const prefix = storedBody(event.type, event.at, { actorId }).slice(0, -"}}".length);
+        const pairs = JSON.stringify(alertIds.map((alertId, i) => [alertId, logIds[i]]));
+        yield* all(q.deferredBodies.insert, [event.incidentId, event.type, prefix, snapshotId, at, pairs, ids]);
+        if (alertIds.length * endpoints.length <= writtenAtOnce) yield* renderBodies(writtenAtOnce);
+        written = true;
+        return;
+      }
       // A batch at a time (a body is a few kB): bounded statements, and on PostgreSQL no long synchronous stretch
       // reading rows and building bodies between two awaits.
       for (let start = 0; start < alertIds.length; start += batchSize) {

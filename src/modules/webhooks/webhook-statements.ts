@@ -94,6 +94,75 @@ export function webhookStatements(d: Dialect) {
            FROM json_each(?) AS b CROSS JOIN webhook_endpoints e
            WHERE ${d.inList("e.id", "bigint")} ORDER BY b.key, e.id`,
     ),
+    /**
+     * SQLite: the alert.resolved deliveries of a change that resolved many alerts, written with their bodies deferred
+     * (see `renderBodies` in webhook-outbox.ts). The connection, and with it the event loop, is held while a
+     * transaction runs, and 30,000 bodies of about 800 bytes took over a second to build and write in one.
+     */
+    deferredBodies: pg
+      ? undefined
+      : {
+          /**
+           * One delivery per `[alertId, logId]` pair (parameter 4, in order) and endpoint (parameter 7), its body the
+           * event's up to its `actorId` (parameter 3: `storedBody` without its closing braces), the alert and entry to
+           * write in named. The first pair heads its chain when nothing of it is pending (insertDeliveries' rule);
+           * the rest wait.
+           */
+          insert: s(
+            "webhook_deliveries_insert_deferred",
+            `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, snapshot_id, status, attempts, next_attempt_at,
+               created_at, render_alert_id, render_log_id)
+             SELECT e.id, i.incident, i.type, i.prefix, i.snapshot, 'PENDING', 0,
+               CASE WHEN p.key = 0 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries b WHERE b.endpoint_id = e.id
+                 AND b.incident_id = i.incident AND b.${pending}) THEN i.at END, i.at, p.value ->> 0, p.value ->> 1
+             FROM (SELECT ? AS incident, ? AS type, ? AS prefix, ? AS snapshot, ? AS at) AS i
+               CROSS JOIN json_each(?) AS p CROSS JOIN webhook_endpoints e
+             WHERE ${d.inList("e.id", "bigint")} ORDER BY p.key, e.id`,
+          ),
+          /** The oldest deliveries whose body is still to be written, at most `?`. */
+          unwritten: s(
+            "webhook_deliveries_unwritten",
+            `SELECT id FROM webhook_deliveries WHERE render_alert_id IS NOT NULL ORDER BY id LIMIT ?`,
+          ),
+          /**
+           * Of the listed deliveries, those whose alert SQL would write otherwise than JavaScript: with a time outside
+           * the years 0000-9999 (toISOString writes those with a sign), or a label or annotation key with a character
+           * from U+E000 up (JavaScript sorts keys by UTF-16 units, SQLite by code points: the two differ there).
+           */
+          needScript: s(
+            "webhook_deliveries_need_script",
+            `SELECT w.id, w.body, w.render_alert_id, w.render_log_id FROM webhook_deliveries w JOIN alerts a ON a.id = w.render_alert_id
+             WHERE w.id IN (SELECT value FROM json_each(?)) AND (
+               ${["a.starts_at", "a.last_seen_at", "a.resolved_at"].map((column) => `${column} NOT BETWEEN ${minIsoTime} AND ${maxIsoTime}`).join(" OR ")}
+               OR EXISTS (SELECT 1 FROM json_each(a.labels) WHERE key GLOB '${wideKey}')
+               OR EXISTS (SELECT 1 FROM json_each(a.annotations) WHERE key GLOB '${wideKey}'))`,
+          ),
+          /** Of the listed deliveries, those whose body could not be written (see renderBodies). */
+          abandon: s(
+            "webhook_deliveries_abandon_unwritten",
+            `UPDATE webhook_deliveries SET status = 'FAILED', last_error = 'its alert or entry was deleted before its body was written',
+               next_attempt_at = NULL, render_alert_id = NULL, render_log_id = NULL
+             WHERE id IN (SELECT value FROM json_each(?)) AND render_alert_id IS NOT NULL RETURNING id, endpoint_id, incident_id`,
+          ),
+          /** A body written in script. */
+          write: s(
+            "webhook_deliveries_write_body",
+            `UPDATE webhook_deliveries SET body = ?, render_alert_id = NULL, render_log_id = NULL WHERE id = ?`,
+          ),
+          /**
+           * The listed deliveries' bodies, completed with the entry and the alert as `logJson` and `alertJson` write
+           * them, byte for byte (the few that could differ were written by `needScript`'s caller first).
+           */
+          render: s(
+            "webhook_deliveries_render",
+            `UPDATE webhook_deliveries AS w
+             SET body = w.body || ',"log":' || ${sqliteLogJson("l")} || ',"alert":' || ${sqliteAlertJson("a")} || '}}',
+               render_alert_id = NULL, render_log_id = NULL
+             FROM alerts a, incident_logs l
+             WHERE w.id IN (SELECT value FROM json_each(?)) AND a.id = w.render_alert_id AND l.id = w.render_log_id
+             RETURNING id`,
+          ),
+        },
     logsByIds: s(
       "webhook_logs_by_ids",
       `SELECT id, incident_id, kind, message, author_id, from_status, to_status, created_at FROM incident_logs WHERE ${d.inList("id", "bigint")}`,
@@ -162,12 +231,16 @@ export function webhookStatements(d: Dialect) {
         `SELECT endpoint_id, count(*) AS n FROM webhook_deliveries WHERE ${d.inList("endpoint_id", "bigint")}
          ${withStatus ? `AND ${d.inList("status", "text")}` : ""} GROUP BY endpoint_id`,
       ),
-    /** The end of its endpoint and incident's chain: due now only when nothing of the chain is pending (see above). */
+    /**
+     * The end of its endpoint and incident's chain: due now only when nothing of the chain is pending (see above). A
+     * body still to be written is written for the copy too (deferredBodies).
+     */
     redeliver: s(
       "webhook_deliveries_redeliver",
-      `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, snapshot_id, status, attempts, next_attempt_at, created_at)
+      `INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, snapshot_id, status, attempts, next_attempt_at, created_at,
+         render_alert_id, render_log_id)
        SELECT s.endpoint_id, s.incident_id, s.event_type, s.body, s.snapshot_id, 'PENDING', 0, CASE WHEN before.id IS NULL THEN ?${as("timestamptz")} END,
-         ?${as("timestamptz")} FROM webhook_deliveries s ${lastPending("s.endpoint_id", "s.incident_id")}
+         ?${as("timestamptz")}, s.render_alert_id, s.render_log_id FROM webhook_deliveries s ${lastPending("s.endpoint_id", "s.incident_id")}
        WHERE s.id = ? AND s.created_at = ?
        RETURNING ${deliveryColumns}`,
     ),
@@ -207,7 +280,7 @@ export function webhookStatements(d: Dialect) {
      * moment are skipped, and the conditions are checked again on the row once locked (so a delivery just leased
      * or settled by another instance is left alone: never attempted twice at once). Under MVCC the entries of settled
      * heads stay in the range until vacuumed; the first scan that finds one dead marks it, and later ones step over
-     * it without reading the table.
+     * it without reading the table. A delivery whose body is still to be written (deferredBodies) waits for it.
      */
     claim: s(
       "webhook_deliveries_claim",
@@ -216,7 +289,7 @@ export function webhookStatements(d: Dialect) {
              SELECT w.id FROM webhook_endpoints e CROSS JOIN LATERAL (${dueHeads("h.id")} ORDER BY h.next_attempt_at, h.id LIMIT ?) AS head
              JOIN webhook_deliveries w ON w.id = head.id
              WHERE e.enabled = TRUE AND NOT ${d.inList("e.id", "bigint")}
-               AND w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)
+               AND w.${pending} AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?) AND w.render_alert_id IS NULL
              ORDER BY w.next_attempt_at, w.id LIMIT ? FOR UPDATE OF w SKIP LOCKED)
            RETURNING id, endpoint_id, incident_id, event_type, body, snapshot_id, attempts, created_at`
         : // The endpoints are the outer loop (CROSS JOIN), each reading its range; the few rows found are sorted.
@@ -225,7 +298,7 @@ export function webhookStatements(d: Dialect) {
              SELECT w.id FROM webhook_endpoints e CROSS JOIN webhook_deliveries w
              WHERE w.id IN (${dueHeads("h.id")} ORDER BY h.next_attempt_at, h.id LIMIT ?)
                AND e.enabled = TRUE AND NOT ${d.inList("e.id", "bigint")}
-               AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?)
+               AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until <= ?) AND w.render_alert_id IS NULL
              ORDER BY w.next_attempt_at, w.id LIMIT ?)
            RETURNING id, endpoint_id, incident_id, event_type, body, snapshot_id, attempts, created_at`,
     ),
@@ -278,5 +351,30 @@ export function webhookStatements(d: Dialect) {
     ),
   };
 }
+
+/** 0000-01-01 and 9999-12-31T23:59:59.999Z in epoch ms: the times SQLite's strftime and toISOString write alike. */
+const minIsoTime = -62_167_219_200_000;
+const maxIsoTime = 253_402_300_799_999;
+/** A key with a character from U+E000 up (see deferredBodies.needScript). */
+const wideKey = "*[\uE000-\u{10FFFF}]*";
+
+/** SQLite: an epoch-ms column as toISOString writes it (years 0000-9999), NULL as NULL. */
+const sqliteIso = (column: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', ${column} / 1000.0, 'unixepoch')`;
+/** SQLite: a JSON object of labels as stored, as `labelList` writes it: `[{"key":..,"value":..}]` sorted by key. */
+const sqliteLabelList = (column: string) =>
+  `json((SELECT json_group_array(json_object('key', key, 'value', value) ORDER BY key) FROM json_each(${column})))`;
+
+/** SQLite: `logJson` of incident_logs row `l`, the same text as JSON.stringify writes. */
+const sqliteLogJson = (l: string) =>
+  `json_object('id', CAST(${l}.id AS TEXT), 'kind', ${l}.kind, 'message', ${l}.message, 'authorId', CAST(${l}.author_id AS TEXT),
+     'fromStatus', ${l}.from_status, 'toStatus', ${l}.to_status, 'createdAt', ${sqliteIso(`${l}.created_at`)})`;
+
+/** SQLite: `alertJson` of alerts row `a`, the same text as JSON.stringify writes. */
+const sqliteAlertJson = (a: string) =>
+  `json_object('id', CAST(${a}.id AS TEXT), 'fingerprint', ${a}.fingerprint, 'status', ${a}.status, 'severity', ${a}.severity,
+     'summary', ${a}.summary, 'source', ${a}.source, 'labels', ${sqliteLabelList(`${a}.labels`)},
+     'annotations', ${sqliteLabelList(`${a}.annotations`)}, 'generatorUrl', ${a}.generator_url,
+     'startsAt', ${sqliteIso(`${a}.starts_at`)}, 'lastSeenAt', ${sqliteIso(`${a}.last_seen_at`)},
+     'resolvedAt', ${sqliteIso(`${a}.resolved_at`)}, 'eventCount', ${a}.event_count, 'integrationId', CAST(${a}.integration_id AS TEXT))`;
 
 export type WebhookStatements = ReturnType<typeof webhookStatements>;

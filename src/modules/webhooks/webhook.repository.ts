@@ -3,6 +3,7 @@ import { groupBy } from "../../shared/group-by.js";
 import { all, one, type Dialect, type Row, type Work } from "../../db/sql-work.js";
 import { sentBody } from "./webhook-payload.js";
 import type { WebhookDeliveryStatus, WebhookEventType } from "./webhook-enums.js";
+import { bodyRenderer } from "./webhook-outbox.js";
 import { webhookStatements } from "./webhook-statements.js";
 import type { WebhookEndpointRow } from "./webhook.table.js";
 
@@ -123,6 +124,11 @@ export interface WebhookRepository {
   prune(before: Date, limit: number): Promise<number>;
   /** When the oldest pending delivery of an enabled endpoint was written; undefined when there is none. */
   oldestPending(): Promise<Date | undefined>;
+  /**
+   * Completes up to `limit` of the bodies still to be written (SQLite: see WebhookOutbox.renderBodies) in one
+   * transaction; returns how many it took up (0: none is left).
+   */
+  renderBodies(limit: number): Promise<number>;
 }
 
 const endpointReader = (d: Dialect) => (row: Row): WebhookEndpointRow => ({
@@ -164,6 +170,7 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
   const json = (value: readonly unknown[] | undefined) => (value === undefined ? null : JSON.stringify(value));
   const statusParams = (statuses: readonly WebhookDeliveryStatus[] | undefined) => (statuses ? [d.list(statuses)] : []);
   const time = (date: Date | null) => (date === null ? null : d.time(date));
+  const render = bodyRenderer(d);
 
   /** Of these snapshots, those no delivery uses any more go, a bounded list per statement. */
   function* deleteUnused(snapshotIds: readonly number[]): Work<void> {
@@ -305,6 +312,13 @@ export function createWebhookRepository(backend: SqlBackend): WebhookRepository 
         yield* deleteUnused(pruned.flatMap((row) => (row.snapshot_id === null ? [] : [d.readId(row.snapshot_id)])));
         return pruned.length;
       });
+    },
+
+    async renderBodies(limit) {
+      // A read first, as anyDue: an idle turn takes no write lock (SQLite) to find nothing. PostgreSQL defers none.
+      const unwritten = q.deferredBodies?.unwritten;
+      if (!unwritten || !(await backend.read(() => one(unwritten, [1])))) return 0;
+      return backend.transaction(() => render(limit));
     },
 
     async oldestPending() {

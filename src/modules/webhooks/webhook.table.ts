@@ -62,6 +62,13 @@ export const webhookDeliveries = sqliteTable(
     claimedBy: text("claimed_by"),
     deliveredAt: integer("delivered_at", { mode: "timestamp_ms" }),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    /**
+     * An alert.resolved delivery of a change that resolved more alerts than are written at once (SQLite): its body
+     * ends at `actorId` until its entry and alert are written in, after the commit, in short slices of their own
+     * (see renderBodies); it is not sent before. Null once written, and always on PostgreSQL.
+     */
+    renderAlertId: integer("render_alert_id"),
+    renderLogId: integer("render_log_id"),
   },
   (table) => [
     // The due heads of each endpoint, soonest first: a claim reads a LIMITed range of it per enabled endpoint that
@@ -75,6 +82,8 @@ export const webhookDeliveries = sqliteTable(
     // Whether a snapshot is still used, once deliveries are pruned or their endpoint deleted.
     index("webhook_deliveries_snapshot_idx").on(table.snapshotId),
     // Retention: delivered and failed deliveries past WEBHOOK_RETENTION, oldest first, without reading the rest.
+    // The deliveries whose body is still to be written, oldest first.
+    index("webhook_deliveries_unrendered_idx").on(table.id).where(sql`"render_alert_id" IS NOT NULL`),
     index("webhook_deliveries_finished_idx").on(table.createdAt).where(sql`"status" <> 'PENDING'`),
     check("webhook_deliveries_status_valid", sql`"status" in ('PENDING', 'DELIVERED', 'FAILED')`),
   ],
