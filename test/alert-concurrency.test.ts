@@ -83,6 +83,120 @@ describe("the same notification many times at once (one instance, the backend un
   });
 });
 
+describe("resolutions racing on one incident (the backend under test; PostgreSQL deadlocked: run with TEST_DATABASE=postgres)", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+    // Every event recorded, inside the transactions that race (the outbox locks the incident too).
+    const endpoint = await server.gql(
+      `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }`,
+      { input: { url: "http://127.0.0.1:9/closed" } },
+      server.admin.token,
+    );
+    expect(endpoint.errors).toBeUndefined();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const resolving = (name: string, fingerprint: string) =>
+    alertmanagerPayload([{ fingerprint, labels: { alertname: name, i: fingerprint }, status: "resolved" }], { groupKey: name });
+  const incidentOf = async (fingerprint: string) =>
+    (await server.db.query<{ id: number; status: string }>(
+      `SELECT i.id, i.status FROM incidents i JOIN alerts a ON a.incident_id = i.id WHERE a.fingerprint = '${fingerprint}'`,
+    ))[0]!;
+  const count = (sql: string) => server.db.scalar(sql);
+
+  it("N requests at once, each resolving one alert of the incident, all succeed and the last resolves it (deadlock detected on PostgreSQL before)", async () => {
+    const { amKey } = await setUp(server.gql, server.admin.token, "Resolvers");
+    const size = 10;
+    for (let round = 0; round < 2; round++) {
+      const name = `res${round}`;
+      expect((await send(server.base, amKey, group(name, size))).status).toBe(200);
+      const fingerprints = group(name, size).alerts.map((alert) => alert.fingerprint);
+      const { id } = await incidentOf(fingerprints[0]!);
+      const answers = await Promise.all(fingerprints.map((fingerprint) => send(server.base, amKey, resolving(name, fingerprint))));
+      expect(answers.map((answer) => answer.status)).toEqual(Array(size).fill(200));
+      expect((await incidentOf(fingerprints[0]!)).status).toBe("RESOLVED");
+      expect(await count(`SELECT count(*) FROM alerts WHERE incident_id = ${id} AND status = 'FIRING'`)).toBe(0);
+      // Once each: an entry and an alert.resolved per alert, one status change and one incident.updated.
+      expect(await count(`SELECT count(*) FROM incident_logs WHERE incident_id = ${id} AND kind = 'ALERT' AND message LIKE '% resolved'`)).toBe(size);
+      expect(await count(`SELECT count(*) FROM incident_logs WHERE incident_id = ${id} AND kind = 'STATUS_CHANGE'`)).toBe(1);
+      expect(await count(`SELECT count(*) FROM webhook_deliveries WHERE incident_id = ${id} AND event_type = 'ALERT_RESOLVED'`)).toBe(size);
+      expect(await count(`SELECT count(*) FROM webhook_deliveries WHERE incident_id = ${id} AND event_type = 'INCIDENT_UPDATED'`)).toBe(1);
+    }
+  }, 60_000);
+
+  it("a person's resolution racing alert resolutions succeeds, and each alert resolves once (INTERNAL_SERVER_ERROR on PostgreSQL before)", async () => {
+    const { amKey } = await setUp(server.gql, server.admin.token, "Person");
+    const size = 40;
+    const racing = 6;
+    for (let round = 0; round < 3; round++) {
+      const name = `person${round}`;
+      expect((await send(server.base, amKey, group(name, size))).status).toBe(200);
+      const fingerprints = group(name, size).alerts.map((alert) => alert.fingerprint);
+      const { id } = await incidentOf(fingerprints[0]!);
+      const update = `mutation($id: ID!, $status: IncidentStatus!) { updateIncident(id: $id, input: { status: $status }) { status } }`;
+      expect((await server.gql(update, { id: String(id), status: "INVESTIGATING" }, server.admin.token)).errors).toBeUndefined();
+      const [person, ...hooks] = await Promise.all([
+        server.gql(update, { id: String(id), status: "RESOLVED" }, server.admin.token),
+        ...fingerprints.slice(0, racing).map((fingerprint) => send(server.base, amKey, resolving(name, fingerprint))),
+      ]);
+      expect(person.errors).toBeUndefined();
+      expect(person.data.updateIncident.status).toBe("RESOLVED");
+      expect(hooks.map((answer) => answer.status)).toEqual(Array(racing).fill(200));
+      expect(await count(`SELECT count(*) FROM alerts WHERE incident_id = ${id} AND status = 'FIRING'`)).toBe(0);
+      // Each alert resolved once: by its request, or with the incident.
+      expect(await count(`SELECT count(*) FROM incident_logs WHERE incident_id = ${id} AND kind = 'ALERT' AND message LIKE '% resolved%'`)).toBe(size);
+      expect(await count(`SELECT count(*) FROM webhook_deliveries WHERE incident_id = ${id} AND event_type = 'ALERT_RESOLVED'`)).toBe(size);
+    }
+  }, 60_000);
+
+  it("a merge racing its source's alert resolutions and repeats succeeds with every request (500s on PostgreSQL before)", async () => {
+    const { amKey } = await setUp(server.gql, server.admin.token, "Merged");
+    const size = 60;
+    const racing = 8;
+    for (let round = 0; round < 3; round++) {
+      const name = `merged${round}`;
+      const payload = group(name, size);
+      expect((await send(server.base, amKey, payload)).status).toBe(200);
+      const { id: source } = await incidentOf(payload.alerts[0]!.fingerprint);
+      const created = await server.gql(`mutation { createIncident(input: { title: "target ${round}" }) { id } }`, {}, server.admin.token);
+      const target = created.data.createIncident.id as string;
+      const [merge, ...hooks] = await Promise.all([
+        server.gql(`mutation($t: ID!, $s: [ID!]!) { mergeIncidents(targetId: $t, sourceIds: $s) { id } }`, { t: target, s: [String(source)] }, server.admin.token),
+        ...payload.alerts.slice(0, racing).map((alert, i) =>
+          send(server.base, amKey, { ...payload, alerts: [{ ...alert, status: i % 2 ? "resolved" : "firing" }] }),
+        ),
+      ]);
+      expect(merge.errors).toBeUndefined();
+      expect(hooks.map((answer) => answer.status)).toEqual(Array(racing).fill(200));
+      expect(await count(`SELECT count(*) FROM alerts WHERE fingerprint LIKE '${name}-%' AND incident_id = ${target}`)).toBe(size);
+      expect(await count(`SELECT count(*) FROM alerts WHERE fingerprint LIKE '${name}-%' AND status = 'RESOLVED'`)).toBe(racing / 2);
+    }
+  }, 60_000);
+
+  it("a deletion racing the incident's alert resolutions succeeds with every request (500s on PostgreSQL before)", async () => {
+    const { amKey } = await setUp(server.gql, server.admin.token, "Deleted");
+    const size = 60;
+    const racing = 6;
+    for (let round = 0; round < 3; round++) {
+      const name = `deleted${round}`;
+      const payload = group(name, size);
+      expect((await send(server.base, amKey, payload)).status).toBe(200);
+      const { id } = await incidentOf(payload.alerts[0]!.fingerprint);
+      const [deletion, ...hooks] = await Promise.all([
+        server.gql(`mutation($id: ID!) { deleteIncident(id: $id) }`, { id: String(id) }, server.admin.token),
+        ...payload.alerts.slice(0, racing).map((alert) => send(server.base, amKey, resolving(name, alert.fingerprint))),
+      ]);
+      expect(deletion.errors).toBeUndefined();
+      expect(hooks.map((answer) => answer.status)).toEqual(Array(racing).fill(200));
+      expect(await count(`SELECT count(*) FROM incidents WHERE id = ${id}`)).toBe(0);
+      expect(await count(`SELECT count(*) FROM alerts WHERE fingerprint LIKE '${name}-%'`)).toBe(0);
+    }
+  }, 60_000);
+});
+
 describe("two instances on one PostgreSQL database and one Redis (needs PostgreSQL and Redis)", () => {
   const PREFIX = `incident-api-test:${process.pid}-${randomBytes(4).toString("hex")}:`;
   const LIMIT = 40;

@@ -61,8 +61,13 @@ export interface Dialect {
   same(a: string, b: string): string;
   /** Appended to a text expression in ORDER BY: code-point order, as JavaScript sorts (PostgreSQL's default follows the locale). */
   binary: string;
-  /** Appended to a SELECT that locks the rows it reads until the transaction ends (SQLite's write lock covers it). */
-  forUpdate: string;
+  /**
+   * Appended to a SELECT that locks the rows it reads for writing until the transaction ends (SQLite's write lock
+   * covers it). PostgreSQL: FOR NO KEY UPDATE, as an UPDATE that keeps the key takes, not FOR UPDATE: the latter
+   * also waits for the key-share lock every insert of a child row (an entry, an alert) takes on its parent, so two
+   * writers that each inserted a child and then locked the parent waited on each other ("deadlock detected").
+   */
+  forNoKeyUpdate: string;
   readId(value: unknown): number;
   readTime(value: unknown): Date;
   readBool(value: unknown): boolean;
@@ -79,7 +84,7 @@ export const sqliteDialect: Dialect = {
   jsonText: (column) => `json_extract(${column}, ?)`,
   jsonKey: (key) => `$."${key}"`,
   same: (a, b) => `${a} IS ${b}`,
-  forUpdate: "",
+  forNoKeyUpdate: "",
   binary: "",
   readId: (value) => value as number,
   readTime: (value) => new Date(value as number),
@@ -96,7 +101,7 @@ export const postgresDialect: Dialect = {
   jsonText: (column) => `(${column}::jsonb ->> ?::text)`,
   jsonKey: (key) => key,
   same: (a, b) => `${a} IS NOT DISTINCT FROM ${b}`,
-  forUpdate: " FOR UPDATE",
+  forNoKeyUpdate: " FOR NO KEY UPDATE",
   binary: ' COLLATE "C"',
   readId: (value) => Number(value),
   readTime: (value) => value as Date,

@@ -215,8 +215,8 @@ export function* ingestAlerts(
     result.events.push({ kind: "ALERT", incidentId, alertId, logId });
     yield* emit("ALERT_RESOLVED", incidentId, { alertId, log: logId });
     if (target.autoResolve) {
-      // The incident's row lock first: of two requests resolving its last two alerts at once, the later one then
-      // sees the earlier one's alert resolved, and resolves the incident.
+      // The incident's row lock (held since lockAlertIncidents on PostgreSQL): of two requests resolving its last
+      // two alerts at once, the later one then sees the earlier one's alert resolved, and resolves the incident.
       const locked = yield* one(q.lockIncident, [incidentId]);
       const status = locked?.status as IncidentStatus | undefined;
       if (status === "OPEN" || status === "INVESTIGATING") {
@@ -240,6 +240,7 @@ export function* ingestAlerts(
   }
 
   yield* lockGroups(q, target, alerts);
+  yield* lockAlertIncidents(q, d, target, alerts);
   for (const alert of alerts) {
     const outcome =
       alert.action === "trigger" ? yield* trigger(alert) : alert.action === "resolve" ? yield* resolve(alert) : yield* acknowledge(alert);
@@ -272,6 +273,16 @@ function groupsOf(target: IngestTarget, alerts: readonly IncomingAlert[]): strin
 function* lockGroups(q: AlertStatements, target: IngestTarget, alerts: readonly IncomingAlert[]): Work<void> {
   if (!q.groupLock) return;
   for (const group of groupsOf(target, alerts)) yield* all(q.groupLock, [group]);
+}
+
+/**
+ * PostgreSQL: the incidents the request's alerts fire on, before any alert row (the statement says why). An
+ * incident the request finds later (a group it joins, or one a merge moved an alert to meanwhile) is locked when it
+ * is found; a rare wait in the reverse order is still undone by PostgreSQL, and the request run again.
+ */
+function* lockAlertIncidents(q: AlertStatements, d: Dialect, target: IngestTarget, alerts: readonly IncomingAlert[]): Work<void> {
+  if (!q.lockAlertIncidents || alerts.length === 0) return;
+  yield* all(q.lockAlertIncidents, [target.serviceId, d.list(alerts.map((alert) => alert.fingerprint))]);
 }
 
 /**

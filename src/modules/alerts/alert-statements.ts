@@ -60,6 +60,22 @@ export function alertStatements(d: Dialect) {
      * write transactions run one at a time already.
      */
     groupLock: d.kind === "postgres" ? s("alerts_group_lock", `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`) : undefined,
+    /**
+     * PostgreSQL: the incidents the request's alerts already fire on, locked before any alert row, in id order.
+     * Every writer of an incident and its alerts takes the incident first (a person's update, a merge in id order,
+     * a deletion): a request that locked an alert row first (resolving it) and its incident after waited on a
+     * writer doing the reverse, or on another resolution of the same incident ("deadlock detected"). Parameters:
+     * service, fingerprints. SQLite's write transactions run one at a time already.
+     */
+    lockAlertIncidents:
+      d.kind === "postgres"
+        ? s(
+            "incidents_lock_of_alerts",
+            `SELECT id FROM incidents WHERE id IN (
+               SELECT incident_id FROM alerts WHERE service_id = ? AND ${d.inList("fingerprint", "text")} AND status = 'FIRING')
+             ORDER BY id${d.forNoKeyUpdate}`,
+          )
+        : undefined,
     /** Only ever to an active incident (locked, or opened, by this transaction). */
     attach: s("alerts_attach", `UPDATE alerts SET incident_id = ?, incident_active = 1 WHERE id = ?`),
     /**
@@ -138,7 +154,7 @@ export function alertStatements(d: Dialect) {
       "alerts_follow_incident",
       `UPDATE alerts SET incident_active = ? WHERE incident_id = ? AND incident_active <> ?`,
     ),
-    lockIncident: s("incidents_lock_status", `SELECT status FROM incidents WHERE id = ?${d.forUpdate}`),
+    lockIncident: s("incidents_lock_status", `SELECT status FROM incidents WHERE id = ?${d.forNoKeyUpdate}`),
     firingCount: s("alerts_firing_count", `SELECT count(*) AS n FROM alerts WHERE incident_id = ? AND status = 'FIRING'`),
     systemStatus: s(
       "incidents_system_status",

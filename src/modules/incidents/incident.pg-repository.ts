@@ -31,7 +31,8 @@ const pgValues: ValueDecoders = {
 
 // The PostgreSQL twin of incident.repository.ts, with the same semantics: keyset pages, one statement per batch of
 // timelines (a LATERAL LIMIT per parent) or of assigned pages (a window function), ids bound as one array parameter
-// (`= any($1)`), and a version-guarded UPDATE in a transaction that first locks the row with SELECT ... FOR UPDATE.
+// (`= any($1)`), and a version-guarded UPDATE in a transaction that first locks the row with SELECT ... FOR NO KEY
+// UPDATE.
 
 interface BoundCriteria {
   /** Which conditions are present: statements are prepared once per shape and reused. */
@@ -266,7 +267,9 @@ export function createPgIncidentRepository(
       return oneAtATime(id, () =>
         handle.transaction(async (tx) => {
           // The row lock makes concurrent updates of one incident take turns; each then sees the last one's version.
-          const [current] = await tx.select().from(incidents).where(eq(incidents.id, id)).for("update");
+          // Taken before any of its alerts' rows, as alert requests and merges do; NO KEY UPDATE, as the UPDATE
+          // below takes, so that it does not wait for the key-share lock of an entry or alert inserted meanwhile.
+          const [current] = await tx.select().from(incidents).where(eq(incidents.id, id)).for("no key update");
           if (!current) return undefined;
           if (expectedVersion !== undefined && expectedVersion !== current.version) {
             throw new ConflictError(`Incident was changed meanwhile: expected version ${expectedVersion}, current is ${current.version}`);

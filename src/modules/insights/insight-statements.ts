@@ -23,7 +23,7 @@ export function insightStatements(d: Dialect) {
     /** Every incident of a merge, locked in id order by every merge, so that two merges never wait on each other. */
     lockIncidents: s(
       "insights_lock_incidents",
-      `SELECT id, title, status, merged_into, service_id FROM incidents WHERE ${d.inList("id", "bigint")} ORDER BY id${d.forUpdate}`,
+      `SELECT id, title, status, merged_into, service_id FROM incidents WHERE ${d.inList("id", "bigint")} ORDER BY id${d.forNoKeyUpdate}`,
     ),
     moveAlerts: s(
       "insights_move_alerts",

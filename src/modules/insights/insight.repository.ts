@@ -68,7 +68,10 @@ export interface InsightRepository {
   metrics(groupBy: readonly MetricsGroupBy[], criteria: IncidentCriteria, buckets: readonly BucketBounds[], limit: number): Promise<MetricsRecord[]>;
 }
 
-/** PostgreSQL may abort one of two transactions that wait on each other (an alert request locks in the other order). */
+/**
+ * PostgreSQL may abort one of two transactions that wait on each other: rare since alert requests lock incidents
+ * first too, but one that finds an incident late (a group it joins) may still take it after an alert row.
+ */
 const retriable = (error: unknown) => ["40P01", "40001"].includes(pgErrorCode(error) ?? "");
 const maxAttempts = 5;
 
