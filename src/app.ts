@@ -179,6 +179,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       createLoaders: (pause) => createLoaders({ ...loaderSources, pause }),
       slicer,
       limits: config.limits,
+      maxResponseBytes: config.limits.responseBytes,
       budget,
       logger,
       metrics,

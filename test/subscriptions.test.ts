@@ -398,3 +398,82 @@ describe("incidentEvents over graphql-ws", () => {
     await expect(listener.closed).resolves.toMatchObject({ code: 1001 });
   });
 });
+
+describe("the size of an event", () => {
+  /** An Alertmanager alert at the ingest limits: 64 labels and 64 annotations of 1,000 characters (about 130 KB). */
+  const widestAlert = (n: number) => {
+    const labels: Record<string, string> = { alertname: "Wide" };
+    const annotations: Record<string, string> = {};
+    for (let i = 0; i < 63; i++) labels[`l${String(i).padStart(2, "0")}`] = `v${n}-${i}-`.repeat(200).slice(0, 1_000);
+    for (let i = 0; i < 64; i++) annotations[`a${String(i).padStart(2, "0")}`] = `w${n}-${i}-`.repeat(200).slice(0, 1_000);
+    return { labels, annotations, fingerprint: `wide${n}` };
+  };
+
+  /** Every result a subscription receives, as sent (data and errors), and whether it completed. */
+  function record(client: Client, query: string, variables: Record<string, unknown>) {
+    const results: Array<{ data?: { incidentEvents: any } | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }> = [];
+    const state = { results, completed: false, failed: undefined as unknown };
+    client.subscribe({ query, variables }, {
+      next: (result) => results.push(result as (typeof results)[number]),
+      error: (error) => (state.failed = error),
+      complete: () => (state.completed = true),
+    });
+    return state;
+  }
+
+  it("sends an event whose data would pass MAX_RESPONSE_BYTES as QUERY_TOO_COMPLEX with no data, keeps the subscription, and still delivers the event to small selections", async () => {
+    const small = await startTestServer({ MAX_RESPONSE_BYTES: "1MB" });
+    const opened: Client[] = [];
+    const connect = (token: string) => {
+      const client = createClient({ url: small.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
+      opened.push(client);
+      return client;
+    };
+    try {
+      const { amKey } = await alertSetup(small);
+      // 10 alerts of about 130 KB each in one incident (one group key): 1.3 MB of labels and annotations an alias.
+      for (let batch = 0; batch < 2; batch++) {
+        const sent = await sendAlertmanager(small, amKey, alertmanagerPayload(Array.from({ length: 5 }, (_, k) => widestAlert(batch * 5 + k))));
+        expect(sent.status).toBe(200);
+      }
+      const incidentId = (await small.gql(`{ incidents(first: 1) { nodes { id } } }`, {}, small.admin.token)).data.incidents.nodes[0].id;
+      const viewer = await small.user("VIEWER");
+      const aliases = Array.from({ length: 4 }, (_, i) => `a${i}: alerts(first: 100) { nodes { labels { key value } annotations { key value } } }`).join(" ");
+      const wideQuery = `subscription($id: ID) { incidentEvents(incidentId: $id) { kind incidentId incident { id ${aliases} } } }`;
+      const smallQuery = `subscription($id: ID) { incidentEvents(incidentId: $id) { kind incidentId alert { fingerprint eventCount } } }`;
+
+      // The wide subscription and a small one share a connection; another small one has a connection of its own.
+      const shared = connect(viewer.token);
+      const wide = record(shared, wideQuery, { id: incidentId });
+      const sameConnection = record(shared, smallQuery, { id: incidentId });
+      const otherConnection = record(connect(viewer.token), smallQuery, { id: incidentId });
+      await until(async () => (await small.metric("graphql_subscriptions_active")) === 3, "the subscriptions to be active");
+
+      // The same alert again: one ALERT event on the incident.
+      expect((await sendAlertmanager(small, amKey, alertmanagerPayload([widestAlert(0)]))).status).toBe(200);
+      await until(() => wide.results.length >= 1 && sameConnection.results.length >= 1 && otherConnection.results.length >= 1, "the event");
+
+      const tooLarge = wide.results[0]!;
+      expect(tooLarge.data ?? null).toBeNull();
+      expect(tooLarge.errors).toHaveLength(1);
+      expect(tooLarge.errors![0]!.extensions).toEqual({ code: "QUERY_TOO_COMPLEX" });
+      expect(tooLarge.errors![0]!.message).toMatch(/response size/);
+      for (const { results } of [sameConnection, otherConnection]) {
+        expect(results[0]!.errors).toBeUndefined();
+        expect(results[0]!.data!.incidentEvents).toEqual({ kind: "ALERT", incidentId, alert: { fingerprint: "wide0", eventCount: 2 } });
+      }
+
+      // The wide subscription stays open, and an event that fits reaches it as usual.
+      expect(wide.completed).toBe(false);
+      expect(wide.failed).toBeUndefined();
+      const deleted = await small.gql(`mutation($id: ID!) { deleteIncident(id: $id) }`, { id: incidentId }, small.admin.token);
+      expect(deleted.errors).toBeUndefined();
+      await until(() => wide.results.some((result) => result.data?.incidentEvents.kind === "DELETED"), "the DELETED event");
+      expect(wide.results.at(-1)).toEqual({ data: { incidentEvents: { kind: "DELETED", incidentId, incident: null } } });
+      expect(wide.results.every((result) => JSON.stringify(result).length < 1_100_000)).toBe(true);
+    } finally {
+      await Promise.all(opened.map((client) => client.dispose()));
+      await small.close();
+    }
+  }, 60_000);
+});

@@ -108,8 +108,8 @@ export function chargeResponseBytes(context: GraphQLContext, bytes: number): voi
 
 /**
  * Answers an execution result whose data would serialise past `maxBytes` with QUERY_TOO_COMPLEX (the response size
- * limit) and no data, before Apollo builds the response string: such an answer would hold hundreds of megabytes
- * (a string, then its bytes) and block the event loop for seconds while being built.
+ * limit) and no data, before Apollo (or graphql-ws, for a subscription event) builds the response string: such an
+ * answer would hold hundreds of megabytes (a string, then its bytes) and block the event loop for seconds while built.
  */
 export function withinResponseSize(result: ExecutionResult, maxBytes: number, context?: GraphQLContext): ExecutionResult {
   const charged = context?.responseBytes;

@@ -17,6 +17,8 @@ import type { Loaders } from "../shared/loaders.js";
 import type { Metrics } from "../shared/metrics.js";
 import type { Pause, TimeSlicer } from "../shared/time-slicer.js";
 import { createConnectionWatchdog, type WatchedConnection } from "./connection-watchdog.js";
+import { withinResponseSize } from "../graphql/response-size.js";
+import { createTurns, type TakeTurn } from "./connection-turns.js";
 import { subscribePerEvent } from "./per-event-execution.js";
 import { authenticateConnection, CloseCode, subscriberRefusal, type Refusal } from "./subscriber-auth.js";
 import { requestCost, type CostBudget } from "../graphql/query-cost.js";
@@ -49,6 +51,11 @@ export interface SubscriptionServerOptions {
   maxSubscriptionsPerConnection?: number;
   /** Largest message a client may send, like the HTTP body limit. */
   maxPayloadBytes?: number;
+  /**
+   * MAX_RESPONSE_BYTES, as over HTTP: an event whose data would pass it is sent as QUERY_TOO_COMPLEX with no data.
+   * A subscription is checked for nodes when subscribed, but the bytes of an event cannot be known before it runs.
+   */
+  maxResponseBytes?: number;
 }
 
 export interface SubscriptionServer {
@@ -66,6 +73,8 @@ interface Subscriber extends WatchedConnection {
   readonly log: Logger;
   /** The socket has closed: stop watching it. */
   detach(): void;
+  /** Events of the connection's subscriptions are executed and sent one at a time (connection-turns.ts). */
+  readonly takeTurn: TakeTurn;
 }
 
 /** The context of a subscription operation: what each event's own context is derived from. */
@@ -83,6 +92,7 @@ type ConnectionExtra = { subscriber: Subscriber };
 export function startSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
   const { schema, logger } = options;
   const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 50;
+  const maxResponseBytes = options.maxResponseBytes ?? Number.POSITIVE_INFINITY;
   const checkDocument = subscriptionDocumentChecker(schema, options.limits, options.production);
   const watchdog = createConnectionWatchdog({
     findUsers: options.findUsers,
@@ -121,6 +131,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       identity,
       requestId,
       log,
+      takeTurn: createTurns(),
       get closed() {
         return closed;
       },
@@ -160,7 +171,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       subscriber.close(refusal);
       return undefined;
     }
-    return { requestId, log, loaders, pause, viewer: async () => user! };
+    // A byte budget of its own, as an HTTP request has: fields that build large values (alert labels) are charged
+    // to it while they resolve, and stop at the limit rather than build a result of hundreds of megabytes.
+    return { requestId, log, loaders, pause, viewer: async () => user!, responseBytes: { used: 0, max: maxResponseBytes } };
   };
 
   const formatErrors = (errors: readonly GraphQLError[], log: Logger) =>
@@ -249,6 +262,11 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         const { subscriber, requestId, log } = args.contextValue as OperationContext;
         return subscribePerEvent(args, {
           contextForEvent: () => contextFor(subscriber, requestId, log),
+          // Past the limit, the event is sent as a result with a QUERY_TOO_COMPLEX error and no data, worded as over
+          // HTTP. The subscription stays open: a field error in one event's execution does not end a GraphQL
+          // stream, and the next events (a smaller incident, a DELETED) may well fit.
+          bound: (result, context) => withinResponseSize(result, maxResponseBytes, context),
+          takeTurn: subscriber.takeTurn,
           tooSlow: (error) => subscriber.close({ code: CloseCode.TooSlow, reason: error.message }),
           executing: track,
           ended: () => active?.dec(),

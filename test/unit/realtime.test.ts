@@ -6,6 +6,7 @@ import type { UserRow } from "../../src/modules/users/user.table.js";
 import { BoundedQueue, SubscriberTooSlowError } from "../../src/realtime/bounded-queue.js";
 import { createConnectionWatchdog, type WatchedConnection } from "../../src/realtime/connection-watchdog.js";
 import { createEventBus, type IncidentEventBus } from "../../src/realtime/event-bus.js";
+import { createTurns } from "../../src/realtime/connection-turns.js";
 import { subscribePerEvent } from "../../src/realtime/per-event-execution.js";
 import type { Refusal } from "../../src/realtime/subscriber-auth.js";
 
@@ -184,6 +185,48 @@ describe("subscribePerEvent", () => {
     )) as AsyncIterableIterator<ExecutionResult>;
     bus.publish(note(1, 1));
     expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+  it("executes the events of one connection's streams one at a time: a result is let go before the next executes", async () => {
+    const bus = createEventBus();
+    const takeTurn = createTurns();
+    const executed: string[] = [];
+    const open = async (name: string, contextForEvent: () => Promise<{ id: number }>) =>
+      (await subscribePerEvent(
+        { schema: schemaOver(bus), document: parse("subscription { event }") },
+        { contextForEvent: async () => (executed.push(name), contextForEvent()), tooSlow: () => {}, takeTurn },
+      )) as AsyncIterableIterator<ExecutionResult>;
+    const a = await open("a", async () => ({ id: 1 }));
+    const b = await open("b", async () => ({ id: 2 }));
+    const failing = await open("failing", async () => {
+      throw new Error("database gone");
+    });
+    bus.publish(note(1, 10));
+    expect((await a.next()).value).toEqual({ data: { event: "10@1" } });
+    // `a` holds its result (graphql-ws is sending it): `b` waits for the turn.
+    const bNext = b.next();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(executed).toEqual(["a"]);
+    // Asking for its next event, `a` lets go of its result and of the turn.
+    const aNext = a.next();
+    expect((await bNext).value).toEqual({ data: { event: "10@2" } });
+    expect(executed).toEqual(["a", "b"]);
+    // A stream that fails passes the turn on too.
+    const failed = failing.next();
+    await b.return!();
+    await expect(failed).rejects.toThrow("database gone");
+    bus.publish(note(1, 11));
+    expect((await aNext).value).toEqual({ data: { event: "11@1" } });
+    await a.return!();
+  });
+
+  it("hands each result to `bound` with the context it was executed with", async () => {
+    const bus = createEventBus();
+    const stream = (await subscribePerEvent(
+      { schema: schemaOver(bus), document: parse("subscription { event }") },
+      { contextForEvent: async () => ({ id: 7 }), tooSlow: () => {}, bound: (result, context) => ({ ...result, extensions: { context: context.id } }) },
+    )) as AsyncIterableIterator<ExecutionResult>;
+    bus.publish(note(1, 1));
+    expect((await stream.next()).value).toEqual({ data: { event: "1@7" }, extensions: { context: 7 } });
   });
 });
 
