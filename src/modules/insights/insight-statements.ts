@@ -148,8 +148,12 @@ export interface BucketBounds {
   hi: Date;
 }
 
-/** The percentiles DurationStats shows; SQLite's nearest_ranks() (db/sqlite.ts) returns the same ones, in this order. */
+/** The percentiles DurationStats shows; SQLite's duration_stats() (db/sqlite.ts) returns the same ones, in this order. */
 export const PERCENTILES = [50, 90, 95] as const;
+
+/** Each duration's statistics, as columns of every metrics row, in the order duration_stats() returns them. */
+const STATS = ["count", "sum", "max", ...PERCENTILES.map((p) => `p${p}`)];
+const STATS_COLUMNS = ["ack", "res"].flatMap((metric) => STATS.map((stat) => `${metric}_${stat}`));
 
 /** A duration in milliseconds, an integer on both backends. */
 const millis = (d: Dialect, end: string, start: string) =>
@@ -176,15 +180,12 @@ export function metricsStatement(
     assignee_id: by.has("ASSIGNEE") ? "i.assignee_id" : "CAST(NULL AS bigint)",
   };
   const done = "i.status IN ('RESOLVED', 'CLOSED')";
+  // resolved and auto_resolved are counted (1 or NULL): count() is SQLite's cheapest aggregate step, and most incidents
+  // are not resolved by the system, so its test comes first and the status is compared only for those that are.
   const durations = `${millis(d, "i.acknowledged_at", "i.created_at")} AS ack_ms,
         CASE WHEN ${done} THEN ${millis(d, "i.resolved_at", "i.created_at")} END AS res_ms,
-        CASE WHEN ${done} THEN 1 ELSE 0 END AS resolved,
-        CASE WHEN ${done} AND i.resolved_by_system THEN 1 ELSE 0 END AS auto_resolved`;
-  const pick = (metric: string, p: number, index: number) =>
-    d.kind === "sqlite"
-      ? `json_extract(g.${metric}_ranks, '$[${index}]') AS ${metric}_p${p}`
-      : `g.${metric}_ranks[((${p} * g.${metric}_count + 99) / 100)::int] AS ${metric}_p${p}`;
-  const picks = ["ack", "res"].flatMap((metric) => PERCENTILES.map((p, index) => pick(metric, p, index))).join(", ");
+        CASE WHEN ${done} THEN 1 END AS resolved,
+        CASE WHEN i.resolved_by_system AND ${done} THEN 1 END AS auto_resolved`;
   const order = [
     "g.bucket",
     ...(by.has("SERVICE") ? [`s.name IS NULL`, `s.name${d.binary}`, "g.service_id"] : []),
@@ -194,7 +195,7 @@ export function metricsStatement(
   const groups = d.kind === "sqlite" ? sqliteGroups(dims, durations, filter.text) : postgresGroups(dims, durations, filter.text);
   const text = `WITH ${groups.bounds}, ${groups.g}
     SELECT g.bucket, g.service_id, g.priority, g.assignee_id, g.created, g.acknowledged, g.resolved, g.auto_resolved,
-      g.ack_count, g.ack_sum, g.ack_max, g.res_count, g.res_sum, g.res_max, ${picks}
+      ${STATS_COLUMNS.map((column) => `g.${column}`).join(", ")}
     FROM g
     ${by.has("SERVICE") ? "LEFT JOIN services AS s ON s.id = g.service_id" : ""}
     ${by.has("ASSIGNEE") ? "LEFT JOIN users AS u ON u.id = g.assignee_id" : ""}
@@ -222,6 +223,8 @@ function postgresGroups(dims: Dimensions, durations: string, filter: string) {
   const stats = (metric: string) =>
     `count(${metric}_ms) AS ${metric}_count, sum(${metric}_ms) AS ${metric}_sum, max(${metric}_ms) AS ${metric}_max,
       array_agg(${metric}_ms ORDER BY ${metric}_ms) FILTER (WHERE ${metric}_ms IS NOT NULL) AS ${metric}_ranks`;
+  const pick = (metric: string, p: number) => `${metric}_ranks[((${p} * ${metric}_count + 99) / 100)::int] AS ${metric}_p${p}`;
+  const picks = ["ack", "res"].flatMap((metric) => PERCENTILES.map((p) => pick(metric, p))).join(", ");
   const group = "bucket, service_id, priority, assignee_id";
   return {
     bounds: `b(label, lo, hi) AS (SELECT * FROM unnest(?::timestamptz[], ?::timestamptz[], ?::timestamptz[]))`,
@@ -229,35 +232,36 @@ function postgresGroups(dims: Dimensions, durations: string, filter: string) {
       SELECT b.label AS bucket, ${dims.service_id} AS service_id, ${dims.priority} AS priority, ${dims.assignee_id} AS assignee_id, ${durations}
       FROM b JOIN incidents AS i ON i.created_at >= b.lo AND i.created_at < b.hi
       WHERE 1 = 1${filter}),
-    g AS (
-      SELECT ${group}, count(*) AS created, count(ack_ms) AS acknowledged, sum(resolved) AS resolved,
-        sum(auto_resolved) AS auto_resolved, ${stats("ack")}, ${stats("res")}
-      FROM base GROUP BY ${group})`,
+    ranked AS (
+      SELECT ${group}, count(*) AS created, count(ack_ms) AS acknowledged, count(resolved) AS resolved,
+        count(auto_resolved) AS auto_resolved, ${stats("ack")}, ${stats("res")}
+      FROM base GROUP BY ${group}),
+    g AS (SELECT *, ${picks} FROM ranked)`,
   };
 }
 
 /**
  * SQLite: each bucket's groups in a subquery of their own, returned as a JSON array that json_each turns back into
  * rows. One GROUP BY over the whole range would sort every incident of it in a temporary B-tree; a bucket's GROUP BY
- * reads its range through an index that already has the grouped column first, or sorts only that bucket. SQLite has
- * no ordered aggregate: each group's durations are concatenated, and nearest_ranks() (db/sqlite.ts) sorts them once
- * and returns the values at the nearest ranks of PERCENTILES.
+ * reads its range through an index that already has the grouped column first, or sorts only that bucket; by service,
+ * incidents_service_created_idx holds every column read here, so no table row is read. SQLite has no ordered
+ * aggregate: each group's durations are concatenated, and duration_stats() (db/sqlite.ts) reads them once and returns
+ * their count, sum, maximum and the values at the nearest ranks of PERCENTILES, so that each incident costs the
+ * statement five aggregate steps, not eleven.
  */
 function sqliteGroups(dims: Dimensions, durations: string, filter: string) {
-  const columns = [
-    "service_id", "priority", "assignee_id", "created", "acknowledged", "resolved", "auto_resolved",
-    "ack_count", "ack_sum", "ack_max", "ack_ranks", "res_count", "res_sum", "res_max", "res_ranks",
-  ];
-  const stats = (metric: string) =>
-    `count(${metric}_ms), sum(${metric}_ms), max(${metric}_ms), nearest_ranks(group_concat(${metric}_ms))`;
+  const at = (path: string) => `x.value ->> '${path}'`;
+  const stats = (metric: string, index: number) => STATS.map((stat, i) => `${at(`$[${index}][${i}]`)} AS ${metric}_${stat}`).join(", ");
   const keys = grouped(dims).map((expression) => expression.replace("i.", ""));
   return {
     bounds: `b(label, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))`,
     g: `g AS (
-      SELECT b.label AS bucket, ${columns.map((column, index) => `json_extract(x.value, '$[${index}]') AS ${column}`).join(", ")}
+      SELECT b.label AS bucket, ${at("$[0]")} AS service_id, ${at("$[1]")} AS priority, ${at("$[2]")} AS assignee_id,
+        ${at("$[3]")} AS created, ${at("$[6][0]")} AS acknowledged, ${at("$[4]")} AS resolved, ${at("$[5]")} AS auto_resolved,
+        ${stats("ack", 6)}, ${stats("res", 7)}
       FROM b, json_each((SELECT json_group_array(json(row)) FROM (
-        SELECT json_array(service_id, priority, assignee_id, count(*), count(ack_ms), sum(resolved), sum(auto_resolved),
-          ${stats("ack")}, ${stats("res")}) AS row
+        SELECT json_array(service_id, priority, assignee_id, count(*), count(resolved), count(auto_resolved),
+          json(duration_stats(group_concat(ack_ms))), json(duration_stats(group_concat(res_ms)))) AS row
         FROM (
           SELECT ${dims.service_id} AS service_id, ${dims.priority} AS priority, ${dims.assignee_id} AS assignee_id, ${durations}
           FROM incidents AS i WHERE i.created_at >= b.lo AND i.created_at < b.hi${filter})
