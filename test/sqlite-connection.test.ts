@@ -36,24 +36,29 @@ describe.skipIf(onPostgres)("duration_stats() on a SQLite connection (skipped wi
   /** Nearest rank, written from the definition: the smallest value with at least p% of the values at or below it. */
   const nearestRank = (sorted: number[], p: number) => sorted.find((_, i) => (i + 1) * 100 >= p * sorted.length);
 
-  it("returns count, sum, max and the nearest-rank p50, p90 and p95 of any list of integers", () => {
-    // Ties (many equal values) and values already in order, as well as spread ones.
+  it("returns count, sum, max, the nearest-rank p50, p90 and p95 of any list of integers, and its length with nulls", () => {
+    // Ties (many equal values) and values already in order, as well as spread ones; nulls (no duration) anywhere.
+    const entries = (values: fc.Arbitrary<number>) => fc.array(fc.option(values, { freq: 8 }), { minLength: 1, maxLength: 600, size: "max" });
     const lists = fc.oneof(
-      fc.array(fc.integer({ min: -5_000, max: 90_000_000 }), { minLength: 1, maxLength: 600, size: "max" }),
-      fc.array(fc.integer({ min: -2, max: 3 }), { minLength: 1, maxLength: 600, size: "max" }),
-      fc.array(fc.integer({ min: 0, max: 1_000 }), { minLength: 1, maxLength: 600, size: "max" }).map((values) => values.sort((a, b) => a - b)),
+      entries(fc.integer({ min: -5_000, max: 90_000_000 })),
+      entries(fc.integer({ min: -2, max: 3 })),
+      fc.array(fc.integer({ min: 0, max: 1_000 }), { minLength: 1, maxLength: 600, size: "max" }).map((values): (number | null)[] => values.sort((a, b) => a - b)),
     );
     fc.assert(
-      fc.property(lists, (values) => {
-        const sorted = [...values].sort((a, b) => a - b);
-        const expected = [values.length, values.reduce((a, b) => a + b, 0), sorted.at(-1), ...[50, 90, 95].map((p) => nearestRank(sorted, p))];
-        expect(stats(values.join(","))).toEqual(expected);
+      fc.property(lists, (list) => {
+        const sorted = list.filter((value): value is number => value !== null).sort((a, b) => a - b);
+        const n = sorted.length;
+        const expected =
+          n === 0
+            ? [0, null, null, null, null, null, list.length]
+            : [n, sorted.reduce((a, b) => a + b, 0), sorted.at(-1), ...[50, 90, 95].map((p) => nearestRank(sorted, p)), list.length];
+        expect(stats(list.map((value) => (value === null ? "null" : String(value))).join(","))).toEqual(expected);
       }),
     );
   });
 
   it("has a count of 0 and nothing else for a group without durations (group_concat of none is NULL)", () => {
-    expect(stats(null)).toEqual([0, null, null, null, null, null]);
+    expect(stats(null)).toEqual([0, null, null, null, null, null, 0]);
   });
 
   it("sums exactly past 2^53, as SQLite's sum() of integers did", () => {

@@ -76,28 +76,31 @@ export function openSqlite(options: SqliteOptions): SqliteHandle {
 
 /**
  * duration_stats(list): for incident metrics (section 10), a group's durations, given as group_concat() of their
- * integer milliseconds, as the JSON array [count, sum, max, p50, p90, p95] (nearest-rank percentiles); [0, null, ...]
- * for a group with none. PostgreSQL indexes an ordered array_agg; SQLite has no ordered aggregate, so the sort
- * happens here, once per group, in one call (an aggregate called once per row cost more than the rest of the
- * statement). The count, sum and maximum come from the same values: read in SQL they were three more aggregate steps
- * per incident, a fifth of the statement at 100,000 incidents (bench/RESULTS.md).
+ * integer milliseconds (an entry `null` where an incident has no duration to count), as the JSON array
+ * [count, sum, max, p50, p90, p95, entries] (nearest-rank percentiles; entries counts the nulls too);
+ * [0, null, null, null, null, null, 0] for a group with none. PostgreSQL indexes an ordered array_agg; SQLite has
+ * no ordered aggregate, so the sort happens here, once per group, in one call (an aggregate called once per row cost
+ * more than the rest of the statement). The count, sum and maximum come from the same values: read in SQL they were
+ * three more aggregate steps per incident, a fifth of the statement at 100,000 incidents (bench/RESULTS.md).
  */
 function durationStats(list: unknown): string {
-  if (typeof list !== "string" || list === "") return "[0,null,null,null,null,null]";
-  const values = durationList(list);
-  values.sort();
+  if (typeof list !== "string" || list === "") return "[0,null,null,null,null,null,0]";
+  const entries = durationEntries(list);
+  const values = new Float64Array((list.includes("null") ? entries.filter((entry) => entry !== null) : entries) as number[]);
   const count = values.length;
+  if (count === 0) return `[0,null,null,null,null,null,${entries.length}]`;
+  values.sort();
   // ceil(p * n / 100) in integers: no floating point decides which value is picked.
   const at = (p: number) => values[Math.floor((p * count + 99) / 100) - 1];
-  return `[${count},${exactSum(values)},${values[count - 1]},${at(50)},${at(90)},${at(95)}]`;
+  return `[${count},${exactSum(values)},${values[count - 1]},${at(50)},${at(90)},${at(95)},${entries.length}]`;
 }
 
-/** "12,-3,40" as numbers: JSON.parse reads a list of integers faster than a loop over its characters. */
-function durationList(list: string): Float64Array {
+/** "12,-3,null,40" as numbers and nulls: JSON.parse reads a list of integers faster than a loop over its characters. */
+function durationEntries(list: string): (number | null)[] {
   try {
-    return new Float64Array(JSON.parse(`[${list}]`) as number[]);
+    return JSON.parse(`[${list}]`) as (number | null)[];
   } catch {
-    return Float64Array.from(list.split(","), Number);
+    return list.split(",").map((entry) => (entry === "null" ? null : Number(entry)));
   }
 }
 
