@@ -218,7 +218,7 @@ type Dimensions = Record<"service_id" | "priority" | "assignee_id", string>;
 /**
  * What each incident contributes, as select-list items. `resolvedEntry` (SQLite): one entry per RESOLVED or CLOSED
  * incident in the list of resolution times, JSON null where resolved_at is missing, so that the list's length is
- * `resolved` and no aggregate step counts it (a tenth of the statement at 100,000 incidents, bench/RESULTS.md).
+ * `resolved` and no aggregate step counts it (8% of the statement at 100,000 incidents, bench/RESULTS.md).
  */
 interface IncidentColumns {
   ack: string;
