@@ -166,6 +166,19 @@ describe("incidentMetrics: durations worked out by hand", () => {
     expect(row.timeToAcknowledge).toEqual(stats(7, 40, 40, 70, 70, 70));
   });
 
+  it("counts a RESOLVED or CLOSED incident without resolvedAt (as imported history may hold) as resolved, with no time to resolve", async () => {
+    const epsilon = (await createService(server, { name: "Epsilon" })).id;
+    const at = (minute: number) => ms("2026-01-21T00:00:00.000Z") + minute * 60_000;
+    await seed({ serviceId: epsilon, created: at(1), ack: 10, resolve: 50, status: "RESOLVED" });
+    await seed({ serviceId: epsilon, created: at(2), ack: 20, status: "CLOSED" });
+    await seed({ serviceId: epsilon, created: at(3), status: "RESOLVED", bySystem: true });
+    await seed({ serviceId: epsilon, created: at(4), ack: 30 });
+    const [row] = await rows({ ...january, filter: { serviceId: [epsilon] } });
+    expect(row).toMatchObject({ created: 4, acknowledged: 3, resolved: 3, autoResolved: 1 });
+    expect(row.timeToAcknowledge).toEqual(stats(3, 20, 20, 30, 30, 30));
+    expect(row.timeToResolve).toEqual(stats(1, 50, 50, 50, 50, 50));
+  });
+
   it("applies the incident filter", async () => {
     const result = await rows({ ...january, filter: { priority: ["HIGH"], serviceId: [alpha] } });
     expect(result).toHaveLength(1);

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
 import { openSqlite } from "../src/db/sqlite.js";
 import { onPostgres } from "./support/database.js";
 
@@ -23,5 +24,46 @@ describe.skipIf(onPostgres)("a SQLite connection (skipped with TEST_DATABASE=pos
       handle.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// duration_stats(): what incidentMetrics reads each group's durations with on SQLite (section 10); PostgreSQL computes
+// the same figures with aggregates, and test/metrics.test.ts compares whole answers on both backends.
+describe.skipIf(onPostgres)("duration_stats() on a SQLite connection (skipped with TEST_DATABASE=postgres)", () => {
+  const handle = openSqlite({ path: ":memory:", busyTimeoutMs: 1000 });
+  afterAll(() => handle.close());
+  const stats = (list: string | null) => JSON.parse((handle.client.prepare("SELECT duration_stats(?) AS s").get(list) as { s: string }).s) as unknown[];
+  /** Nearest rank, written from the definition: the smallest value with at least p% of the values at or below it. */
+  const nearestRank = (sorted: number[], p: number) => sorted.find((_, i) => (i + 1) * 100 >= p * sorted.length);
+
+  it("returns count, sum, max, the nearest-rank p50, p90 and p95 of any list of integers, and its length with nulls", () => {
+    // Ties (many equal values) and values already in order, as well as spread ones; nulls (no duration) anywhere.
+    const entries = (values: fc.Arbitrary<number>) => fc.array(fc.option(values, { freq: 8 }), { minLength: 1, maxLength: 600, size: "max" });
+    const lists = fc.oneof(
+      entries(fc.integer({ min: -5_000, max: 90_000_000 })),
+      entries(fc.integer({ min: -2, max: 3 })),
+      fc.array(fc.integer({ min: 0, max: 1_000 }), { minLength: 1, maxLength: 600, size: "max" }).map((values): (number | null)[] => values.sort((a, b) => a - b)),
+    );
+    fc.assert(
+      fc.property(lists, (list) => {
+        const sorted = list.filter((value): value is number => value !== null).sort((a, b) => a - b);
+        const n = sorted.length;
+        const expected =
+          n === 0
+            ? [0, null, null, null, null, null, list.length]
+            : [n, sorted.reduce((a, b) => a + b, 0), sorted.at(-1), ...[50, 90, 95].map((p) => nearestRank(sorted, p)), list.length];
+        expect(stats(list.map((value) => (value === null ? "null" : String(value))).join(","))).toEqual(expected);
+      }),
+    );
+  });
+
+  it("has a count of 0 and nothing else for a group without durations (group_concat of none is NULL)", () => {
+    expect(stats(null)).toEqual([0, null, null, null, null, null, 0]);
+  });
+
+  it("sums exactly past 2^53, as SQLite's sum() of integers did", () => {
+    const read = handle.client.prepare("SELECT duration_stats(?) ->> '$[1]' AS s").safeIntegers(true);
+    const sum = (read.get("9007199254740991,1,9007199254740991") as { s: bigint }).s;
+    expect(sum).toBe(18_014_398_509_481_983n); // a double accumulating one by one ends at 2^54
   });
 });

@@ -46,7 +46,12 @@ export const incidents = sqliteTable(
     index("incidents_priority_created_idx").on(table.priority, table.createdAt, table.id),
     index("incidents_assignee_created_idx").on(table.assigneeId, table.createdAt, table.id),
     index("incidents_reporter_created_idx").on(table.reporterId, table.createdAt, table.id),
-    index("incidents_service_created_idx").on(table.serviceId, table.createdAt, table.id),
+    // By service, newest first; and every column incidentMetrics reads after the key, so that SQLite answers a
+    // year of metrics from this index alone, service by service, without reading a table row (bench/RESULTS.md).
+    index("incidents_service_created_idx").on(
+      table.serviceId, table.createdAt, table.id,
+      table.priority, table.assigneeId, table.status, table.acknowledgedAt, table.resolvedAt, table.resolvedBySystem,
+    ),
     // Deleting a merge target sets its duplicates' merged_into to null: a lookup, not a scan.
     index("incidents_merged_into_idx").on(table.mergedIntoId),
     check("incidents_status_valid", sql`"status" in ('OPEN', 'INVESTIGATING', 'RESOLVED', 'CLOSED')`),

@@ -148,8 +148,12 @@ export interface BucketBounds {
   hi: Date;
 }
 
-/** The percentiles DurationStats shows; SQLite's nearest_ranks() (db/sqlite.ts) returns the same ones, in this order. */
+/** The percentiles DurationStats shows; SQLite's duration_stats() (db/sqlite.ts) returns the same ones, in this order. */
 export const PERCENTILES = [50, 90, 95] as const;
+
+/** Each duration's statistics, as columns of every metrics row, in the order duration_stats() returns them. */
+const STATS = ["count", "sum", "max", ...PERCENTILES.map((p) => `p${p}`)];
+const STATS_COLUMNS = ["ack", "res"].flatMap((metric) => STATS.map((stat) => `${metric}_${stat}`));
 
 /** A duration in milliseconds, an integer on both backends. */
 const millis = (d: Dialect, end: string, start: string) =>
@@ -176,25 +180,26 @@ export function metricsStatement(
     assignee_id: by.has("ASSIGNEE") ? "i.assignee_id" : "CAST(NULL AS bigint)",
   };
   const done = "i.status IN ('RESOLVED', 'CLOSED')";
-  const durations = `${millis(d, "i.acknowledged_at", "i.created_at")} AS ack_ms,
-        CASE WHEN ${done} THEN ${millis(d, "i.resolved_at", "i.created_at")} END AS res_ms,
-        CASE WHEN ${done} THEN 1 ELSE 0 END AS resolved,
-        CASE WHEN ${done} AND i.resolved_by_system THEN 1 ELSE 0 END AS auto_resolved`;
-  const pick = (metric: string, p: number, index: number) =>
-    d.kind === "sqlite"
-      ? `json_extract(g.${metric}_ranks, '$[${index}]') AS ${metric}_p${p}`
-      : `g.${metric}_ranks[((${p} * g.${metric}_count + 99) / 100)::int] AS ${metric}_p${p}`;
-  const picks = ["ack", "res"].flatMap((metric) => PERCENTILES.map((p, index) => pick(metric, p, index))).join(", ");
+  // Each incident's durations and flags; the flags are counted (1 or NULL): count() is the cheapest aggregate step,
+  // and most incidents are not resolved by the system, so that test comes first and the status is compared only for
+  // those that are.
+  const columns: IncidentColumns = {
+    ack: `${millis(d, "i.acknowledged_at", "i.created_at")} AS ack_ms`,
+    res: `CASE WHEN ${done} THEN ${millis(d, "i.resolved_at", "i.created_at")} END AS res_ms`,
+    resolved: `CASE WHEN ${done} THEN 1 END AS resolved`,
+    autoResolved: `CASE WHEN i.resolved_by_system AND ${done} THEN 1 END AS auto_resolved`,
+    resolvedEntry: `CASE WHEN ${done} THEN coalesce(${millis(d, "i.resolved_at", "i.created_at")}, 'null') END AS res_ms`,
+  };
   const order = [
     "g.bucket",
     ...(by.has("SERVICE") ? [`s.name IS NULL`, `s.name${d.binary}`, "g.service_id"] : []),
     ...(by.has("PRIORITY") ? [`CASE g.priority WHEN 'CRITICAL' THEN 1 WHEN 'HIGH' THEN 2 WHEN 'MEDIUM' THEN 3 ELSE 4 END`] : []),
     ...(by.has("ASSIGNEE") ? [`u.name IS NULL`, `u.name${d.binary}`, "g.assignee_id"] : []),
   ].join(", ");
-  const groups = d.kind === "sqlite" ? sqliteGroups(dims, durations, filter.text) : postgresGroups(dims, durations, filter.text);
+  const groups = d.kind === "sqlite" ? sqliteGroups(dims, columns, filter.text) : postgresGroups(dims, columns, filter.text);
   const text = `WITH ${groups.bounds}, ${groups.g}
     SELECT g.bucket, g.service_id, g.priority, g.assignee_id, g.created, g.acknowledged, g.resolved, g.auto_resolved,
-      g.ack_count, g.ack_sum, g.ack_max, g.res_count, g.res_sum, g.res_max, ${picks}
+      ${STATS_COLUMNS.map((column) => `g.${column}`).join(", ")}
     FROM g
     ${by.has("SERVICE") ? "LEFT JOIN services AS s ON s.id = g.service_id" : ""}
     ${by.has("ASSIGNEE") ? "LEFT JOIN users AS u ON u.id = g.assignee_id" : ""}
@@ -210,6 +215,19 @@ export function metricsStatement(
 
 type Dimensions = Record<"service_id" | "priority" | "assignee_id", string>;
 
+/**
+ * What each incident contributes, as select-list items. `resolvedEntry` (SQLite): one entry per RESOLVED or CLOSED
+ * incident in the list of resolution times, JSON null where resolved_at is missing, so that the list's length is
+ * `resolved` and no aggregate step counts it (8% of the statement at 100,000 incidents, bench/RESULTS.md).
+ */
+interface IncidentColumns {
+  ack: string;
+  res: string;
+  resolved: string;
+  autoResolved: string;
+  resolvedEntry: string;
+}
+
 /** The grouped dimensions' expressions, for a GROUP BY: the others are constants. */
 const grouped = (dims: Dimensions) => Object.values(dims).filter((expression) => !expression.startsWith("CAST(NULL"));
 
@@ -218,48 +236,53 @@ const grouped = (dims: Dimensions) => Object.values(dims).filter((expression) =>
  * ordered array that the outer query indexes at the nearest ranks, ceil(p * n / 100) = (p * n + 99) / 100 in
  * integers: no floating point decides which value is picked.
  */
-function postgresGroups(dims: Dimensions, durations: string, filter: string) {
+function postgresGroups(dims: Dimensions, columns: IncidentColumns, filter: string) {
   const stats = (metric: string) =>
     `count(${metric}_ms) AS ${metric}_count, sum(${metric}_ms) AS ${metric}_sum, max(${metric}_ms) AS ${metric}_max,
       array_agg(${metric}_ms ORDER BY ${metric}_ms) FILTER (WHERE ${metric}_ms IS NOT NULL) AS ${metric}_ranks`;
+  const pick = (metric: string, p: number) => `${metric}_ranks[((${p} * ${metric}_count + 99) / 100)::int] AS ${metric}_p${p}`;
+  const picks = ["ack", "res"].flatMap((metric) => PERCENTILES.map((p) => pick(metric, p))).join(", ");
   const group = "bucket, service_id, priority, assignee_id";
   return {
     bounds: `b(label, lo, hi) AS (SELECT * FROM unnest(?::timestamptz[], ?::timestamptz[], ?::timestamptz[]))`,
     g: `base AS (
-      SELECT b.label AS bucket, ${dims.service_id} AS service_id, ${dims.priority} AS priority, ${dims.assignee_id} AS assignee_id, ${durations}
+      SELECT b.label AS bucket, ${dims.service_id} AS service_id, ${dims.priority} AS priority, ${dims.assignee_id} AS assignee_id,
+        ${columns.ack}, ${columns.res}, ${columns.resolved}, ${columns.autoResolved}
       FROM b JOIN incidents AS i ON i.created_at >= b.lo AND i.created_at < b.hi
       WHERE 1 = 1${filter}),
-    g AS (
-      SELECT ${group}, count(*) AS created, count(ack_ms) AS acknowledged, sum(resolved) AS resolved,
-        sum(auto_resolved) AS auto_resolved, ${stats("ack")}, ${stats("res")}
-      FROM base GROUP BY ${group})`,
+    ranked AS (
+      SELECT ${group}, count(*) AS created, count(ack_ms) AS acknowledged, count(resolved) AS resolved,
+        count(auto_resolved) AS auto_resolved, ${stats("ack")}, ${stats("res")}
+      FROM base GROUP BY ${group}),
+    g AS (SELECT *, ${picks} FROM ranked)`,
   };
 }
 
 /**
  * SQLite: each bucket's groups in a subquery of their own, returned as a JSON array that json_each turns back into
  * rows. One GROUP BY over the whole range would sort every incident of it in a temporary B-tree; a bucket's GROUP BY
- * reads its range through an index that already has the grouped column first, or sorts only that bucket. SQLite has
- * no ordered aggregate: each group's durations are concatenated, and nearest_ranks() (db/sqlite.ts) sorts them once
- * and returns the values at the nearest ranks of PERCENTILES.
+ * reads its range through an index that already has the grouped column first, or sorts only that bucket; by service,
+ * incidents_service_created_idx holds every column read here, so no table row is read. SQLite has no ordered
+ * aggregate: each group's durations are concatenated, and duration_stats() (db/sqlite.ts) reads them once and returns
+ * their count, sum, maximum, the values at the nearest ranks of PERCENTILES and the number of entries, so that each
+ * incident costs the statement four aggregate steps, not eleven.
  */
-function sqliteGroups(dims: Dimensions, durations: string, filter: string) {
-  const columns = [
-    "service_id", "priority", "assignee_id", "created", "acknowledged", "resolved", "auto_resolved",
-    "ack_count", "ack_sum", "ack_max", "ack_ranks", "res_count", "res_sum", "res_max", "res_ranks",
-  ];
-  const stats = (metric: string) =>
-    `count(${metric}_ms), sum(${metric}_ms), max(${metric}_ms), nearest_ranks(group_concat(${metric}_ms))`;
+function sqliteGroups(dims: Dimensions, columns: IncidentColumns, filter: string) {
+  const at = (path: string) => `x.value ->> '${path}'`;
+  const stats = (metric: string, index: number) => STATS.map((stat, i) => `${at(`$[${index}][${i}]`)} AS ${metric}_${stat}`).join(", ");
   const keys = grouped(dims).map((expression) => expression.replace("i.", ""));
   return {
     bounds: `b(label, lo, hi) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))`,
     g: `g AS (
-      SELECT b.label AS bucket, ${columns.map((column, index) => `json_extract(x.value, '$[${index}]') AS ${column}`).join(", ")}
+      SELECT b.label AS bucket, ${at("$[0]")} AS service_id, ${at("$[1]")} AS priority, ${at("$[2]")} AS assignee_id,
+        ${at("$[3]")} AS created, ${at("$[5][0]")} AS acknowledged, ${at("$[6][6]")} AS resolved, ${at("$[4]")} AS auto_resolved,
+        ${stats("ack", 5)}, ${stats("res", 6)}
       FROM b, json_each((SELECT json_group_array(json(row)) FROM (
-        SELECT json_array(service_id, priority, assignee_id, count(*), count(ack_ms), sum(resolved), sum(auto_resolved),
-          ${stats("ack")}, ${stats("res")}) AS row
+        SELECT json_array(service_id, priority, assignee_id, count(*), count(auto_resolved),
+          json(duration_stats(group_concat(ack_ms))), json(duration_stats(group_concat(res_ms)))) AS row
         FROM (
-          SELECT ${dims.service_id} AS service_id, ${dims.priority} AS priority, ${dims.assignee_id} AS assignee_id, ${durations}
+          SELECT ${dims.service_id} AS service_id, ${dims.priority} AS priority, ${dims.assignee_id} AS assignee_id,
+            ${columns.ack}, ${columns.resolvedEntry}, ${columns.autoResolved}
           FROM incidents AS i WHERE i.created_at >= b.lo AND i.created_at < b.hi${filter})
         ${keys.length > 0 ? `GROUP BY ${keys.join(", ")}` : ""}
         HAVING count(*) > 0))) AS x)`,

@@ -1,0 +1,2 @@
+DROP INDEX "incidents_service_created_idx";--> statement-breakpoint
+CREATE INDEX "incidents_service_created_idx" ON "incidents" USING btree ("service_id","created_at","id","priority","assignee_id","status","acknowledged_at","resolved_at","resolved_by_system");
