@@ -168,6 +168,7 @@ describe.runIf(onPostgres)("PostgreSQL: migrations at start-up", () => {
       "webhook_deliveries_finished_idx",
       "webhook_deliveries_order_idx",
       "webhook_deliveries_snapshot_idx",
+      "webhook_deliveries_unrendered_idx",
       "webhook_snapshots_hash_idx",
     ].sort());
   });
