@@ -21,7 +21,7 @@ import { timeSlicingPlugin } from "./graphql/time-slicing-plugin.js";
 import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
 import { unstorableInputPlugin } from "./graphql/unstorable-input.js";
 import { createClientGate } from "./http/client-gate.js";
-import { createConcurrencyLimit } from "./shared/concurrency-limit.js";
+import { createFairShareLimit } from "./shared/concurrency-limit.js";
 import { httpDrainPlugin } from "./http/drain.js";
 import { withExplorerLink } from "./http/explorer/landing-page-link.js";
 import { createHttpApp } from "./http/server.js";
@@ -55,6 +55,20 @@ import { afterEachEvent } from "./modules/webhooks/after-each-event.js";
 
 /** Alert requests waiting for an ingest slot, at most; each holds its parsed body (up to 1 MB of JSON) meanwhile. */
 const ingestQueue = 16;
+/** Of those, one integration's at most: half, so that a flood from one key leaves room for the others' requests. */
+const ingestQueuePerIntegration = 8;
+
+/**
+ * One slot is kept from any single integration (when there are two or more): another service's request starts at
+ * once instead of waiting for a flood's large transaction to end (5 s at worst in the review's run without it).
+ */
+const ingestSlots = (total: number) =>
+  createFairShareLimit({
+    total,
+    perKey: Math.max(1, total - 1),
+    queuedPerKey: ingestQueuePerIntegration,
+    queuedTotal: ingestQueue,
+  });
 
 export interface RunningApp {
   url: string;
@@ -158,8 +172,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       integrations: integrationService,
       alerts,
       rateLimit: ingestRateLimit(windowCounter("ingest", 60), config.limits.ingestPerMinute),
-      // Half the pool at most: the other half stays for everyone else's requests.
-      slots: createConcurrencyLimit(Math.max(1, Math.floor(config.dbPoolSize / 2)), ingestQueue),
+      // Half the pool at most: the other half stays for everyone else's requests. Fair between integrations.
+      slots: ingestSlots(Math.max(1, Math.floor(config.dbPoolSize / 2))),
       events: publisher,
       metrics,
       logger,

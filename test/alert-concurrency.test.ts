@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alertmanagerPayload, triggerEvent } from "./support/alerts.js";
 import { startChildServer, tempDatabase, type ChildServer } from "./support/child-server.js";
-import type { TestDatabase } from "./support/database.js";
+import { onPostgres, type TestDatabase } from "./support/database.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 
 // Section 9's "no lost or doubled alerts": concurrent duplicates, two instances, and a crash in the middle of a storm.
@@ -315,6 +315,58 @@ describe("many large alert requests at once on PostgreSQL (needs PostgreSQL)", (
     // Every request answered 200 stored its alerts; a refused one stored none.
     const accepted = statuses.filter((status) => status === 200).length;
     expect(await database.scalar("SELECT count(*) FROM alerts WHERE fingerprint LIKE 'slot%'")).toBe(accepted * 1000);
+  }, 120_000);
+});
+
+describe("one integration flooding the ingest slots (the backend under test)", () => {
+  let database: TestDatabase;
+  let server: ChildServer;
+  afterAll(async () => {
+    await server?.stop();
+    await database?.remove();
+  });
+
+  it("keeps another service's single requests admitted promptly, and refuses the flood its surplus", async () => {
+    database = await tempDatabase("incident-api-ingest-fair-");
+    // A pool of 2: one ingest slot. The global slots let one key's flood fill the slot and the whole queue, and
+    // another service's every request was refused (0 of 86 in the review's run).
+    server = await startChildServer({ dbPath: database.dbPath, env: { DB_POOL_SIZE: "2", INGEST_RATE_LIMIT: "100000" } });
+    const flooder = await setUp(server.gql);
+    const quiet = await setUp(server.gql, flooder.token, "Quiet");
+    let stop = false;
+    const floodStatuses: number[] = [];
+    const flood = async (worker: number) => {
+      for (let n = 0; !stop; n++) {
+        const answer = await send(server.base, flooder.amKey, group(`flood${worker}-${n}`, 1000));
+        floodStatuses.push(answer.status);
+        await answer.arrayBuffer();
+        // As a sender honouring Retry-After (1 s) does.
+        if (answer.status !== 200) await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    };
+    const workers = Array.from({ length: 24 }, (_, worker) => flood(worker));
+    // Until the flood holds the slot and its queue.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const quietAnswers: Array<{ status: number; ms: number }> = [];
+    for (let i = 0; i < 6; i++) {
+      const started = Date.now();
+      const answer = await fetch(`${server.base}/v2/enqueue`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(triggerEvent(quiet.v2Key, { dedupKey: `quiet-${i}` })),
+      });
+      await answer.arrayBuffer();
+      quietAnswers.push({ status: answer.status, ms: Date.now() - started });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    stop = true;
+    await Promise.all(workers);
+    expect(quietAnswers.map((answer) => answer.status)).toEqual(Array(6).fill(202));
+    // Behind one ingest of 1,000 alerts at most (about a second on an idle machine), never behind the flood's queue.
+    expect(Math.max(...quietAnswers.map((answer) => answer.ms))).toBeLessThan(10_000);
+    // On SQLite an ingest transaction runs in one turn of the event loop: the slot never has a queue to refuse from.
+    if (onPostgres) expect(floodStatuses.filter((status) => status === 503).length).toBeGreaterThan(0);
+    expect(await database.scalar("SELECT count(*) FROM alerts WHERE fingerprint LIKE 'quiet-%'")).toBe(6);
   }, 120_000);
 });
 

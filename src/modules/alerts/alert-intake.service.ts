@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { ConcurrencyLimit } from "../../shared/concurrency-limit.js";
+import type { KeyedConcurrencyLimit } from "../../shared/concurrency-limit.js";
 import { RateLimitedError } from "../../shared/errors.js";
 import type { Metrics } from "../../shared/metrics.js";
 import type { SystemIncidentEvents } from "../../realtime/incident-event-publisher.js";
@@ -33,9 +33,11 @@ export interface AlertIntakeDeps {
   /**
    * Ingest transactions at once, across integrations. On PostgreSQL each holds a pool connection for its whole
    * length (a second or more for a large payload): unbounded, a few senders at once took every connection and other
-   * users' requests failed waiting for one. Past its queue, senders are told to retry.
+   * users' requests failed waiting for one. Shared fairly between integrations (keyed by integration id): one key's
+   * flood took every slot and the whole queue, and another service's alerts were refused. Past its queue, senders
+   * are told to retry.
    */
-  slots: ConcurrencyLimit;
+  slots: KeyedConcurrencyLimit;
   events?: SystemIncidentEvents;
   metrics: Metrics;
   logger: Logger;
@@ -58,7 +60,7 @@ export class AlertIntakeService {
     const alerts = parse();
     let result: IngestResult;
     try {
-      result = await this.deps.slots.run(() => this.deps.alerts.ingest(found.target, alerts, new Date()));
+      result = await this.deps.slots.run(String(found.target.integrationId), () => this.deps.alerts.ingest(found.target, alerts, new Date()));
     } catch (error) {
       if (error instanceof KeyRevokedError) throw new UnknownKeyError();
       if (error instanceof RateLimitedError) throw new IngestRateLimitedError(error.retryAfterSeconds, "Too many alert requests in progress; retry later");
