@@ -151,10 +151,14 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
     return yield* incidentOfRow((yield* one(q.incidentById, [event.incidentId]))!);
   }
 
+  function* labelsOf(incidentId: unknown): Work<Label[]> {
+    const labels = yield* all(q.labelsOfIncident, [incidentId]);
+    return labels.map((label) => ({ key: label.key as string, value: label.value as string }));
+  }
+
   /** The incident JSON of a row read by incidentById, with its labels. */
-  function* incidentOfRow(row: Row) {
-    const labels = yield* all(q.labelsOfIncident, [row.id]);
-    return incidentJson(readIncident(row), labels.map((label) => ({ key: label.key as string, value: label.value as string })));
+  function* incidentOfRow(row: Row, labels?: readonly Label[]) {
+    return incidentJson(readIncident(row), labels ?? (yield* labelsOf(row.id)));
   }
 
   /** The id of the snapshot holding this JSON, stored now if it is not yet. */
@@ -192,11 +196,11 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
     if (!insertEvents) return { record, *flush() {} };
     const endpointsOf = new Map<string, number[]>();
     /**
-     * Per incident: its row as last read, and the snapshot taken of it. A thousand alert events of one incident read
-     * its row each, and its labels and JSON only when the row changed (ingestion writes an incident's labels only as
-     * it opens it, before its first event).
+     * Per incident: its row as last read, its labels, and the snapshot taken of it. A thousand alert events of one
+     * incident read its row each, and build its JSON again only when the row changed. The labels are read once:
+     * ingestion writes an incident's labels only as it opens it, before its first event.
      */
-    const snapshots = new Map<number, { row: string; id: number }>();
+    const snapshots = new Map<number, { row: string; labels: readonly Label[]; id: number }>();
     let held: HeldEvent[] = [];
 
     function* snapshotFor(incidentId: number): Work<number> {
@@ -204,8 +208,9 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
       const text = JSON.stringify(row);
       const known = snapshots.get(incidentId);
       if (known?.row === text) return known.id;
-      const id = yield* snapshotOf(JSON.stringify(yield* incidentOfRow(row)));
-      snapshots.set(incidentId, { row: text, id });
+      const labels = known?.labels ?? (yield* labelsOf(incidentId));
+      const id = yield* snapshotOf(JSON.stringify(yield* incidentOfRow(row, labels)));
+      snapshots.set(incidentId, { row: text, labels, id });
       return id;
     }
 
