@@ -76,9 +76,11 @@ export function* ingestAlerts(
   outbox?: WebhookOutbox,
 ): Work<IngestResult> {
   const at = d.time(now);
+  // A request of a thousand alerts records thousands of events: held, and written at once (see OutboxBatch).
+  const events = outbox?.batch();
   /** The webhook event of a change, in the transaction, in the order of the changes. */
   function* emit(type: OutboxEvent["type"], incidentId: number, extra: Pick<OutboxEvent, "alertId" | "log"> = {}): Work<void> {
-    if (outbox) yield* outbox.record({ type, incidentId, serviceId: target.serviceId, actorId: null, at: now, ...extra });
+    if (events) yield* events.record({ type, incidentId, serviceId: target.serviceId, actorId: null, at: now, ...extra });
   }
   const result: IngestResult = { outcomes: [], incidentIds: [], events: [] };
   const landed = new Set<number>();
@@ -241,11 +243,20 @@ export function* ingestAlerts(
 
   yield* lockGroups(q, target, alerts);
   yield* lockAlertIncidents(q, d, target, alerts);
+  // The fingerprints whose alerts have held events: one of them changes again (the same alert twice in a request),
+  // the events are written first, with the alert as it was.
+  const held = new Set<string>();
   for (const alert of alerts) {
+    if (events && held.has(alert.fingerprint)) {
+      yield* events.flush();
+      held.clear();
+    }
+    held.add(alert.fingerprint);
     const outcome =
       alert.action === "trigger" ? yield* trigger(alert) : alert.action === "resolve" ? yield* resolve(alert) : yield* acknowledge(alert);
     result.outcomes.push(outcome);
   }
+  if (events) yield* events.flush();
   // Last, so that the integration's row is locked only for the end of the transaction (requests of one integration
   // run side by side until then): a key rotated or deleted meanwhile still undoes the whole request.
   if (!(yield* one(q.touchIntegration, [at, target.integrationId, target.keyHash]))) throw new KeyRevokedError();

@@ -53,8 +53,25 @@ export interface WebhookOutbox {
    * until none is left (the dispatcher does), and before an incident is deleted (its alerts and entries go with it).
    */
   renderBodies(limit: number): Work<number>;
+  /**
+   * A recorder for the events of one change that writes many of them (an ingestion request), inside its transaction:
+   * see OutboxBatch.
+   */
+  batch(): OutboxBatch;
   /** Whether any delivery was written since the last call (possibly by a transaction that then rolled back). */
   takeWritten(): boolean;
+}
+
+/**
+ * The events of one change, recorded as `record` would, in order. On SQLite they are held and written by `flush`, all
+ * at once: the write transaction holds the event loop, and a thousand events, each read, built, stringified and
+ * inserted for every endpoint on its own, held it for about a second with three endpoints. The incident's snapshot is
+ * taken as each is recorded; the entry and alert are read at `flush`, so the caller flushes before it changes an alert
+ * or entry it recorded an event of, and before its transaction ends. On PostgreSQL, `record` writes at once.
+ */
+export interface OutboxBatch {
+  record(event: OutboxEvent): Work<void>;
+  flush(): Work<void>;
 }
 
 /**
@@ -131,9 +148,17 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
 
   function* incidentOf(event: OutboxEvent) {
     if (event.incident) return incidentJson(event.incident.row, event.incident.labels);
-    const row = yield* one(q.incidentById, [event.incidentId]);
-    const labels = yield* all(q.labelsOfIncident, [event.incidentId]);
-    return incidentJson(readIncident(row!), labels.map((label) => ({ key: label.key as string, value: label.value as string })));
+    return yield* incidentOfRow((yield* one(q.incidentById, [event.incidentId]))!);
+  }
+
+  function* labelsOf(incidentId: unknown): Work<Label[]> {
+    const labels = yield* all(q.labelsOfIncident, [incidentId]);
+    return labels.map((label) => ({ key: label.key as string, value: label.value as string }));
+  }
+
+  /** The incident JSON of a row read by incidentById, with its labels. */
+  function* incidentOfRow(row: Row, labels?: readonly Label[]) {
+    return incidentJson(readIncident(row), labels ?? (yield* labelsOf(row.id)));
   }
 
   /** The id of the snapshot holding this JSON, stored now if it is not yet. */
@@ -150,28 +175,114 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
     throw new Error("A webhook snapshot could not be stored or found");
   }
 
+  /** A held event of `batch`, short keys as insertEvents reads them (a request holds thousands). */
+  interface HeldEvent {
+    /** incident, type, snapshot, the matching endpoints, the time (created_at) */
+    i: number;
+    t: WebhookEventType;
+    s: number;
+    e: number[];
+    w: unknown;
+    /** The body up to its actorId (storedBody without its closing braces). */
+    p: string;
+    /** The entry and alert written in at flush; or `b`, the whole body, written in script. */
+    l?: number;
+    a?: number;
+    b?: string;
+  }
+
+  function batch(): OutboxBatch {
+    const insertEvents = q.deferredBodies?.insertEvents;
+    if (!insertEvents) return { record, *flush() {} };
+    const endpointsOf = new Map<string, number[]>();
+    /**
+     * Per incident: its row as last read, its labels, and the snapshot taken of it. A thousand alert events of one
+     * incident read its row each, and build its JSON again only when the row changed. The labels are read once:
+     * ingestion writes an incident's labels only as it opens it, before its first event.
+     */
+    const snapshots = new Map<number, { row: string; labels: readonly Label[]; id: number }>();
+    let held: HeldEvent[] = [];
+
+    function* snapshotFor(incidentId: number): Work<number> {
+      const row = (yield* one(q.incidentById, [incidentId]))!;
+      const text = JSON.stringify(row);
+      const known = snapshots.get(incidentId);
+      if (known?.row === text) return known.id;
+      const labels = known?.labels ?? (yield* labelsOf(incidentId));
+      const id = yield* snapshotOf(JSON.stringify(yield* incidentOfRow(row, labels)));
+      snapshots.set(incidentId, { row: text, labels, id });
+      return id;
+    }
+
+    /** The whole bodies of the held events whose alert SQL would write otherwise (rare), in script. */
+    function* writeInScript(): Work<void> {
+      const alertIds = held.flatMap((event) => (event.a === undefined ? [] : [event.a]));
+      if (alertIds.length === 0) return;
+      const inScript = new Set((yield* all(q.deferredBodies!.alertsNeedScript, [JSON.stringify(alertIds)])).map((row) => d.readId(row.id)));
+      for (const event of held) {
+        if (event.a === undefined || !inScript.has(event.a)) continue;
+        const alert = JSON.stringify(alertJson(readAlert((yield* one(q.alertById, [event.a]))!)));
+        const log = event.l === undefined ? "" : `,"log":${JSON.stringify(logJson(readLog((yield* one(q.logById, [event.l]))!)))}`;
+        event.b = `${event.p}${log},"alert":${alert}}}`;
+      }
+    }
+
+    function* flush(): Work<void> {
+      if (held.length === 0) return;
+      yield* writeInScript();
+      yield* all(insertEvents!, [JSON.stringify(held)]);
+      held = [];
+      written = true;
+    }
+
+    return {
+      flush,
+      *record(event) {
+        // Written by record, after what is held (the order of the events is kept): not from ingestion.
+        if (event.incident || typeof event.log === "object") {
+          yield* flush();
+          return yield* record(event);
+        }
+        const key = `${event.type}:${event.serviceId}`;
+        let endpoints = endpointsOf.get(key);
+        if (!endpoints) {
+          endpoints = (yield* all(q.matchingEndpoints, [event.type, event.serviceId])).map((row) => d.readId(row.id));
+          endpointsOf.set(key, endpoints);
+        }
+        if (endpoints.length === 0) return;
+        const actorId = event.actorId === null ? null : String(event.actorId);
+        const prefix = storedBody(event.type, event.at, { actorId }).slice(0, -"}}".length);
+        const snapshot = yield* snapshotFor(event.incidentId);
+        held.push({ i: event.incidentId, t: event.type, s: snapshot, e: endpoints, w: d.time(event.at), p: prefix, l: event.log, a: event.alertId });
+      },
+    };
+  }
+
+  function* record(event: OutboxEvent): Work<void> {
+    const endpoints = yield* all(q.matchingEndpoints, [event.type, event.serviceId]);
+    if (endpoints.length === 0) return;
+    // A writer that passes the incident holds its row (locked, or new); one that does not (alert ingestion) takes
+    // the lock here. Either way, the ids of an incident's deliveries are drawn in commit order, which is the order
+    // the dispatcher sends them in.
+    if (d.kind === "postgres" && !event.incident) yield* one(q.lockIncident, [event.incidentId]);
+    const data: Omit<EventData, "incident"> = { actorId: event.actorId === null ? null : String(event.actorId) };
+    const snapshotId = yield* snapshotOf(JSON.stringify(yield* incidentOf(event)));
+    if (event.log !== undefined) {
+      const log = typeof event.log === "number" ? readLog((yield* one(q.logById, [event.log]))!) : event.log;
+      data.log = logJson(log);
+    }
+    if (event.alertId !== undefined) data.alert = alertJson(readAlert((yield* one(q.alertById, [event.alertId]))!));
+    const ids = endpoints.map((row) => d.readId(row.id));
+    const at = d.time(event.at);
+    const body = storedBody(event.type, event.at, data);
+    yield* all(q.insertDeliveries, [event.incidentId, event.type, body, snapshotId, at, at, event.incidentId, d.list(ids)]);
+    written = true;
+  }
+
   return {
     renderBodies,
-    *record(event) {
-      const endpoints = yield* all(q.matchingEndpoints, [event.type, event.serviceId]);
-      if (endpoints.length === 0) return;
-      // A writer that passes the incident holds its row (locked, or new); one that does not (alert ingestion) takes
-      // the lock here. Either way, the ids of an incident's deliveries are drawn in commit order, which is the order
-      // the dispatcher sends them in.
-      if (d.kind === "postgres" && !event.incident) yield* one(q.lockIncident, [event.incidentId]);
-      const data: Omit<EventData, "incident"> = { actorId: event.actorId === null ? null : String(event.actorId) };
-      const snapshotId = yield* snapshotOf(JSON.stringify(yield* incidentOf(event)));
-      if (event.log !== undefined) {
-        const log = typeof event.log === "number" ? readLog((yield* one(q.logById, [event.log]))!) : event.log;
-        data.log = logJson(log);
-      }
-      if (event.alertId !== undefined) data.alert = alertJson(readAlert((yield* one(q.alertById, [event.alertId]))!));
-      const ids = endpoints.map((row) => d.readId(row.id));
-      const at = d.time(event.at);
-      const body = storedBody(event.type, event.at, data);
-      yield* all(q.insertDeliveries, [event.incidentId, event.type, body, snapshotId, at, at, event.incidentId, d.list(ids)]);
-      written = true;
-    },
+    record,
+    batch,
     *recordAlerts(event, { alertIds, logIds }) {
       if (alertIds.length === 0) return;
       const endpoints = yield* all(q.matchingEndpoints, [event.type, event.serviceId]);

@@ -132,10 +132,37 @@ export function webhookStatements(d: Dialect) {
           needScript: s(
             "webhook_deliveries_need_script",
             `SELECT w.id, w.body, w.render_alert_id, w.render_log_id FROM webhook_deliveries w JOIN alerts a ON a.id = w.render_alert_id
-             WHERE w.id IN (SELECT value FROM json_each(?)) AND (
-               ${["a.starts_at", "a.last_seen_at", "a.resolved_at"].map((column) => `${column} NOT BETWEEN ${minIsoTime} AND ${maxIsoTime}`).join(" OR ")}
-               OR EXISTS (SELECT 1 FROM json_each(a.labels) WHERE key GLOB '${wideKey}')
-               OR EXISTS (SELECT 1 FROM json_each(a.annotations) WHERE key GLOB '${wideKey}'))`,
+             WHERE w.id IN (SELECT value FROM json_each(?)) AND ${sqliteWritesOtherwise("a")}`,
+          ),
+          /** Of the listed alerts, those SQL would write otherwise than JavaScript (see needScript). */
+          alertsNeedScript: s(
+            "webhook_alerts_need_script",
+            `SELECT a.id FROM alerts a WHERE a.id IN (SELECT value FROM json_each(?)) AND ${sqliteWritesOtherwise("a")}`,
+          ),
+          /**
+           * The events of one request (ingestion), written at once: parameter 1 is a JSON array of events in order,
+           * each `{i: incident, t: type, s: snapshot, e: [endpoint ids], p: body without its closing braces, l: entry,
+           * a: alert, w: time written}` or with `b`, its whole body (written in script). Each body is built once, whatever the number of
+           * endpoints, from the entry and alert as stored now (the caller writes before either changes), byte for
+           * byte what logJson and alertJson write. One delivery per event and endpoint, in order; the first of each
+           * chain in the request heads it when nothing of it is pending (insertDeliveries' rule); the rest wait.
+           */
+          insertEvents: s(
+            "webhook_deliveries_insert_events",
+            `WITH ev AS MATERIALIZED (
+               SELECT p.key AS k, p.value ->> 'i' AS incident, p.value ->> 't' AS type, p.value ->> 's' AS snapshot,
+                 p.value -> 'e' AS endpoints, p.value ->> 'w' AS at,
+                 coalesce(p.value ->> 'b', p.value ->> 'p'
+                   || coalesce(',"log":' || (SELECT ${sqliteLogJson("l")} FROM incident_logs l WHERE l.id = p.value ->> 'l'), '')
+                   || coalesce(',"alert":' || (SELECT ${sqliteAlertJson("a")} FROM alerts a WHERE a.id = p.value ->> 'a'), '')
+                   || '}}') AS body
+               FROM json_each(?) AS p)
+             INSERT INTO webhook_deliveries (endpoint_id, incident_id, event_type, body, snapshot_id, status, attempts, next_attempt_at, created_at)
+             SELECT e.value, ev.incident, ev.type, ev.body, ev.snapshot, 'PENDING', 0,
+               CASE WHEN row_number() OVER (PARTITION BY e.value, ev.incident ORDER BY ev.k) = 1 AND NOT EXISTS (
+                 SELECT 1 FROM webhook_deliveries b WHERE b.endpoint_id = e.value AND b.incident_id = ev.incident AND b.${pending}) THEN ev.at END,
+               ev.at
+             FROM ev CROSS JOIN json_each(ev.endpoints) AS e ORDER BY ev.k, e.value`,
           ),
           /** Of the listed deliveries, those whose body could not be written (see renderBodies). */
           abandon: s(
@@ -357,6 +384,16 @@ const minIsoTime = -62_167_219_200_000;
 const maxIsoTime = 253_402_300_799_999;
 /** A key with a character from U+E000 up (see deferredBodies.needScript). */
 const wideKey = "*[\uE000-\u{10FFFF}]*";
+
+/**
+ * SQLite: whether alerts row `a` holds what SQL would write otherwise than JavaScript: a time outside the years
+ * 0000-9999 (toISOString writes those with a sign), or a label or annotation key with a character from U+E000 up
+ * (JavaScript sorts keys by UTF-16 units, SQLite by code points: the two differ there).
+ */
+const sqliteWritesOtherwise = (a: string) =>
+  `(${[`${a}.starts_at`, `${a}.last_seen_at`, `${a}.resolved_at`].map((column) => `${column} NOT BETWEEN ${minIsoTime} AND ${maxIsoTime}`).join(" OR ")}
+    OR EXISTS (SELECT 1 FROM json_each(${a}.labels) WHERE key GLOB '${wideKey}')
+    OR EXISTS (SELECT 1 FROM json_each(${a}.annotations) WHERE key GLOB '${wideKey}'))`;
 
 /** SQLite: an epoch-ms column as toISOString writes it (years 0000-9999), NULL as NULL. */
 const sqliteIso = (column: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', ${column} / 1000.0, 'unixepoch')`;
