@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alertSetup, alertmanagerPayload, sendAlertmanager } from "./support/alerts.js";
+import { wideIncident } from "./support/alerts.js";
 import { onlyError, startTestServer, type TestServer } from "./support/server.js";
 
 let server: TestServer;
@@ -173,27 +173,14 @@ describe("configurable limits", () => {
 });
 
 describe("response size", () => {
-  /** An Alertmanager alert at the ingest limits: 64 labels and 64 annotations of 1,000 characters (about 130 KB). */
-  const widestAlert = (n: number) => {
-    const labels: Record<string, string> = { alertname: "Wide" };
-    const annotations: Record<string, string> = {};
-    for (let i = 0; i < 63; i++) labels[`l${String(i).padStart(2, "0")}`] = `v${n}-${i}-`.repeat(200).slice(0, 1_000);
-    for (let i = 0; i < 64; i++) annotations[`a${String(i).padStart(2, "0")}`] = `w${n}-${i}-`.repeat(200).slice(0, 1_000);
-    return { labels, annotations, fingerprint: `wide${n}` };
-  };
   const aliasedAlerts = (aliases: number, fields = "labels { key value } annotations { key value }") =>
     `query($id: ID!) { ${Array.from({ length: aliases }, (_, i) => `a${i}: incident(id: $id) { alerts(first: 100) { nodes { ${fields} } } }`).join(" ")} }`;
 
   it("refuses with QUERY_TOO_COMPLEX, no data and a 400 a legal document whose answer would pass MAX_RESPONSE_BYTES: aliases of alerts' labels and annotations", async () => {
     const small = await startTestServer({ MAX_RESPONSE_BYTES: "1MB" });
     try {
-      const { amKey } = await alertSetup(small);
-      // 10 alerts of about 130 KB each: 1.3 MB an alias, in one incident (one group key).
-      for (let batch = 0; batch < 2; batch++) {
-        const sent = await sendAlertmanager(small, amKey, alertmanagerPayload(Array.from({ length: 5 }, (_, k) => widestAlert(batch * 5 + k))));
-        expect(sent.status).toBe(200);
-      }
-      const incidentId = (await small.gql(`{ incidents(first: 1) { nodes { id } } }`, {}, small.admin.token)).data.incidents.nodes[0].id;
+      // 10 alerts of about 130 KB each: 1.3 MB an alias.
+      const { incidentId } = await wideIncident(small);
       const viewer = await small.user("VIEWER");
       // Twice: the second time the document is compiled by graphql-jit, and the limit holds there too.
       for (let round = 0; round < 2; round++) {

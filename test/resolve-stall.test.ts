@@ -13,6 +13,7 @@ import { startChildServer, stopAllChildServers, tempDatabase } from "./support/c
 import { startTestServer, type TestServer, type TestUser } from "./support/server.js";
 import { until } from "./support/until.js";
 import { startReceiver, type WebhookReceiver } from "./support/webhook-receiver.js";
+import { longestBlock } from "./support/event-loop.js";
 
 const UPDATE = `mutation($id: ID!, $status: IncidentStatus!) { updateIncident(id: $id, input: { status: $status }) { id status } }`;
 
@@ -91,23 +92,6 @@ async function asScriptWrites(db: Db, incident: string, sent: readonly string[],
 const bodiesWritten = () =>
   until(async () => Number(await server.db.scalar(`SELECT count(*) FROM webhook_deliveries WHERE render_alert_id IS NOT NULL`)) === 0, "the bodies", 60_000);
 
-/** The longest the event loop went without running a 2 ms timer while `work` ran. */
-async function longestBlock(work: () => Promise<unknown>): Promise<number> {
-  let last = performance.now();
-  let longest = 0;
-  const probe = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 2);
-  try {
-    await work();
-    await bodiesWritten();
-  } finally {
-    clearInterval(probe);
-  }
-  return longest;
-}
 
 describe("resolving an incident with many firing alerts and a subscribed endpoint", () => {
   // SQLite's concern: PostgreSQL runs the statements in its own process, and its outbox built the bodies a batch at a
@@ -123,7 +107,10 @@ describe("resolving an incident with many firing alerts and a subscribed endpoin
       await gql(UPDATE, { id: incident, status: "INVESTIGATING" });
       // Settled first: the timers and requests of the setup are not what is measured.
       await new Promise((resolve) => setTimeout(resolve, 200));
-      blocks.push(await longestBlock(() => gql(UPDATE, { id: incident, status: "RESOLVED" })));
+      blocks.push(await longestBlock(async () => {
+        await gql(UPDATE, { id: incident, status: "RESOLVED" });
+        await bodiesWritten();
+      }));
       const deliveries = await server.db.scalar(`SELECT count(*) FROM webhook_deliveries WHERE incident_id = ? AND event_type = 'ALERT_RESOLVED'`, [
         Number(incident),
       ]);

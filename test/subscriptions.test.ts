@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
-import { alertmanagerPayload, alertSetup, sendAlertmanager } from "./support/alerts.js";
+import { alertmanagerPayload, alertSetup, sendAlertmanager, wideIncident, widestAlert } from "./support/alerts.js";
 import { startTestServer, type TestServer, type TestUser } from "./support/server.js";
 import { until } from "./support/until.js";
 
@@ -400,14 +400,6 @@ describe("incidentEvents over graphql-ws", () => {
 });
 
 describe("the size of an event", () => {
-  /** An Alertmanager alert at the ingest limits: 64 labels and 64 annotations of 1,000 characters (about 130 KB). */
-  const widestAlert = (n: number) => {
-    const labels: Record<string, string> = { alertname: "Wide" };
-    const annotations: Record<string, string> = {};
-    for (let i = 0; i < 63; i++) labels[`l${String(i).padStart(2, "0")}`] = `v${n}-${i}-`.repeat(200).slice(0, 1_000);
-    for (let i = 0; i < 64; i++) annotations[`a${String(i).padStart(2, "0")}`] = `w${n}-${i}-`.repeat(200).slice(0, 1_000);
-    return { labels, annotations, fingerprint: `wide${n}` };
-  };
 
   /** Every result a subscription receives, as sent (data and errors), and whether it completed. */
   function record(client: Client, query: string, variables: Record<string, unknown>) {
@@ -430,13 +422,8 @@ describe("the size of an event", () => {
       return client;
     };
     try {
-      const { amKey } = await alertSetup(small);
-      // 10 alerts of about 130 KB each in one incident (one group key): 1.3 MB of labels and annotations an alias.
-      for (let batch = 0; batch < 2; batch++) {
-        const sent = await sendAlertmanager(small, amKey, alertmanagerPayload(Array.from({ length: 5 }, (_, k) => widestAlert(batch * 5 + k))));
-        expect(sent.status).toBe(200);
-      }
-      const incidentId = (await small.gql(`{ incidents(first: 1) { nodes { id } } }`, {}, small.admin.token)).data.incidents.nodes[0].id;
+      // 10 alerts of about 130 KB each in one incident: 1.3 MB of labels and annotations an alias.
+      const { incidentId, amKey } = await wideIncident(small);
       const viewer = await small.user("VIEWER");
       const aliases = Array.from({ length: 4 }, (_, i) => `a${i}: alerts(first: 100) { nodes { labels { key value } annotations { key value } } }`).join(" ");
       const wideQuery = `subscription($id: ID) { incidentEvents(incidentId: $id) { kind incidentId incident { id ${aliases} } } }`;

@@ -6,6 +6,7 @@
 import { startTestServer } from "../support/server.js";
 import { alertmanagerPayload, alertSetup, sendAlertmanager, countRows } from "../support/alerts.js";
 import { startReceiver } from "../support/webhook-receiver.js";
+import { blockProbe } from "../support/event-loop.js";
 
 const n = Number(process.argv[2] ?? 10_000);
 const withEndpoint = process.argv[3] === "1";
@@ -48,23 +49,18 @@ try {
   }
   const firing = await countRows(server, "alerts", "WHERE status = 'FIRING'");
   await new Promise((resolve) => setTimeout(resolve, 200));
-  let last = performance.now();
-  let longest = 0;
-  const probe = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 2);
+  const probe = blockProbe();
   const started = performance.now();
   await run();
   const took = performance.now() - started;
-  const duringMutation = longest;
+  const duringMutation = probe.longest();
   // SQLite writes the bodies of a large resolution's deliveries after the commit, in slices: they hold the event loop
   // too, until none is left.
-  longest = 0;
+  probe.reset();
   while (Number(await countRows(server, "webhook_deliveries", "WHERE render_alert_id IS NOT NULL")) > 0) await new Promise((resolve) => setTimeout(resolve, 10));
   const bodiesMs = performance.now() - started;
-  clearInterval(probe);
+  const longest = probe.longest();
+  probe.stop();
   const entries = await countRows(server, "incident_logs", "WHERE kind = 'ALERT' AND message LIKE '%resolved%'");
   const deliveries = await countRows(server, "webhook_deliveries", "WHERE event_type = 'ALERT_RESOLVED'");
   console.log(

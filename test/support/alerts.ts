@@ -139,5 +139,25 @@ export async function incidentWithAlerts(server: TestServer, id: string) {
   return result.data.incident;
 }
 
+/** An Alertmanager alert at the ingest limits: 64 labels and 64 annotations of 1,000 characters (about 130 KB). */
+export function widestAlert(n: number) {
+  const labels: Record<string, string> = { alertname: "Wide" };
+  const annotations: Record<string, string> = {};
+  for (let i = 0; i < 63; i++) labels[`l${String(i).padStart(2, "0")}`] = `v${n}-${i}-`.repeat(200).slice(0, 1_000);
+  for (let i = 0; i < 64; i++) annotations[`a${String(i).padStart(2, "0")}`] = `w${n}-${i}-`.repeat(200).slice(0, 1_000);
+  return { labels, annotations, fingerprint: `wide${n}` };
+}
+
+/** One incident (one group key) of 10 widest alerts: 1.3 MB of labels and annotations each time they are all read. */
+export async function wideIncident(server: TestServer): Promise<{ incidentId: string; amKey: string }> {
+  const { amKey } = await alertSetup(server);
+  for (let batch = 0; batch < 2; batch++) {
+    const sent = await sendAlertmanager(server, amKey, alertmanagerPayload(Array.from({ length: 5 }, (_, k) => widestAlert(batch * 5 + k))));
+    if (sent.status !== 200) throw new Error(`alerts refused: ${JSON.stringify(sent.body)}`);
+  }
+  const incidentId = (await server.gql(`{ incidents(first: 1) { nodes { id } } }`, {}, server.admin.token)).data.incidents.nodes[0].id as string;
+  return { incidentId, amKey };
+}
+
 /** Rows of a table below the API, on either backend. */
 export const countRows = (server: TestServer, table: string, where = "") => server.db.scalar(`SELECT count(*) FROM ${table} ${where}`);
