@@ -45,14 +45,19 @@ describe("Alertmanager payloads", () => {
 
   it("collects every problem of a bad payload", () => {
     const errors = errorsOf(() =>
-      parseAlertmanager({ version: "3", alerts: [amAlert({ status: "weird" }), amAlert({ startsAt: "2026-02-29T00:00:00Z" }), 7] }),
+      parseAlertmanager({
+        version: "3",
+        alerts: [amAlert({ status: "weird" }), amAlert({ startsAt: "2026-02-29T00:00:00Z" }), 7, amAlert({ endsAt: "9999-12-31T23:30:00-01:00" })],
+      }),
     );
     expect(errors).toEqual([
       'version must be "4"',
       'alerts[0].status must be "firing" or "resolved"',
       "alerts[1].startsAt is not a valid time",
       "alerts[2] must be an object",
+      "alerts[3].endsAt is after 9999-12-31T23:59:59Z",
     ]);
+    expect(parseAlertmanager({ version: "4", alerts: [amAlert({ startsAt: "9999-12-31T23:30:00+01:00" })] })[0]!.startsAt.toISOString()).toBe("9999-12-31T22:30:00.000Z");
   });
 });
 

@@ -31,6 +31,7 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 
 /** RFC 3339 with a zone, as both formats send; anything else (or an impossible date) is refused. */
 const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const lastTime = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 function parseTime(value: unknown, field: string, errors: string[]): Date | undefined {
   if (typeof value !== "string" || !rfc3339.test(value)) {
     errors.push(`${field} must be an RFC 3339 time`);
@@ -43,6 +44,11 @@ function parseTime(value: unknown, field: string, errors: string[]): Date | unde
   const fieldsValid = month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! < 24 && minute! < 60 && second! < 60;
   if (Number.isNaN(date.getTime()) || !fieldsValid) {
     errors.push(`${field} is not a valid time`);
+    return undefined;
+  }
+  // "9999-12-31T23:30:00-01:00" is year 10000 in UTC: no RFC 3339 time, and what a webhook body could not carry.
+  if (date.getTime() > lastTime) {
+    errors.push(`${field} is after 9999-12-31T23:59:59Z`);
     return undefined;
   }
   return date;
