@@ -119,7 +119,7 @@ describe("an Alertmanager request of 1,000 alerts with subscribed endpoints", ()
     // Now the incident is read per event and stored once per state, and the deliveries are written by one statement
     // (5,002 more).
     expect(Math.min(...statements)).toBeLessThan(6000);
-    // The event loop: here ~290 ms more than without before, ~210 after (the reviewer's busy machine: 700-1,000
+    // The event loop: here ~290 ms more than without before, ~210 after (a busy machine: 700-1,000
     // before); too close to tell apart on a shared machine, so this only guards against a gross regression. The best
     // of three: a test process starved of the CPU by others beside it sees gaps that no code of its own caused.
     expect(Math.min(...withEndpoints) - Math.min(...without)).toBeLessThan(1000);
