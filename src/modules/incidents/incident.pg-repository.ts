@@ -18,9 +18,8 @@ import { withPeople, type IncidentColumn, type IncidentCriteria, type IncidentRe
 import type { IncidentLogRow } from "./incident-log.table.js";
 import { allLogColumns, incidentProjection, logColumnNames, logProjection, logRowReader, timelinesOf, type ValueDecoders } from "./incident-rows.js";
 import { defaultStatementCacheBytes, statementCache } from "../../db/statement-cache.js";
-import { webhookOutbox, type WebhookOutbox } from "../webhooks/webhook-outbox.js";
+import { renderAllBodies, webhookOutbox, type WebhookOutbox } from "../webhooks/webhook-outbox.js";
 import { incidentChangeEvents } from "../webhooks/incident-change-events.js";
-import { renderAllBodies } from "../webhooks/webhook-outbox.js";
 
 /** node-postgres hands bigint ids over as decimal strings (every id the API stores is a safe integer) and timestamptz as Dates. */
 const pgValues: ValueDecoders = {

@@ -26,9 +26,8 @@ import {
 import { incidents, type IncidentRow } from "./incident.table.js";
 import { defaultStatementCacheBytes, statementCache } from "../../db/statement-cache.js";
 import { users, type UserRow } from "../users/user.table.js";
-import { webhookOutbox, type WebhookOutbox } from "../webhooks/webhook-outbox.js";
+import { renderAllBodies, webhookOutbox, type WebhookOutbox } from "../webhooks/webhook-outbox.js";
 import { incidentChangeEvents } from "../webhooks/incident-change-events.js";
-import { renderAllBodies } from "../webhooks/webhook-outbox.js";
 
 export type IncidentSortField = "createdAt" | "updatedAt" | "priorityRank";
 

@@ -95,21 +95,34 @@ const batchSize = 500;
 const writtenAtOnce = 2_500;
 
 /**
+ * A body completed in script from its start (`storedBody` up to its actorId, without the closing braces), its entry
+ * (none for an event without one) and its alert, as stored now: what SQL writes, for the few rows it would write
+ * otherwise (see deferredBodies.needScript).
+ */
+function scriptCompletion(d: Dialect): (prefix: string, logId: unknown, alertId: unknown) => Work<string> {
+  const q = webhookStatements(d);
+  const readLog = logReader(d);
+  const readAlert = alertReader(d);
+  return function* complete(prefix, logId, alertId) {
+    const log = logId == null ? "" : `,"log":${JSON.stringify(logJson(readLog((yield* one(q.logById, [logId]))!)))}`;
+    const alert = JSON.stringify(alertJson(readAlert((yield* one(q.alertById, [alertId]))!)));
+    return `${prefix}${log},"alert":${alert}}}`;
+  };
+}
+
+/**
  * Completes up to `limit` of the oldest deliveries whose body is still to be written (see WebhookOutbox.renderBodies),
  * inside the caller's transaction; returns how many it took up. Nothing on PostgreSQL, where none is deferred.
  */
 export function bodyRenderer(dialect: Dialect): (limit: number) => Work<number> {
   const d: Dialect = { ...dialect, readTime: anyTime };
   const q = webhookStatements(d);
-  const readLog = logReader(d);
-  const readAlert = alertReader(d);
+  const complete = scriptCompletion(d);
 
   /** The deliveries' bodies that SQL would write otherwise than JavaScript, written here, one at a time (rare). */
   function* writeInScript(rows: readonly Row[]): Work<void> {
     for (const row of rows) {
-      const log = logJson(readLog((yield* one(q.logById, [row.render_log_id]))!));
-      const alert = alertJson(readAlert((yield* one(q.alertById, [row.render_alert_id]))!));
-      const body = `${row.body as string},"log":${JSON.stringify(log)},"alert":${JSON.stringify(alert)}}}`;
+      const body = yield* complete(row.body as string, row.render_log_id, row.render_alert_id);
       yield* all(q.deferredBodies!.write, [body, row.id]);
     }
   }
@@ -141,6 +154,7 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
   const d: Dialect = { ...dialect, readTime: anyTime };
   const q = webhookStatements(d);
   const renderBodies = bodyRenderer(dialect);
+  const complete = scriptCompletion(d);
   const readIncident = incidentReader(d);
   const readLog = logReader(d);
   const readAlert = alertReader(d);
@@ -221,9 +235,7 @@ export function webhookOutbox(dialect: Dialect): WebhookOutbox {
       const inScript = new Set((yield* all(q.deferredBodies!.alertsNeedScript, [JSON.stringify(alertIds)])).map((row) => d.readId(row.id)));
       for (const event of held) {
         if (event.a === undefined || !inScript.has(event.a)) continue;
-        const alert = JSON.stringify(alertJson(readAlert((yield* one(q.alertById, [event.a]))!)));
-        const log = event.l === undefined ? "" : `,"log":${JSON.stringify(logJson(readLog((yield* one(q.logById, [event.l]))!)))}`;
-        event.b = `${event.p}${log},"alert":${alert}}}`;
+        event.b = yield* complete(event.p, event.l, event.a);
       }
     }
 

@@ -196,7 +196,7 @@ export function webhookStatements(d: Dialect) {
     ),
     alertsByIds: s("webhook_alerts_by_ids", `SELECT ${alertColumns} FROM alerts WHERE ${d.inList("id", "bigint")}`),
     /** PostgreSQL: events of one incident are written one transaction after the other, so ids follow commit order. */
-    lockIncident: s("webhook_lock_incident", `SELECT id FROM incidents WHERE id = ?${pg ? " FOR NO KEY UPDATE" : ""}`),
+    lockIncident: s("webhook_lock_incident", `SELECT id FROM incidents WHERE id = ?${d.forNoKeyUpdate}`),
     incidentById: s(
       "webhook_incident_by_id",
       `SELECT id, title, status, priority, reporter_id, assignee_id, version, created_at, updated_at,
@@ -284,7 +284,7 @@ export function webhookStatements(d: Dialect) {
     /** PostgreSQL: a redelivery joins its chain after the events being written for the incident (see lockIncident). */
     lockIncidentOfDelivery: s(
       "webhook_lock_incident_of_delivery",
-      `SELECT id FROM incidents WHERE id = (SELECT incident_id FROM webhook_deliveries WHERE id = ?)${pg ? " FOR NO KEY UPDATE" : ""}`,
+      `SELECT id FROM incidents WHERE id = (SELECT incident_id FROM webhook_deliveries WHERE id = ?)${d.forNoKeyUpdate}`,
     ),
     /**
      * Run as an endpoint is enabled, before: if it was disabled, its heads waiting for a later retry are due now (the
