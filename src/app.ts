@@ -53,6 +53,12 @@ import { createWebhookSender } from "./modules/webhooks/webhook-sender.js";
 import { WebhookService } from "./modules/webhooks/webhook.service.js";
 import { afterEachEvent } from "./modules/webhooks/after-each-event.js";
 
+/**
+ * Unsent answers, at most, in MAX_RESPONSE_BYTES: eight answers at the limit (192 MB by default) in flight to readers
+ * that are slow to take them, before the slowest are cut.
+ */
+const unsentAnswersPerResponse = 8;
+
 /** Alert requests waiting for an ingest slot, at most; each holds its parsed body (up to 1 MB of JSON) meanwhile. */
 const ingestQueue = 16;
 /** Of those, one integration's at most: half, so that a flood from one key leaves room for the others' requests. */
@@ -184,6 +190,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     const budget = config.rateLimit && { spent: windowCounter("points", config.rateLimit.windowSeconds), points: config.rateLimit.points };
     // Shared by HTTP requests and subscription events: one rotation of clients on one event loop.
     const slicer = createTimeSlicer();
+    // Answers are held to MAX_RESPONSE_BYTES each; this bounds the sum that clients which stop reading leave behind.
+    const unsent = metrics.unsentAnswers(unsentAnswersPerResponse * config.limits.responseBytes);
     const subscriptions = startSubscriptionServer({
       httpServer,
       path: "/graphql",
@@ -194,6 +202,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       slicer,
       limits: config.limits,
       maxResponseBytes: config.limits.responseBytes,
+      unsent,
       budget,
       logger,
       metrics,
@@ -254,6 +263,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       logger,
       corsOrigins: config.corsOrigins,
       gate: createClientGate(config.fairness.concurrent, config.fairness.queued, slicer),
+      unsent,
       clientOf: async (req) => {
         const claims = await claimsOf(req);
         return claims ? `user:${claims.userId}` : `address:${req.socket.remoteAddress ?? "unknown"}`;

@@ -3,9 +3,11 @@ import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Readable } from "node:stream";
 import type { IncomingMessage, Server } from "node:http";
+import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { RateLimitedError } from "../shared/errors.js";
 import type { Metrics } from "../shared/metrics.js";
+import type { UnsentAnswers } from "../shared/unsent-answers.js";
 import type { ClientGate } from "./client-gate.js";
 import { registerExplorer } from "./explorer/explorer-routes.js";
 import { requestIdFrom } from "./request-id.js";
@@ -25,6 +27,8 @@ export interface HttpDeps {
   /** Who sent the request, for its fair share: the token's user, else the network address. */
   clientOf(req: IncomingMessage): Promise<string>;
   gate: ClientGate;
+  /** Every GraphQL answer is counted here until the network has taken it. */
+  unsent: UnsentAnswers;
   /** Further routes (the alert hooks), registered beside /graphql. */
   routes?: (app: FastifyInstance) => Promise<void>;
 }
@@ -188,7 +192,53 @@ async function executeGraphQL(deps: HttpDeps, request: FastifyRequest, reply: Fa
   });
   for (const [name, value] of response.headers) reply.header(name, value);
   reply.code(response.status ?? 200);
-  return response.body.kind === "complete" ? response.body.string : reply.send(Readable.from(response.body.asyncIterator));
+  if (response.body.kind !== "complete") return reply.send(Readable.from(response.body.asyncIterator));
+  holdUntilSent(deps.unsent, request, reply, response.body.string);
+  return response.body.string;
+}
+
+/**
+ * Counts the answer until it has been handed to the kernel (the response's `close`) or its connection is gone. A
+ * response pipelined behind another has no socket of its own yet, and one whose connection was cut while it
+ * executed is already closed: the request's socket covers both.
+ */
+function holdUntilSent(unsent: UnsentAnswers, request: FastifyRequest, reply: FastifyReply, body: string) {
+  const socket = request.raw.socket;
+  if (socket.destroyed) return;
+  const release = unsent.hold(utf8Bytes(body), () => {
+    if (socket.destroyed) return; // an answer pipelined behind one already cut
+    request.requestLog.warn("connection cut: its client was not reading its answers, and unsent answers passed their limit");
+    socket.destroy();
+  });
+  const forget = releaseWithSocket(socket, release);
+  reply.raw.once("close", () => {
+    forget();
+    release();
+  });
+}
+
+/**
+ * An answer's bytes: its length below 1 MB (at most three times less than its UTF-8 bytes, and exact for the ASCII
+ * that nearly every answer is), counted exactly above, where the bound matters and a scan costs little next to the
+ * answer's own making.
+ */
+const utf8Bytes = (body: string) => (body.length < 1024 * 1024 ? body.length : Buffer.byteLength(body));
+
+/** Releases still pending when a socket closes, with one listener per socket however many answers it pipelines. */
+const pendingOnSocket = new WeakMap<Socket, Set<() => void>>();
+
+function releaseWithSocket(socket: Socket, release: () => void): () => void {
+  let pending = pendingOnSocket.get(socket);
+  if (!pending) {
+    const releases = new Set<() => void>();
+    pendingOnSocket.set(socket, (pending = releases));
+    socket.once("close", () => {
+      pendingOnSocket.delete(socket);
+      for (const each of releases) each();
+    });
+  }
+  pending.add(release);
+  return () => void pending.delete(release);
 }
 
 function sendError(error: FastifyError, reply: FastifyReply, log: Logger | null) {

@@ -12,6 +12,8 @@ export interface PerEventHooks<TContext> {
    * (graphql-ws does once it has sent the result) or the stream ends: a connection then holds one result at a time.
    */
   takeTurn?: TakeTurn;
+  /** Counts a result (bounded) until the turn passes, when its message has been written: returns the release. */
+  hold?(result: ExecutionResult): () => void;
   /** The source queue overflowed: the subscriber has fallen too far behind. */
   tooSlow(error: SubscriberTooSlowError): void;
   /** Sees every event's execution, so that a shutdown can wait for those under way before closing the database. */
@@ -78,8 +80,17 @@ export async function subscribePerEvent<TContext>(
     }
     const execution = Promise.resolve(execute({ ...args, rootValue: event.value, contextValue }));
     hooks.executing?.(execution);
-    const result = await execution;
-    return { value: hooks.bound ? hooks.bound(result, contextValue) : result, done: false };
+    const executed = await execution;
+    const result = hooks.bound ? hooks.bound(executed, contextValue) : executed;
+    const release = hooks.hold?.(result);
+    if (release) {
+      const end = endTurn;
+      endTurn = () => {
+        release();
+        end?.();
+      };
+    }
+    return { value: result, done: false };
   };
 
   const results: AsyncIterableIterator<ExecutionResult> = {

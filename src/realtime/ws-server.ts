@@ -15,9 +15,10 @@ import type { GraphQLContext } from "../shared/context.js";
 import { classifyError, formatError } from "../shared/error-format.js";
 import type { Loaders } from "../shared/loaders.js";
 import type { Metrics } from "../shared/metrics.js";
+import type { UnsentAnswers } from "../shared/unsent-answers.js";
 import type { Pause, TimeSlicer } from "../shared/time-slicer.js";
 import { createConnectionWatchdog, type WatchedConnection } from "./connection-watchdog.js";
-import { withinResponseSize } from "../graphql/response-size.js";
+import { jsonLength, withinResponseSize } from "../graphql/response-size.js";
 import { createTurns, type TakeTurn } from "./connection-turns.js";
 import { subscribePerEvent } from "./per-event-execution.js";
 import { authenticateConnection, CloseCode, subscriberRefusal, type Refusal } from "./subscriber-auth.js";
@@ -56,6 +57,11 @@ export interface SubscriptionServerOptions {
    * A subscription is checked for nodes when subscribed, but the bytes of an event cannot be known before it runs.
    */
   maxResponseBytes?: number;
+  /**
+   * Each event's message is counted here until written to the socket; a connection whose message is cut to make
+   * room (its client was not reading) is terminated.
+   */
+  unsent?: UnsentAnswers;
 }
 
 export interface SubscriptionServer {
@@ -75,6 +81,8 @@ interface Subscriber extends WatchedConnection {
   detach(): void;
   /** Events of the connection's subscriptions are executed and sent one at a time (connection-turns.ts). */
   readonly takeTurn: TakeTurn;
+  /** Drops the connection and what it has not sent, at once: its client is not reading. */
+  cut(): void;
 }
 
 /** The context of a subscription operation: what each event's own context is derived from. */
@@ -144,6 +152,12 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       detach() {
         closed = true;
         unwatch();
+      },
+      cut() {
+        // close() would queue its frame behind the unsent message and wait for a reader that never comes.
+        subscriber.detach();
+        log.warn("subscription connection cut: its client was not reading its events, and unsent answers passed their limit");
+        socket.terminate();
       },
     };
     unwatch = watchdog.watch(subscriber);
@@ -267,6 +281,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           // stream, and the next events (a smaller incident, a DELETED) may well fit.
           bound: (result, context) => withinResponseSize(result, maxResponseBytes, context),
           takeTurn: subscriber.takeTurn,
+          hold: options.unsent && ((result) => options.unsent!.hold(jsonLength(result), () => subscriber.cut())),
           tooSlow: (error) => subscriber.close({ code: CloseCode.TooSlow, reason: error.message }),
           executing: track,
           ended: () => active?.dec(),

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { createUnsentAnswers, type UnsentAnswers } from "./unsent-answers.js";
 
 /** What a bounded cache reports: the heap its entries are estimated to hold, and how many there are. */
 export interface CacheGauge {
@@ -19,6 +20,8 @@ export interface Metrics {
   webhookDuration: Histogram;
   /** Reports the age of the oldest pending webhook delivery, read when /metrics is scraped. */
   watchWebhookBacklog(oldestPending: () => Promise<Date | undefined>): void;
+  /** The ledger of answers not yet taken by the network, reported as `answers_unsent_bytes` and `answers_cut_total`. */
+  unsentAnswers(limitBytes: number): UnsentAnswers;
 }
 
 /** One registry per server, so that tests running several servers in one process do not share counts. */
@@ -48,7 +51,24 @@ export function createMetrics(): Metrics {
       this.set(oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0);
     },
   });
+  const answersCut = new Counter({
+    name: "answers_cut_total",
+    help: "Answers dropped with their connection because unsent answers passed their limit (the slowest readers first)",
+    registers: [registry],
+  });
   return {
+    unsentAnswers(limitBytes) {
+      const ledger = createUnsentAnswers(limitBytes, () => answersCut.inc());
+      new Gauge({
+        name: "answers_unsent_bytes",
+        help: "Bytes of HTTP answers and subscription events handed to sockets and not yet taken by the network",
+        registers: [registry],
+        collect() {
+          this.set(ledger.bytes);
+        },
+      });
+      return ledger;
+    },
     watchCache: (name, cache) => void caches.set(name, cache),
     watchWebhookBacklog: (read) => void (oldestPending = read),
     webhookDeliveries: new Counter({

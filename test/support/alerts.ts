@@ -1,5 +1,8 @@
 import type { TestServer } from "./server.js";
 
+/** What the helpers below need of a server: an in-process test server or a child process with its admin's token. */
+export type AlertTarget = Pick<TestServer, "base" | "gql"> & { admin: { token: string } };
+
 // Payloads shaped as the two senders send them (Alertmanager's webhook v4, PagerDuty's Events API v2),
 // written from the formats' documentation, and helpers to send them to a test server.
 
@@ -74,7 +77,7 @@ export interface Posted {
   body: any;
 }
 
-export async function post(server: TestServer, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Posted> {
+export async function post(server: AlertTarget, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Posted> {
   const response = await fetch(`${server.base}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
@@ -90,12 +93,12 @@ export async function post(server: TestServer, path: string, body: unknown, head
   return { status: response.status, headers: response.headers, body: parsed };
 }
 
-export const sendAlertmanager = (server: TestServer, key: string, payload: unknown) =>
+export const sendAlertmanager = (server: AlertTarget, key: string, payload: unknown) =>
   post(server, "/hooks/alertmanager", payload, { authorization: `Bearer ${key}` });
 
-export const enqueue = (server: TestServer, event: unknown) => post(server, "/v2/enqueue", event);
+export const enqueue = (server: AlertTarget, event: unknown) => post(server, "/v2/enqueue", event);
 
-export async function createService(server: TestServer, input: Record<string, unknown> = {}): Promise<{ id: string; name: string }> {
+export async function createService(server: AlertTarget, input: Record<string, unknown> = {}): Promise<{ id: string; name: string }> {
   const result = await server.gql(
     `mutation($input: CreateServiceInput!) { createService(input: $input) { id name } }`,
     { input: { name: `svc-${Math.random().toString(36).slice(2, 10)}`, ...input } },
@@ -106,7 +109,7 @@ export async function createService(server: TestServer, input: Record<string, un
 }
 
 export async function createIntegration(
-  server: TestServer,
+  server: AlertTarget,
   serviceId: string,
   kind: "ALERTMANAGER" | "EVENTS_V2",
 ): Promise<{ id: string; key: string }> {
@@ -120,7 +123,7 @@ export async function createIntegration(
 }
 
 /** A service with one integration of each kind. */
-export async function alertSetup(server: TestServer, service: Record<string, unknown> = {}) {
+export async function alertSetup(server: AlertTarget, service: Record<string, unknown> = {}) {
   const created = await createService(server, service);
   const am = await createIntegration(server, created.id, "ALERTMANAGER");
   const v2 = await createIntegration(server, created.id, "EVENTS_V2");
@@ -133,7 +136,7 @@ const INCIDENT_ALERTS = `id title description status priority reporter { id } ve
     labels { key value } annotations { key value } generatorUrl integration { id kind } incident { id } } }
   logs(first: 100) { nodes { kind message author { id } fromStatus toStatus } }`;
 
-export async function incidentWithAlerts(server: TestServer, id: string) {
+export async function incidentWithAlerts(server: AlertTarget, id: string) {
   const result = await server.gql(`query($id: ID!) { incident(id: $id) { ${INCIDENT_ALERTS} } }`, { id }, server.admin.token);
   if (result.errors) throw new Error(JSON.stringify(result.errors));
   return result.data.incident;
@@ -149,7 +152,7 @@ export function widestAlert(n: number) {
 }
 
 /** One incident (one group key) of 10 widest alerts: 1.3 MB of labels and annotations each time they are all read. */
-export async function wideIncident(server: TestServer): Promise<{ incidentId: string; amKey: string }> {
+export async function wideIncident(server: AlertTarget): Promise<{ incidentId: string; amKey: string }> {
   const { amKey } = await alertSetup(server);
   for (let batch = 0; batch < 2; batch++) {
     const sent = await sendAlertmanager(server, amKey, alertmanagerPayload(Array.from({ length: 5 }, (_, k) => widestAlert(batch * 5 + k))));
