@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createPubSub, type PubSubEventTarget } from "@graphql-yoga/subscription";
 import {
   INCIDENT_EVENTS_TOPIC,
@@ -42,9 +43,19 @@ export const defaultQueueLimit = 1_000;
 const topicOf = (filter: IncidentEventFilter) =>
   filter.incidentId === undefined ? INCIDENT_EVENTS_TOPIC : `${INCIDENT_EVENTS_TOPIC}:${filter.incidentId}`;
 
+/**
+ * Every subscription listens on one topic of it: without this, the eleventh subscriber printed "Possible
+ * EventTarget memory leak detected" to the server's stderr.
+ */
+function inProcessTarget(): PubSubEventTarget<Topics> {
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  return target as PubSubEventTarget<Topics>;
+}
+
 export function createEventBus(options: EventBusOptions = {}): IncidentEventBus {
   const queueLimit = options.queueLimit ?? defaultQueueLimit;
-  const target = options.eventTarget ?? (new EventTarget() as PubSubEventTarget<Topics>);
+  const target = options.eventTarget ?? inProcessTarget();
   const pubSub = createPubSub<Topics>({ eventTarget: target });
   return {
     publish(event) {

@@ -119,6 +119,22 @@ describe("the in-memory event bus", () => {
     for (const event of events.filter((e) => e.incidentId === 7)) expect((await seven.next()).value).toEqual(event);
   });
 
+  it("takes any number of subscribers of one topic without a leak warning", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const bus = createEventBus();
+      const subscribers = Array.from({ length: 50 }, () => bus.subscribe({}));
+      bus.publish(note(1, 1));
+      for (const subscriber of subscribers) expect((await subscriber.next()).value?.logId).toBe(1);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings.map((warning) => warning.name)).not.toContain("MaxListenersExceededWarning");
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("fails only the subscriber that fell behind", async () => {
     const bus = createEventBus({ queueLimit: 2 });
     const slow = bus.subscribe({});
