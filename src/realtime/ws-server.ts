@@ -18,7 +18,8 @@ import type { Metrics } from "../shared/metrics.js";
 import type { UnsentAnswers } from "../shared/unsent-answers.js";
 import type { Pause, TimeSlicer } from "../shared/time-slicer.js";
 import { createConnectionWatchdog, type WatchedConnection } from "./connection-watchdog.js";
-import { jsonLength, withinResponseSize } from "../graphql/response-size.js";
+import { jsonLength } from "../graphql/response-size.js";
+import { eventWithinResponseSize } from "./oversized-event.js";
 import { createTurns, type TakeTurn } from "./connection-turns.js";
 import { subscribePerEvent } from "./per-event-execution.js";
 import { authenticateConnection, CloseCode, subscriberRefusal, type Refusal } from "./subscriber-auth.js";
@@ -276,10 +277,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         const { subscriber, requestId, log } = args.contextValue as OperationContext;
         return subscribePerEvent(args, {
           contextForEvent: () => contextFor(subscriber, requestId, log),
-          // Past the limit, the event is sent as a result with a QUERY_TOO_COMPLEX error and no data, worded as over
-          // HTTP. The subscription stays open: a field error in one event's execution does not end a GraphQL
-          // stream, and the next events (a smaller incident, a DELETED) may well fit.
-          bound: (result, context) => withinResponseSize(result, maxResponseBytes, context),
+          // Past the limit, the event keeps its kind and incident id, and its objects are null with QUERY_TOO_COMPLEX
+          // errors, worded as over HTTP. The subscription stays open: a field error in one event's execution does
+          // not end a GraphQL stream, and the next events (a smaller incident, a DELETED) may well fit.
+          bound: (result, context) => eventWithinResponseSize(result, maxResponseBytes, context),
           takeTurn: subscriber.takeTurn,
           hold: options.unsent && ((result) => options.unsent!.hold(jsonLength(result), () => subscriber.cut())),
           tooSlow: (error) => subscriber.close({ code: CloseCode.TooSlow, reason: error.message }),

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fits, jsonBytes, jsonLength, jsonStringBytes } from "../../src/graphql/response-size.js";
+import { eventWithinResponseSize } from "../../src/realtime/oversized-event.js";
+import type { GraphQLContext } from "../../src/shared/context.js";
 
 const serialised = (value: unknown) => Buffer.byteLength(JSON.stringify(value), "utf8");
 
@@ -31,5 +33,22 @@ describe("the size of an answer, measured without serialising it", () => {
     // 102 KB of ASCII and 302 KB of three-byte characters, 101 K characters each.
     expect([fits(ascii, 110_000), fits(wide, 110_000)]).toEqual([true, false]);
     expect([fits(ascii, 90_000), fits(wide, 250_000), fits(wide, 1_000_000)]).toEqual([false, false, true]);
+  });
+});
+
+describe("an oversized subscription event", () => {
+  const context = { responseBytes: { used: 0, max: 1_000 } } as unknown as GraphQLContext;
+
+  it("keeps its scalars and nulls each object, with a QUERY_TOO_COMPLEX error at its path", () => {
+    const event = { kind: "UPDATED", incidentId: "7", incident: { title: "x".repeat(2_000) }, actor: { name: "Ann" }, log: null };
+    const bounded = eventWithinResponseSize({ data: { events: event } }, 1_000, context);
+    expect(bounded.data).toEqual({ events: { kind: "UPDATED", incidentId: "7", incident: null, actor: null, log: null } });
+    expect(bounded.errors!.map((error) => error.path)).toEqual([["events", "incident"], ["events", "actor"]]);
+    expect(bounded.errors!.every((error) => (error.originalError as { kind?: string }).kind === "QUERY_TOO_COMPLEX")).toBe(true);
+  });
+
+  it("leaves an event within the limit as it is", () => {
+    const result = { data: { events: { kind: "DELETED", incidentId: "7", incident: null } } };
+    expect(eventWithinResponseSize(result, 1_000, context)).toBe(result);
   });
 });
