@@ -217,6 +217,42 @@ describe("incidentEvents over graphql-ws", () => {
     expect(anonymous.events).toEqual([]);
   });
 
+  it("refuses a user's 101st open connection with 4429, and takes it again once one of the 100 closes; other users are not affected", async () => {
+    const user = await server.user("VIEWER");
+    /** A connection that has been acknowledged, or the code it was closed with. */
+    const connect = (token: string) =>
+      new Promise<{ socket: WebSocket; refused?: Closed }>((resolve, reject) => {
+        const socket = new WebSocket(wsUrl, "graphql-transport-ws");
+        socket.on("error", reject);
+        socket.on("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } })));
+        socket.on("message", (data) => JSON.parse(String(data)).type === "connection_ack" && resolve({ socket }));
+        socket.on("close", (code, reason) => resolve({ socket, refused: { code, reason: String(reason) } }));
+      });
+    const open = [];
+    try {
+      for (let i = 0; i < 100; i++) open.push(await connect(user.token));
+      expect(open.filter((connection) => connection.refused)).toEqual([]);
+      const over = await connect(user.token);
+      expect(over.refused).toEqual({ code: 4429, reason: "Too many connections: at most 100 per user" });
+      const other = await connect(viewer.token);
+      expect(other.refused).toBeUndefined();
+      open.push(other);
+
+      const first = open.shift()!;
+      const gone = new Promise((resolve) => first.socket.once("close", resolve));
+      first.socket.close();
+      await gone;
+      // The server counts the close when its side of the socket closes, a moment after the client's.
+      const again = await until(async () => {
+        const connection = await connect(user.token);
+        return connection.refused ? undefined : connection;
+      }, "a connection to be taken again");
+      open.push(again);
+    } finally {
+      for (const { socket } of open) socket.terminate();
+    }
+  });
+
   it("closes the connection of a user an admin deactivates, without waiting for an event", async () => {
     const user = await server.user("VIEWER", "Soon inactive");
     const listener = await subscribed(user.token);

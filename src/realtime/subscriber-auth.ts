@@ -10,6 +10,8 @@ export const CloseCode = {
   Forbidden: 4403,
   /** "Try again later": the subscriber could not keep up and was dropped. */
   TooSlow: 1013,
+  /** Its user already holds as many connections as one may (graphql-ws clients do not retry it). */
+  TooManyConnections: 4429,
   /** The server is shutting down. */
   GoingAway: 1001,
 } as const;

@@ -51,6 +51,8 @@ export interface SubscriptionServerOptions {
   /** How often open connections re-read their user (deactivation, signOutEverywhere). */
   recheckIntervalMs?: number;
   maxSubscriptionsPerConnection?: number;
+  /** Open connections one user may hold (default 100): each costs a socket, a file descriptor and about 30 KB. */
+  maxConnectionsPerUser?: number;
   /** Largest message a client may send, like the HTTP body limit. */
   maxPayloadBytes?: number;
   /**
@@ -101,6 +103,7 @@ type ConnectionExtra = { subscriber: Subscriber };
 export function startSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
   const { schema, logger } = options;
   const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 50;
+  const connections = createConnectionCount(options.maxConnectionsPerUser ?? 100);
   const maxResponseBytes = options.maxResponseBytes ?? Number.POSITIVE_INFINITY;
   const checkDocument = subscriptionDocumentChecker(schema, options.limits, options.production);
   const watchdog = createConnectionWatchdog({
@@ -257,6 +260,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           socket.close(result.refusal.code, result.refusal.reason);
           return false;
         }
+        if (!connections.open(result.user.id, socket)) {
+          socket.close(CloseCode.TooManyConnections, `Too many connections: at most ${connections.max} per user`);
+          return false;
+        }
         const requestId = connectionIds.get(ctx.extra.request) ?? randomUUID();
         const log = logger.child({ requestId, userId: result.user.id, transport: "ws" });
         ctx.extra.subscriber = subscriberFor(socket, requestId, log, result.identity);
@@ -323,6 +330,29 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           },
         };
       },
+    },
+  };
+}
+
+/**
+ * Open connections per user. Without a bound, one signed-up user could open connections until the process ran out
+ * of file descriptors (20,000 here, 31 KB each), and then no one could connect or open a file.
+ */
+function createConnectionCount(max: number) {
+  const open = new Map<number, number>();
+  return {
+    max,
+    /** Counts the socket until it closes; false (nothing counted) when its user already holds `max`. */
+    open(userId: number, socket: WebSocket): boolean {
+      const count = open.get(userId) ?? 0;
+      if (count >= max) return false;
+      open.set(userId, count + 1);
+      socket.once("close", () => {
+        const left = open.get(userId)! - 1;
+        if (left === 0) open.delete(userId);
+        else open.set(userId, left);
+      });
+      return true;
     },
   };
 }
