@@ -2,7 +2,7 @@ import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createLoginThrottle } from "./auth/login-throttle.js";
@@ -21,6 +21,7 @@ import { timeSlicingPlugin } from "./graphql/time-slicing-plugin.js";
 import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
 import { unstorableInputPlugin } from "./graphql/unstorable-input.js";
 import { createClientGate } from "./http/client-gate.js";
+import { createTimedServer } from "./http/connection-timeouts.js";
 import { createFairShareLimit } from "./shared/concurrency-limit.js";
 import { httpDrainPlugin } from "./http/drain.js";
 import { withExplorerLink } from "./http/explorer/landing-page-link.js";
@@ -185,7 +186,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       logger,
     });
 
-    const httpServer = createServer();
+    const httpServer = createTimedServer(config.http);
     // One budget per client for both transports: a subscribe costs what the same selection costs over HTTP.
     const budget = config.rateLimit && { spent: windowCounter("points", config.rateLimit.windowSeconds), points: config.rateLimit.points };
     // Shared by HTTP requests and subscription events: one rotation of clients on one event loop.

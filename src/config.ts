@@ -97,6 +97,8 @@ const envSchema = z.object({
     .min(0, "must be a whole number of points (0 turns the budget off)")
     .optional(),
   RATE_LIMIT_WINDOW: duration("1h"),
+  REQUEST_HEADERS_TIMEOUT: duration("10s"),
+  REQUEST_TIMEOUT: duration("30s"),
   MAX_CONCURRENT_REQUESTS_PER_CLIENT: positiveInt(2),
   MAX_QUEUED_REQUESTS_PER_CLIENT: positiveInt(64),
   COMPILED_QUERY_CACHE_BYTES: byteSize("48MB"),
@@ -162,6 +164,11 @@ export interface Config {
   rateLimit: { points: number; windowSeconds: number } | undefined;
   /** Fair share of the event loop: requests of one client executing at once, and waiting behind those. */
   fairness: { concurrent: number; queued: number };
+  /**
+   * How long a connection may take to send a request's line and headers (and, when it sends nothing, to send its
+   * first byte), and its whole request, body included. Not the answer: a slow query is not cut short.
+   */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number };
   /** Every in-process cache, bounded by an estimate of the heap (or native memory) it holds. */
   caches: {
     compiledQueryBytes: number;
@@ -269,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     // GitHub's default budget in production, none in development unless asked for: benchmarks and local tools run free.
     rateLimit: rateLimitOf(values.RATE_LIMIT_POINTS ?? (production ? 5000 : 0), values.RATE_LIMIT_WINDOW),
     fairness: { concurrent: values.MAX_CONCURRENT_REQUESTS_PER_CLIENT, queued: values.MAX_QUEUED_REQUESTS_PER_CLIENT },
+    http: { headersTimeoutMs: values.REQUEST_HEADERS_TIMEOUT * 1000, requestTimeoutMs: values.REQUEST_TIMEOUT * 1000 },
     caches: {
       compiledQueryBytes: values.COMPILED_QUERY_CACHE_BYTES,
       documentBytes: values.DOCUMENT_CACHE_BYTES,

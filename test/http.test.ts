@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { onlyError, startTestServer, type TestServer } from "./support/server.js";
+import { until } from "./support/until.js";
 
 let server: TestServer;
 const logs: Array<Record<string, any>> = [];
@@ -226,5 +227,76 @@ describe("WebSocket upgrades", () => {
     });
     socket.close();
     expect(header).toBe("ws-probe 7");
+  });
+});
+
+describe("clients slow to send their requests", () => {
+  // REQUEST_HEADERS_TIMEOUT 1 s, REQUEST_TIMEOUT 2 s. Before, a connection that sent nothing stayed open for good,
+  // and one that sent part of its headers for 60-90 s: enough open sockets and no one else could connect.
+  let timed: TestServer;
+  beforeAll(async () => {
+    timed = await startTestServer({ REQUEST_HEADERS_TIMEOUT: "1s", REQUEST_TIMEOUT: "2s" });
+  });
+  afterAll(() => timed.close());
+
+  /** Opens a raw connection, sends `start`, then `trickle` every 300 ms; resolves with what came back and when it closed. */
+  const slowClient = async (start: string, trickle = "") => {
+    const { connect } = await import("node:net");
+    return new Promise<{ answer: string; closedAfterMs: number }>((resolve, reject) => {
+      const started = Date.now();
+      let answer = "";
+      const socket = connect(Number(new URL(timed.base).port), "127.0.0.1", () => start && socket.write(start));
+      const drip = trickle ? setInterval(() => socket.writable && socket.write(trickle), 300) : undefined;
+      socket.on("data", (chunk) => (answer += chunk));
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        clearInterval(drip);
+        resolve({ answer, closedAfterMs: Date.now() - started });
+      });
+      setTimeout(() => reject(new Error("still open after 10 s")), 10_000).unref();
+    });
+  };
+
+  it("closes a connection that sends nothing once the headers' time has passed", async () => {
+    const { answer, closedAfterMs } = await slowClient("");
+    expect(answer).toBe("");
+    expect(closedAfterMs).toBeGreaterThanOrEqual(900);
+    expect(closedAfterMs).toBeLessThan(4_000);
+  });
+
+  it("answers 408 to headers that do not end in time, even while bytes keep coming", async () => {
+    const { answer, closedAfterMs } = await slowClient("GET /healthz HTTP/1.1\r\nHost: x\r\n", "X-Slow: 1\r\n");
+    expect(answer.split("\r\n")[0]).toBe("HTTP/1.1 408 Request Timeout");
+    expect(closedAfterMs).toBeLessThan(4_000);
+  });
+
+  it("answers 408 to a body that does not arrive within the request's time", async () => {
+    const head = `POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"query":"`;
+    const { answer, closedAfterMs } = await slowClient(head, "a".repeat(10));
+    expect(answer.split("\r\n")[0]).toBe("HTTP/1.1 408 Request Timeout");
+    expect(closedAfterMs).toBeGreaterThanOrEqual(1_900);
+    expect(closedAfterMs).toBeLessThan(5_000);
+  });
+
+  it("times neither an upgraded WebSocket connection nor a keep-alive connection between its requests", async () => {
+    const { WebSocket } = await import("ws");
+    const socket = new WebSocket(timed.url.replace(/^http/, "ws"), "graphql-transport-ws");
+    const messages: string[] = [];
+    socket.on("message", (data) => messages.push(JSON.parse(String(data)).type));
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${timed.admin.token}` } }));
+    const { connect } = await import("node:net");
+    const keptAlive = connect(Number(new URL(timed.base).port), "127.0.0.1");
+    let answers = "";
+    keptAlive.on("data", (chunk) => (answers += chunk));
+    keptAlive.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    socket.send(JSON.stringify({ type: "ping" }));
+    keptAlive.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    await until(() => messages.includes("pong"), "the pong");
+    expect(messages).toEqual(["connection_ack", "pong"]);
+    await until(() => answers.split("HTTP/1.1 200 OK").length === 3, "both answers on the kept-alive connection");
+    socket.close();
+    keptAlive.destroy();
   });
 });
