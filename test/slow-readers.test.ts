@@ -183,5 +183,7 @@ describe("clients that stop reading their answers", () => {
     for (const outcome of outcomes) expect([1006, "event"]).toContain(outcome);
     for (const { socket } of [reader, ...paused]) socket.terminate();
     await until(async () => (await metric("answers_unsent_bytes")) === 0, "unsent events to be let go");
+    // Every subscription of a cut connection let go of its event source too.
+    await until(async () => (await metric("graphql_subscriptions_active")) === 0, "the subscriptions to end");
   }, 120_000);
 });
