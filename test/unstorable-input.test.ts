@@ -51,3 +51,26 @@ describe("text no backend can store", () => {
     expect(read.data).toEqual({ incident: { title, description: "🔥" } });
   });
 });
+
+describe("variables nested deep", () => {
+  const deep = (depth: number, inner = "[]") => `${"[".repeat(depth)}${inner}${"]".repeat(depth)}`;
+  const post = (body: string) =>
+    fetch(server.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${server.admin.token}` }, body });
+
+  // Before, the check for unstorable text recursed through them and ran out of stack: an HTTP 500, for anyone.
+  it("are walked without running out of stack, declared or not", async () => {
+    for (const depth of [5_000, 100_000]) {
+      const undeclared = await post(`{"query":"{__typename}","variables":{"a":${deep(depth)}}}`);
+      expect(undeclared.status).toBe(200);
+      expect(await undeclared.json()).toEqual({ data: { __typename: "Query" } });
+      const declared = await post(`{"query":"query($s: [IncidentStatus!]) { incidents(filter: {status: $s}) { totalCount } }","variables":{"s":${deep(depth, '["OPEN"]')}}}`);
+      expect(declared.status).toBe(400);
+      expect(((await declared.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe("BAD_USER_INPUT");
+    }
+  });
+
+  it("still have their unstorable text found, however deep", async () => {
+    const response = await post(`{"query":"{__typename}","variables":{"a":${deep(50_000, '["x\\u0000"]')}}}`);
+    expect(response.status).toBe(400);
+  });
+});

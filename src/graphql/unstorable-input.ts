@@ -5,18 +5,21 @@ import { isUnstorable } from "../shared/unstorable-text.js";
 
 const message = (field: string) => `${field} must not hold a NUL character or a lone surrogate`;
 
-/** The input field (the last name on its path) of the first unstorable string in a variables object. */
-function inVariables(value: unknown, field: string): string | undefined {
-  if (typeof value === "string") return isUnstorable(value) ? field : undefined;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const found = inVariables(item, field);
-      if (found) return found;
-    }
-  } else if (value !== null && typeof value === "object") {
-    for (const [key, item] of Object.entries(value)) {
-      const found = inVariables(item, key);
-      if (found) return found;
+/**
+ * The input field (the last name on its path) of the first unstorable string in a variables object. A loop, not
+ * recursion: a client's JSON may nest thousands deep, even in variables the operation does not declare.
+ */
+function inVariables(variables: unknown, field: string): string | undefined {
+  const stack: Array<[unknown, string]> = [[variables, field]];
+  while (stack.length > 0) {
+    const [value, name] = stack.pop()!;
+    if (typeof value === "string") {
+      if (isUnstorable(value)) return name;
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], name]);
+    } else if (value !== null && typeof value === "object") {
+      const entries = Object.entries(value);
+      for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]![1], entries[i]![0]]);
     }
   }
   return undefined;
