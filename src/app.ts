@@ -204,6 +204,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       limits: config.limits,
       maxResponseBytes: config.limits.responseBytes,
       unsent,
+      documents,
       budget,
       logger,
       metrics,

@@ -10,7 +10,10 @@ import {
   type FragmentDefinitionNode,
   type GraphQLSchema,
 } from "graphql";
+import { createHash } from "node:crypto";
 import { documentLimitRules, nodeCount, type DocumentLimits } from "../graphql/document-limits.js";
+import { documentBytes } from "../graphql/document-store.js";
+import type { ByteBudgetCache } from "../shared/byte-budget-cache.js";
 import { QueryTooComplexError } from "../shared/errors.js";
 
 export interface SubscribePayload {
@@ -41,25 +44,51 @@ export interface CheckedSubscription {
   nodes: number;
 }
 
-export function subscriptionDocumentChecker(schema: GraphQLSchema, limits: DocumentLimits, production: boolean) {
+export function subscriptionDocumentChecker(
+  schema: GraphQLSchema,
+  limits: DocumentLimits,
+  production: boolean,
+  /**
+   * Valid documents that recur, shared with Apollo's store (under keys of their own): a client that subscribes and
+   * completes the same document in a loop had it parsed and validated every time, the event loop held for seconds.
+   */
+  cache?: ByteBudgetCache<DocumentNode>,
+) {
   const rules = [...specifiedRules, ...documentLimitRules(limits)];
-  return (payload: SubscribePayload): CheckedSubscription | readonly GraphQLError[] => {
+  const parseAndValidate = (query: string): DocumentNode | readonly GraphQLError[] => {
     let document: DocumentNode;
     try {
-      document = parse(payload.query, { maxTokens: limits.tokens });
+      document = parse(query, { maxTokens: limits.tokens });
     } catch (error) {
       if (error instanceof GraphQLError) return [withCode(error, "GRAPHQL_PARSE_FAILED")];
       throw error;
     }
     const invalid = validate(schema, document, rules);
-    if (invalid.length > 0) {
-      // As over HTTP (first-error-only.ts): in production, one error however many the document has.
-      return (production ? invalid.slice(0, 1) : invalid).map((error) => {
-        const coded = withCode(error, "GRAPHQL_VALIDATION_FAILED");
-        // As Apollo's hideSchemaDetailsFromClientErrors does over HTTP: no "Did you mean ...?" in production.
-        return production ? new GraphQLError(coded.message.replace(/ ?Did you mean(.+?)\?$/, ""), coded) : coded;
-      });
+    if (invalid.length === 0) return document;
+    // As over HTTP (first-error-only.ts): in production, one error however many the document has.
+    return (production ? invalid.slice(0, 1) : invalid).map((error) => {
+      const coded = withCode(error, "GRAPHQL_VALIDATION_FAILED");
+      // As Apollo's hideSchemaDetailsFromClientErrors does over HTTP: no "Did you mean ...?" in production.
+      return production ? new GraphQLError(coded.message.replace(/ ?Did you mean(.+?)\?$/, ""), coded) : coded;
+    });
+  };
+  const validDocument = (query: string): DocumentNode | readonly GraphQLError[] => {
+    if (!cache) return parseAndValidate(query);
+    const key = `subscription:${createHash("sha256").update(query).digest("hex")}`;
+    const cached = cache.get(key);
+    if (cached) return cached;
+    const checked = parseAndValidate(query);
+    if (!Array.isArray(checked)) {
+      const document = checked as DocumentNode;
+      const bytes = documentBytes(document);
+      if (cache.admits(key, bytes)) cache.set(key, document, bytes);
     }
+    return checked;
+  };
+  return (payload: SubscribePayload): CheckedSubscription | readonly GraphQLError[] => {
+    const valid = validDocument(payload.query);
+    if (Array.isArray(valid)) return valid;
+    const document = valid as DocumentNode;
     const operation = getOperationAST(document, payload.operationName);
     if (!operation) return [requestError("Unable to identify the operation to run", "OPERATION_RESOLUTION_FAILURE")];
     // Queries and mutations go over HTTP, where their metrics, throttling and request logs apply.
