@@ -12,22 +12,45 @@ describe("the time slicer", () => {
     const slicer = createTimeSlicer(50);
     expect(slicer.proceed("a")).toBeUndefined();
     busy(5);
-    expect(slicer.forRequest("a")()).toBeUndefined();
+    let immediateRan = false;
+    setImmediate(() => (immediateRan = true));
+    await slicer.forRequest("a")();
+    expect(immediateRan).toBe(false); // answered within the same turn
     expect(slicer.proceed("b")).toBeUndefined();
   });
 
   it("makes a request past the slice wait for a unit of its own, in a later turn of the loop", async () => {
     const slicer = createTimeSlicer(5);
     const pause = slicer.forRequest("a");
-    pause();
+    await pause();
     busy(6);
     let immediateRan = false;
     setImmediate(() => (immediateRan = true));
-    const waited = pause();
-    expect(waited).toBeInstanceOf(Promise);
-    await waited;
+    await pause();
     expect(immediateRan).toBe(true);
-    expect(pause()).toBeUndefined(); // the unit starts a new stretch
+    // The unit starts a new stretch: the next question is answered in the same turn.
+    let again = false;
+    setImmediate(() => (again = true));
+    await pause();
+    expect(again).toBe(false);
+  });
+
+  it("answers a request's questions in order, so that siblings asking together still take turns once the work of the first passes the slice", async () => {
+    const slicer = createTimeSlicer(5);
+    const pause = slicer.forRequest("a");
+    const ran: string[] = [];
+    let turns = 0;
+    const counter = setInterval(() => turns++, 0);
+    // Two sibling fields ask before either has done its (synchronous) work, as sibling resolvers do.
+    const sibling = async (name: string) => {
+      await pause();
+      ran.push(`${name}@${turns}`);
+      busy(6);
+    };
+    await Promise.all([sibling("first"), sibling("second")]);
+    clearInterval(counter);
+    const [first, second] = ran.map((entry) => Number(entry.split("@")[1]));
+    expect(second!).toBeGreaterThan(first!); // the second waited for a turn of the loop
   });
 
   it("queues a request that starts while others wait, even on a short stretch", async () => {

@@ -47,7 +47,9 @@ export class IncidentInsightsResolver {
     description: "Counts and durations of the incidents created in [from, to), by bucket and group; ordered by bucket, service name, priority, assignee name.",
   })
   async incidentMetrics(@Arg("input", () => IncidentMetricsInput) input: IncidentMetricsInput, @Ctx() ctx: GraphQLContext) {
-    return this.service.metrics(await ctx.viewer(), input);
+    const viewer = await ctx.viewer();
+    await ctx.pause?.();
+    return this.service.metrics(viewer, input);
   }
 }
 

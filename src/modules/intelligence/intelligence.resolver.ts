@@ -17,7 +17,9 @@ export class IntelligenceResolver {
     @Arg("first", () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return this.service.search(await ctx.viewer(), { query, filter, first }, ctx.loaders);
+    const viewer = await ctx.viewer();
+    await ctx.pause?.();
+    return this.service.search(viewer, { query, filter, first }, ctx.loaders);
   }
 
   @Query(() => [SimilarIncidentType], {
@@ -30,7 +32,9 @@ export class IntelligenceResolver {
     withinDays: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return this.service.similarToDraft(await ctx.viewer(), { to, first, withinDays }, ctx.loaders);
+    const viewer = await ctx.viewer();
+    await ctx.pause?.();
+    return this.service.similarToDraft(viewer, { to, first, withinDays }, ctx.loaders);
   }
 }
 
@@ -48,6 +52,8 @@ export class IncidentSimilarResolver {
     @Arg("sameServiceOnly", () => Boolean, { nullable: true, defaultValue: false }) sameServiceOnly: boolean | null,
     @Arg("withinDays", () => Int, { nullable: true, defaultValue: 180 }) withinDays: number | null,
   ) {
-    return this.service.similar(await ctx.viewer(), incident, { first, sameServiceOnly, withinDays }, ctx.loaders);
+    const viewer = await ctx.viewer();
+    await ctx.pause?.();
+    return this.service.similar(viewer, incident, { first, sameServiceOnly, withinDays }, ctx.loaders);
   }
 }

@@ -72,7 +72,9 @@ export class ServiceResolver {
     @Info() info: GraphQLResolveInfo,
   ) {
     const scoped = { ...filter, serviceId: [String(service.id)] };
-    return this.incidentService.page(await ctx.viewer(), { filter: scoped, orderBy, first, after }, ctx.loaders, incidentPageReads(info));
+    const viewer = await ctx.viewer();
+    await ctx.pause?.();
+    return this.incidentService.page(viewer, { filter: scoped, orderBy, first, after }, ctx.loaders, incidentPageReads(info));
   }
 
   @FieldResolver(() => [IntegrationType], { description: "ADMIN only; FORBIDDEN for others." })
