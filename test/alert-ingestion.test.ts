@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   alertmanagerPayload,
@@ -423,6 +424,69 @@ describe("Events API v2", () => {
     await enqueue(server, triggerEvent(v2Key, { dedupKey: "any-1" }));
     await enqueue(server, triggerEvent(v2Key, { dedupKey: "any-2", summary: "Something else" }));
     expect(await server.db.scalar("SELECT count(DISTINCT incident_id) FROM alerts WHERE fingerprint IN ('any-1', 'any-2')")).toBe(1);
+  });
+});
+
+// Random, so that PostgreSQL cannot compress an index entry under its limit; the last character is what differs.
+const randomText = (length: number) => randomBytes(length).toString("base64").slice(0, length);
+const lastChanged = (text: string) => text.slice(0, -1) + (text.endsWith("A") ? "B" : "A");
+
+describe("grouping by long values", () => {
+  const incidentOf = async (fingerprint: string) =>
+    String((await server.db.query<{ incident_id: unknown }>("SELECT incident_id FROM alerts WHERE fingerprint = ?", [fingerprint]))[0]?.incident_id);
+  // PostgreSQL refuses a btree entry past about 2.7 KB: what the grouping indexes hold stays well under it.
+  const longestStored = async (serviceId: string) =>
+    Number(await server.db.scalar(`SELECT max(length(group_key)) + max(length(group_values)) FROM alerts WHERE service_id = ${Number(serviceId)}`));
+
+  it("accepts a groupKey of any length, and groups by all of it", async () => {
+    const { amKey, serviceId } = await alertSetup(server);
+    for (const length of [3_000, 100_000]) {
+      const groupKey = randomText(length);
+      const send = (fingerprint: string, key: string) => sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint }], { groupKey: key }));
+      const first = await send(`gk${length}-1`, groupKey);
+      const same = await send(`gk${length}-2`, groupKey);
+      const other = await send(`gk${length}-3`, lastChanged(groupKey));
+      expect([first.status, same.status, other.status]).toEqual([200, 200, 200]);
+      expect(same.body.incidents).toEqual(first.body.incidents);
+      expect(other.body.incidents).not.toEqual(first.body.incidents);
+      const stored = await Promise.all([1, 2, 3].map((n) => incidentOf(`gk${length}-${n}`)));
+      expect(stored).toEqual([first.body.incidents[0], first.body.incidents[0], other.body.incidents[0]]);
+    }
+    expect(await longestStored(serviceId)).toBeLessThanOrEqual(1_100);
+  });
+
+  it("accepts grouping label values of 1,000 characters on both hooks, and groups by all of them", async () => {
+    const { amKey, v2Key, serviceId } = await alertSetup(server, { alertGrouping: { labels: ["a", "b", "c"], windowSeconds: 300 } });
+    const values = { a: randomText(1_000), b: randomText(1_000), c: randomText(1_000) };
+    const other = { ...values, c: lastChanged(values.c) };
+    // A groupKey of its own each: only the values can group them.
+    const am = (fingerprint: string, labels: Record<string, string>) =>
+      sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint, labels: { alertname: "Long", ...labels } }], { groupKey: fingerprint }));
+    const ev = (dedupKey: string, details: Record<string, string>) => enqueue(server, triggerEvent(v2Key, { dedupKey, details }));
+    expect((await am("gv-am-1", values)).status).toBe(200);
+    expect((await ev("gv-ev-1", values)).status).toBe(202);
+    expect((await am("gv-am-2", other)).status).toBe(200);
+    expect((await ev("gv-ev-2", other)).status).toBe(202);
+    const [am1, ev1, am2, ev2] = await Promise.all(["gv-am-1", "gv-ev-1", "gv-am-2", "gv-ev-2"].map(incidentOf));
+    expect(am1).not.toBe("undefined");
+    expect(ev1).toBe(am1);
+    expect(ev2).toBe(am2);
+    expect(am2).not.toBe(am1);
+    expect(await longestStored(serviceId)).toBeLessThanOrEqual(1_100);
+  });
+
+  it("still groups with an alert whose row holds a long groupKey and values as they are, as rows written before did", async () => {
+    const { amKey } = await alertSetup(server, { alertGrouping: { labels: ["a", "b"], windowSeconds: 300 } });
+    const groupKey = randomText(2_000);
+    const labels = { alertname: "Legacy", a: randomText(800), b: randomText(800) };
+    const first = await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "legacy-1", labels }], { groupKey }));
+    // Base64 and JSON quotes only: safe inside SQL literals.
+    const values = JSON.stringify([["a", labels.a], ["b", labels.b]]);
+    await server.db.exec(`UPDATE alerts SET group_key = '${groupKey}', group_values = '${values}' WHERE fingerprint = 'legacy-1'`);
+    const byKey = await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "legacy-2", labels: { alertname: "Legacy" } }], { groupKey }));
+    const byValues = await sendAlertmanager(server, amKey, alertmanagerPayload([{ fingerprint: "legacy-3", labels }], { groupKey: "another" }));
+    expect(byKey.body.incidents).toEqual(first.body.incidents);
+    expect(byValues.body.incidents).toEqual(first.body.incidents);
   });
 });
 

@@ -5,6 +5,7 @@ import { resolvesAlerts, type IncidentUpdatePlan } from "../incidents/incident-u
 import { isIncidentLabel, maxIncidentLabels, sortLabels, type Label } from "../services/label.rules.js";
 import type { AlertSeverity } from "./alert-enums.js";
 import type { AlertStatements } from "./alert-statements.js";
+import { groupMatchForms, groupMatchValue } from "./group-match.js";
 import type { OutboxEvent, WebhookOutbox } from "../webhooks/webhook-outbox.js";
 
 /** One alert of a notification, in either wire format, after validation (alert-payloads.ts). */
@@ -114,19 +115,21 @@ export function* ingestAlerts(
     return locked?.status === "OPEN" || locked?.status === "INVESTIGATING" ? incidentId : undefined;
   }
 
-  /** `values`: the alert's grouping values, as its row stores them. */
+  /** `values`: the alert's grouping values (`groupValues`), before `groupMatchValue`. */
   function* groupedIncident(alert: IncomingAlert, values: string): Work<number | undefined> {
     if (alert.groupKey !== null) {
-      const row = yield* one(q.groupKeyIncident, [target.serviceId, alert.groupKey]);
+      const row = yield* firstFound(groupMatchForms(alert.groupKey), (key) => one(q.groupKeyIncident, [target.serviceId, key]));
       const incidentId = row ? yield* stillActive(d.readId(row.incident_id)) : undefined;
       if (incidentId !== undefined) return incidentId;
     }
     const { labels, windowSeconds } = target.grouping;
     if (windowSeconds === 0) return undefined;
     const start = d.time(new Date(now.getTime() - windowSeconds * 1000));
-    const params: unknown[] = [target.serviceId, values, start, target.serviceId, start];
-    for (const key of labels) params.push(d.jsonKey(key), alert.labels[key] ?? null);
-    const row = yield* one(q.windowIncident(labels.length), params);
+    const row = yield* firstFound(groupMatchForms(values), (stored) => {
+      const params: unknown[] = [target.serviceId, stored, start, target.serviceId, start];
+      for (const key of labels) params.push(d.jsonKey(key), alert.labels[key] ?? null);
+      return one(q.windowIncident(labels.length), params);
+    });
     return row ? yield* stillActive(d.readId(row.incident_id)) : undefined;
   }
 
@@ -157,12 +160,12 @@ export function* ingestAlerts(
       JSON.stringify(alert.labels),
       JSON.stringify(alert.annotations),
       alert.generatorUrl,
-      alert.groupKey,
+      alert.groupKey === null ? null : groupMatchValue(alert.groupKey),
       d.time(alert.startsAt),
       at,
       at,
       known ?? null,
-      values,
+      groupMatchValue(values),
       known === undefined ? 0 : 1,
     ];
     let row = yield* one(q.upsertFiring, params);
@@ -263,7 +266,16 @@ export function* ingestAlerts(
   return result;
 }
 
-/** An alert's values of the grouping labels, keys included: what `alerts.group_values` holds and is looked up by. */
+/** The first row one of the lookups finds, in order. */
+function* firstFound(keys: readonly string[], lookup: (key: string) => Work<Row | undefined>): Work<Row | undefined> {
+  for (const key of keys) {
+    const row = yield* lookup(key);
+    if (row) return row;
+  }
+  return undefined;
+}
+
+/** An alert's values of the grouping labels, keys included: `alerts.group_values` holds them (see groupMatchValue). */
 function groupValues(keys: readonly string[], labels: IncomingAlert["labels"]): string {
   return JSON.stringify(keys.map((key) => [key, labels[key] ?? null]));
 }

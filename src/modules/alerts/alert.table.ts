@@ -45,7 +45,10 @@ export const alerts = sqliteTable(
     labels: text("labels").notNull(),
     annotations: text("annotations").notNull(),
     generatorUrl: text("generator_url"),
-    /** Alertmanager's groupKey: alerts of one group join one incident. */
+    /**
+     * Alertmanager's groupKey: alerts of one group join one incident. Past 1 KB of UTF-8, its `sha256:` digest
+     * (`groupMatchValue`): only ever compared for equality, and never shown.
+     */
     groupKey: text("group_key"),
     startsAt: integer("starts_at", { mode: "timestamp_ms" }).notNull(),
     lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }).notNull(),
@@ -56,6 +59,7 @@ export const alerts = sqliteTable(
     /**
      * The alert's values of its service's grouping labels, as `[[key, value], ...]` JSON, so that the window's lookup
      * is an index seek; null when written before the grouping labels last changed (matched on `labels` instead).
+     * Past 1 KB of UTF-8, their `sha256:` digest (`groupMatchValue`), as for `group_key`.
      */
     groupValues: text("group_values"),
     /**
