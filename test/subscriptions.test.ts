@@ -470,7 +470,7 @@ describe("the size of an event", () => {
 
   /** Every result a subscription receives, as sent (data and errors), and whether it completed. */
   function record(client: Client, query: string, variables: Record<string, unknown>) {
-    const results: Array<{ data?: { incidentEvents: any } | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }> = [];
+    const results: Array<{ data?: { incidentEvents: any } | null; errors?: Array<{ message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }> }> = [];
     const state = { results, completed: false, failed: undefined as unknown };
     client.subscribe({ query, variables }, {
       next: (result) => results.push(result as (typeof results)[number]),
