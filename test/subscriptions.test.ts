@@ -254,6 +254,49 @@ describe("incidentEvents over graphql-ws", () => {
     }
   });
 
+  it("refuses a user's 201st subscription over all their connections, and takes it again once one ends", async () => {
+    const user = await server.user("VIEWER");
+    const before = await activeSubscriptions();
+    const sockets: WebSocket[] = [];
+    const errors: Array<{ id: string; payload: Array<{ message: string; extensions?: { code?: string } }> }> = [];
+    const open = async () => {
+      const socket = new WebSocket(wsUrl, "graphql-transport-ws");
+      sockets.push(socket);
+      const acked = new Promise((resolve) => socket.on("message", (data) => {
+        const message = JSON.parse(String(data));
+        if (message.type === "connection_ack") resolve(undefined);
+        if (message.type === "error") errors.push(message);
+      }));
+      await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+      socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${user.token}` } }));
+      await acked;
+      return socket;
+    };
+    const subscribe = (socket: WebSocket, id: string) =>
+      socket.send(JSON.stringify({ id, type: "subscribe", payload: { query: "subscription { incidentEvents { kind } }" } }));
+    try {
+      for (let c = 0; c < 4; c++) {
+        const socket = await open();
+        for (let i = 0; i < 50; i++) subscribe(socket, `${c}-${i}`);
+      }
+      await until(async () => (await activeSubscriptions()) === before + 200, "200 subscriptions to listen");
+      const fifth = await open();
+      subscribe(fifth, "over");
+      await until(() => errors.length > 0, "the refusal");
+      expect(errors).toEqual([{ id: "over", type: "error", payload: [{ message: "At most 200 subscriptions may be open per user", extensions: { code: "BAD_REQUEST" } }] }]);
+      expect(await activeSubscriptions()).toBe(before + 200);
+
+      sockets[0]!.send(JSON.stringify({ id: "0-0", type: "complete" }));
+      await until(async () => (await activeSubscriptions()) === before + 199, "one to end");
+      subscribe(fifth, "again");
+      await until(async () => (await activeSubscriptions()) === before + 200, "the new one to listen");
+      expect(errors).toHaveLength(1);
+    } finally {
+      for (const socket of sockets) socket.terminate();
+    }
+    await until(async () => (await activeSubscriptions()) === before, "every subscription to end");
+  });
+
   it("takes a storm of subscribe and complete messages in turns, without holding the event loop or growing memory", async () => {
     // Before: 50,000 pairs on one connection held the loop for 4.4 s and took the server from 128 to 525 MB; every
     // subscribe was parsed and validated again, all in the socket's message handler.

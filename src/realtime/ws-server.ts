@@ -54,6 +54,11 @@ export interface SubscriptionServerOptions {
   maxSubscriptionsPerConnection?: number;
   /** Open connections one user may hold (default 100): each costs a socket, a file descriptor and about 30 KB. */
   maxConnectionsPerUser?: number;
+  /**
+   * Subscriptions one user may hold over all their connections (default 200). Every event is executed once per
+   * subscription: 100 connections of 50 made one alert request cost 39 s of CPU.
+   */
+  maxSubscriptionsPerUser?: number;
   /** Largest message a client may send, like the HTTP body limit. */
   maxPayloadBytes?: number;
   /**
@@ -96,6 +101,8 @@ interface Subscriber extends WatchedConnection {
 /** The context of a subscription operation: what each event's own context is derived from. */
 interface OperationContext extends GraphQLContext {
   subscriber: Subscriber;
+  /** Gives back the subscription's place in its user's count; idempotent. */
+  release(): void;
 }
 
 type ConnectionExtra = { subscriber: Subscriber };
@@ -115,6 +122,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   const { schema, logger } = options;
   const maxSubscriptions = options.maxSubscriptionsPerConnection ?? 50;
   const connections = createConnectionCount(options.maxConnectionsPerUser ?? 100);
+  const userSubscriptions = createSubscriptionCount(options.maxSubscriptionsPerUser ?? 200);
   const maxResponseBytes = options.maxResponseBytes ?? Number.POSITIVE_INFINITY;
   const checkDocument = subscriptionDocumentChecker(schema, options.limits, options.production, options.documents);
   const watchdog = createConnectionWatchdog({
@@ -263,7 +271,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     const log = subscriber.log.child({ subscriptionId: id });
     const context = await contextFor(subscriber, requestId, log);
     if (!context) return [requestError("Authentication required", "UNAUTHENTICATED")];
-    const contextValue: OperationContext = { ...context, subscriber };
+    // Taken last, with nothing awaited between the count and the taking: concurrent subscribes cannot overshoot.
+    const release = userSubscriptions.take(subscriber.identity.userId);
+    if (!release) return [requestError(`At most ${userSubscriptions.max} subscriptions may be open per user`, "BAD_REQUEST")];
+    const contextValue: OperationContext = { ...context, subscriber, release };
     return { schema, document: document as DocumentNode, operationName: payload.operationName, variableValues: payload.variables, contextValue };
   };
 
@@ -312,7 +323,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         return failed ? prepared : (prepared as ExecutionArgs);
       },
       subscribe(args) {
-        const { subscriber, requestId, log } = args.contextValue as OperationContext;
+        const { subscriber, requestId, log, release } = args.contextValue as OperationContext;
         return subscribePerEvent(args, {
           contextForEvent: () => contextFor(subscriber, requestId, log),
           // Past the limit, the event keeps its kind and incident id, and its objects are null with QUERY_TOO_COMPLEX
@@ -323,9 +334,15 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           hold: options.unsent && ((result) => options.unsent!.hold(jsonLength(result), () => subscriber.cut())),
           tooSlow: (error) => subscriber.close({ code: CloseCode.TooSlow, reason: error.message }),
           executing: track,
-          ended: () => active?.dec(),
+          ended: () => {
+            release();
+            active?.dec();
+          },
         }).then((result) => {
-          if (!(Symbol.asyncIterator in result)) return requestErrorsOf(result);
+          if (!(Symbol.asyncIterator in result)) {
+            release();
+            return requestErrorsOf(result);
+          }
           active?.inc(); // counted once it listens: a client may rely on events published from now on
           return result;
         });
@@ -384,6 +401,27 @@ function createConnectionCount(max: number) {
         else open.set(userId, left);
       });
       return true;
+    },
+  };
+}
+
+/** Subscriptions per user: `take` counts one, or answers undefined when the user holds `max`. */
+function createSubscriptionCount(max: number) {
+  const held = new Map<number, number>();
+  return {
+    max,
+    take(userId: number): (() => void) | undefined {
+      const count = held.get(userId) ?? 0;
+      if (count >= max) return undefined;
+      held.set(userId, count + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const left = held.get(userId)! - 1;
+        if (left === 0) held.delete(userId);
+        else held.set(userId, left);
+      };
     },
   };
 }
