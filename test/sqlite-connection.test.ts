@@ -67,3 +67,37 @@ describe.skipIf(onPostgres)("duration_stats() on a SQLite connection (skipped wi
     expect(sum).toBe(18_014_398_509_481_983n); // a double accumulating one by one ends at 2^54
   });
 });
+
+// has_every_word(): the incident filter's `search` on SQLite (section 3: words matched in title and description,
+// case-insensitive); PostgreSQL uses strpos(lower(...)) per word.
+describe.skipIf(onPostgres)("has_every_word() on a SQLite connection (skipped with TEST_DATABASE=postgres)", () => {
+  const handle = openSqlite({ path: ":memory:", busyTimeoutMs: 1000 });
+  afterAll(() => handle.close());
+  const has = (title: string | null, description: string | null, words: string[]) =>
+    (handle.client.prepare("SELECT has_every_word(?, ?, ?) AS m").get(title, description, JSON.stringify(words)) as { m: number }).m;
+
+  it("holds when each word is in the title or in the description, ignoring case in every script", () => {
+    expect(has("Disk FULL on db-7", "Backups ran long", ["disk", "backups"])).toBe(1);
+    expect(has("ÉCLAIR ΣΊΣΥΦΟΣ", "", ["éclair", "σίσυφος"])).toBe(1);
+    expect(has("Disk full", "Backups ran long", ["disk", "nowhere"])).toBe(0);
+    expect(has("", "", [])).toBe(1);
+    expect(has(null, "Disk", ["disk"])).toBe(1);
+  });
+
+  it("does not match a word spanning the title and the description", () => {
+    expect(has("Disk fu", "ll on db-7", ["full"])).toBe(0);
+  });
+
+  it("agrees with instr(unicode_lower(...)) per word, for any texts and words", () => {
+    const perWord = handle.client.prepare(
+      "SELECT NOT EXISTS (SELECT 1 FROM json_each(?3) AS w WHERE instr(unicode_lower(?1), w.value) = 0 AND instr(unicode_lower(?2), w.value) = 0) AS m",
+    );
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.array(fc.string({ minLength: 1, maxLength: 3 }).map((word) => word.toLowerCase()), { maxLength: 4 }), (title, description, words) => {
+        const expected = (perWord.get({ 1: title, 2: description, 3: JSON.stringify(words) }) as { m: number }).m;
+        expect(has(title, description, words)).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

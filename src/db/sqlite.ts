@@ -52,6 +52,7 @@ export function openSqlite(options: SqliteOptions): SqliteHandle {
   client.function("unicode_lower", { deterministic: true }, (text: unknown) =>
     typeof text === "string" ? text.toLowerCase() : text,
   );
+  registerHasEveryWord(client);
   registerDurationStats(client);
   const onStatement = options.onStatement ?? (() => {});
   instrument(client, onStatement);
@@ -120,4 +121,24 @@ function exactSum(values: Float64Array): number | bigint {
 
 function registerDurationStats(client: Database.Database): void {
   client.function("duration_stats", { deterministic: true }, durationStats);
+}
+
+/**
+ * `has_every_word(title, description, words)`: 1 when each word of the JSON list `words` (lower-case) occurs in
+ * the title or in the description, ignoring case in every script. One call per row, each text lowered once: with
+ * `instr(unicode_lower(...))` per word, each word found lowered the texts again. 20,000 incidents with 8 KB
+ * descriptions, ten words: 850 -> 80 ms when they all occur, 280 -> 170 ms when none does.
+ */
+function registerHasEveryWord(client: Database.Database): void {
+  let lastList: string | undefined;
+  let lastWords: string[] = [];
+  client.function("has_every_word", { deterministic: true }, (title: unknown, description: unknown, list: unknown) => {
+    if (list !== lastList) {
+      lastWords = JSON.parse(String(list)) as string[];
+      lastList = list as string;
+    }
+    const lowerTitle = typeof title === "string" ? title.toLowerCase() : "";
+    const lowerDescription = typeof description === "string" ? description.toLowerCase() : "";
+    return lastWords.every((word) => lowerTitle.includes(word) || lowerDescription.includes(word)) ? 1 : 0;
+  });
 }

@@ -46,11 +46,14 @@ export function criteriaSql(d: Dialect, criteria: IncidentCriteria): BoundFilter
     );
   }
   if (criteria.words?.length) {
-    const [words, missing] =
+    const missing = (text: string) => `strpos(lower(${text}), w.word) = 0`;
+    add(
+      "w",
       d.kind === "sqlite"
-        ? ["SELECT value AS word FROM json_each(?)", (text: string) => `instr(unicode_lower(${text}), w.word) = 0`]
-        : ["SELECT * FROM unnest(?::text[]) AS p(word)", (text: string) => `strpos(lower(${text}), w.word) = 0`];
-    add("w", `NOT EXISTS (SELECT 1 FROM (${words}) AS w WHERE ${missing("i.title")} AND ${missing("i.description")})`, d.list(criteria.words));
+        ? "has_every_word(i.title, i.description, ?) = 1"
+        : `NOT EXISTS (SELECT 1 FROM (SELECT * FROM unnest(?::text[]) AS p(word)) AS w WHERE ${missing("i.title")} AND ${missing("i.description")})`,
+      d.list(criteria.words),
+    );
   }
   return { shape, text: parts.map((part) => ` AND ${part}`).join(""), params };
 }

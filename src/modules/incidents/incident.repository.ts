@@ -186,13 +186,10 @@ function bindCriteria(criteria: IncidentCriteria): BoundCriteria {
     params[`labelKey${index}`] = label.key;
     params[`labelValue${index}`] = label.value;
   });
-  (criteria.words ?? []).forEach((word, index) => {
-    const matches = () => {
-      const name = sql.placeholder(`word${index}`);
-      return sql`(instr(unicode_lower(${incidents.title}), ${name}) > 0 or instr(unicode_lower(${incidents.description}), ${name}) > 0)`;
-    };
-    add("w", matches, `word${index}`, word);
-  });
+  if (criteria.words?.length) {
+    const matches = () => sql`has_every_word(${incidents.title}, ${incidents.description}, ${sql.placeholder("words")}) = 1`;
+    add("w", matches, "words", JSON.stringify(criteria.words));
+  }
   return { shape, params, where: () => and(...conditions.map((condition) => condition())) };
 }
 
