@@ -117,6 +117,22 @@ describe("Alertmanager webhook", () => {
     expect(incident.status).toBe("OPEN");
   });
 
+  it("dates a resolution with an endsAt in the future (a sender's clock ahead of ours) no later than its receipt", async () => {
+    const { amKey } = await alertSetup(server);
+    const opened = await sendAlertmanager(server, amKey, alertmanagerPayload([{}, {}]));
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    const sent = Date.now();
+    expect((await sendAlertmanager(server, amKey, alertmanagerPayload([{ status: "resolved", endsAt: future }, { status: "resolved" }]))).status).toBe(200);
+    const received = Date.now();
+    const incident = await incidentWithAlerts(server, opened.body.incidents[0]);
+    for (const alert of incident.alerts.nodes) {
+      const at = Date.parse(alert.resolvedAt);
+      expect(at).toBeGreaterThanOrEqual(sent - 1_000);
+      expect(at).toBeLessThanOrEqual(received);
+    }
+    expect(Date.parse(incident.resolvedAt)).toBeGreaterThanOrEqual(Math.max(...incident.alerts.nodes.map((alert: any) => Date.parse(alert.resolvedAt))));
+  });
+
   it("auto-resolves the incident when its last firing alert resolves (system author, acknowledgedAt kept)", async () => {
     const { amKey } = await alertSetup(server);
     const opened = await sendAlertmanager(server, amKey, alertmanagerPayload([{}, {}]));

@@ -210,7 +210,9 @@ export function* ingestAlerts(
   }
 
   function* resolve(alert: IncomingAlert): Work<AlertOutcome> {
-    const resolvedAt = d.time(alert.endsAt ?? now);
+    // A resolution is not in the future: a sender's clock ahead of ours would otherwise date it after the system's
+    // own resolution of its incident.
+    const resolvedAt = d.time(alert.endsAt && alert.endsAt < now ? alert.endsAt : now);
     const row = yield* one(q.resolveFiring, [resolvedAt, at, target.serviceId, alert.fingerprint]);
     if (!row || row.incident_id === null) return "ignored";
     const alertId = d.readId(row.id);
