@@ -8,3 +8,20 @@ export function pgErrorCode(error: unknown): string | undefined {
 }
 
 export const PG_UNIQUE_VIOLATION = "23505";
+
+/** Deadlock detected, or a serialization failure: PostgreSQL undid the whole transaction, which may simply run again. */
+export const undoneByPostgres = (error: unknown): boolean => ["40P01", "40001"].includes(pgErrorCode(error) ?? "");
+
+/**
+ * Runs a transaction again when PostgreSQL undid it (see undoneByPostgres), up to `attempts` times in all. `run` must
+ * start a new transaction each time and read everything it decides on inside it.
+ */
+export async function rerunWhenUndone<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt >= attempts || !undoneByPostgres(error)) throw error;
+    }
+  }
+}

@@ -1,4 +1,4 @@
-import { pgErrorCode } from "../../db/pg-errors.js";
+import { rerunWhenUndone } from "../../db/pg-errors.js";
 import type { SqlBackend } from "../../db/sql-backend.js";
 import { all, one } from "../../db/sql-work.js";
 import { groupBy } from "../../shared/group-by.js";
@@ -39,10 +39,6 @@ export interface AlertRepository {
   deleteIntegration(id: number): Promise<boolean>;
 }
 
-/** PostgreSQL may pick one of two transactions that wait on each other and abort it: that one is run again. */
-const retriable = (error: unknown) => ["40P01", "40001"].includes(pgErrorCode(error) ?? "");
-const maxAttempts = 5;
-
 const byFingerprint = (a: IncomingAlert, b: IncomingAlert) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0);
 
 /** Alerts and integrations, written once for both backends. */
@@ -72,13 +68,8 @@ export function createAlertRepository(backend: SqlBackend, outbox?: WebhookOutbo
     async ingest(target, alerts, now) {
       // Rows are locked in one order (by fingerprint) by every request, so that two requests never wait on each other.
       const ordered = [...alerts].sort(byFingerprint);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await backend.transaction(() => ingestAlerts(q, d, target, ordered, now, outbox));
-        } catch (error) {
-          if (attempt >= maxAttempts || !retriable(error)) throw error;
-        }
-      }
+      // PostgreSQL may pick one of two transactions that wait on each other and abort it: that one is run again.
+      return rerunWhenUndone(() => backend.transaction(() => ingestAlerts(q, d, target, ordered, now, outbox)));
     },
 
     async findByIds(ids) {

@@ -2,6 +2,7 @@ import { groupBy } from "../../shared/group-by.js";
 import { and, asc, count, desc, eq, getTableColumns, lte, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { PostgresHandle } from "../../db/postgres.js";
+import { rerunWhenUndone } from "../../db/pg-errors.js";
 import { integerBound, matchesNoText, timestampBound } from "../../db/pg-values.js";
 import { pickColumns } from "../../db/pick-columns.js";
 import { serialByKey } from "../../db/serial-by-key.js";
@@ -208,6 +209,19 @@ export function createPgIncidentRepository(
   // Writes of one incident take turns in this process too (see serial-by-key.ts): events in commit order.
   const oneAtATime = serialByKey<number>();
 
+  /** One attempt at a deletion, in its own transaction: false when the incident is gone. */
+  const deleteOnce = (id: number, actorId: number) =>
+    handle.transaction(async (tx) => {
+      const [locked] = await tx.select({ id: incidents.id }).from(incidents).where(eq(incidents.id, id)).for("update");
+      if (!locked) return false;
+      const labels = await runOnPgTx(tx, labelsOfIncident(shared, id));
+      await runOnPgTx(tx, renderAllBodies(outbox));
+      const [row] = await tx.delete(incidents).where(eq(incidents.id, id)).returning();
+      if (!row) return false;
+      const event = { type: "INCIDENT_DELETED", incidentId: id, serviceId: row.serviceId, actorId, at: new Date(), incident: { row, labels } } as const;
+      await runOnPgTx(tx, outbox.record(event));
+      return true;
+    });
 
   return {
     async findById(id) {
@@ -323,19 +337,13 @@ export function createPgIncidentRepository(
     },
 
     async delete(id, actorId) {
-      return oneAtATime(id, () =>
-        handle.transaction(async (tx) => {
-          const [locked] = await tx.select({ id: incidents.id }).from(incidents).where(eq(incidents.id, id)).for("update");
-          if (!locked) return false;
-          const labels = await runOnPgTx(tx, labelsOfIncident(shared, id));
-          await runOnPgTx(tx, renderAllBodies(outbox));
-          const [row] = await tx.delete(incidents).where(eq(incidents.id, id)).returning();
-          if (!row) return false;
-          const event = { type: "INCIDENT_DELETED", incidentId: id, serviceId: row.serviceId, actorId, at: new Date(), incident: { row, labels } } as const;
-          await runOnPgTx(tx, outbox.record(event));
-          return true;
-        }),
-      );
+      // The cascade deletes the incident's alerts after its row lock, the order every writer keeps. An alert request
+      // may still hold one of those alerts before it takes the incident: a FIRING alert committed after its
+      // lockAlertIncidents looked (resolved or acknowledged, then its entry's foreign key waits for this lock), or
+      // an incident it joins late; no order of the deletion's own locks avoids that. PostgreSQL undoes the
+      // transaction of such a cycle that has waited longest, often this one (its cascade waits first): it runs
+      // again, and finds the incident as the other request left it, or gone (NOT_FOUND).
+      return oneAtATime(id, () => rerunWhenUndone(() => deleteOnce(id, actorId)));
     },
 
     async logPages(incidentIds, first, afterId, columns = allLogColumns) {

@@ -1,4 +1,4 @@
-import { pgErrorCode } from "../../db/pg-errors.js";
+import { rerunWhenUndone } from "../../db/pg-errors.js";
 import type { SqlBackend } from "../../db/sql-backend.js";
 import { all, type Row } from "../../db/sql-work.js";
 import type { IncidentCriteria } from "../incidents/incident.repository.js";
@@ -68,13 +68,6 @@ export interface InsightRepository {
   metrics(groupBy: readonly MetricsGroupBy[], criteria: IncidentCriteria, buckets: readonly BucketBounds[], limit: number): Promise<MetricsRecord[]>;
 }
 
-/**
- * PostgreSQL may abort one of two transactions that wait on each other: rare since alert requests lock incidents
- * first too, but one that finds an incident late (a group it joins) may still take it after an alert row.
- */
-const retriable = (error: unknown) => ["40P01", "40001"].includes(pgErrorCode(error) ?? "");
-const maxAttempts = 5;
-
 /** `outbox`: where a merge records its webhook events, inside its transaction. */
 export function createInsightRepository(backend: SqlBackend, outbox?: WebhookOutbox): InsightRepository {
   const d = backend.dialect;
@@ -91,13 +84,9 @@ export function createInsightRepository(backend: SqlBackend, outbox?: WebhookOut
 
   return {
     async merge(request) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await backend.transaction(() => mergeIncidents(q, d, request, outbox));
-        } catch (error) {
-          if (attempt >= maxAttempts || !retriable(error)) throw error;
-        }
-      }
+      // PostgreSQL may abort one of two transactions that wait on each other: rare since alert requests lock incidents
+      // first too, but one that finds an incident late (a group it joins) may still take it after an alert row.
+      return rerunWhenUndone(() => backend.transaction(() => mergeIncidents(q, d, request, outbox)));
     },
 
     async templatesComplete(windows) {
