@@ -11,6 +11,7 @@ import { createTokenService, type TokenClaims } from "./auth/tokens.js";
 import { viewerResolver } from "./auth/viewer.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/open-database.js";
+import { inLane } from "./db/request-lanes.js";
 import { bearerToken } from "./http/bearer.js";
 import { documentLimitRules } from "./graphql/document-limits.js";
 import { createDocumentCache, documentStore } from "./graphql/document-store.js";
@@ -266,6 +267,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       corsOrigins: config.corsOrigins,
       gate: createClientGate(config.fairness.concurrent, config.fairness.queued, slicer),
       unsent,
+      // A quarter of the pool per request: one document's sibling fields cannot take every connection.
+      inLane: database.kind === "postgres" ? (work) => inLane(Math.max(1, Math.floor(config.dbPoolSize / 4)), work) : (work) => work(),
       clientOf: async (req) => {
         const claims = await claimsOf(req);
         return claims ? `user:${claims.userId}` : `address:${req.socket.remoteAddress ?? "unknown"}`;

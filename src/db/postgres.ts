@@ -2,6 +2,7 @@ import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
 import * as schema from "./pg-schema.js";
+import { enterLane } from "./request-lanes.js";
 
 export type PgDb = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 /** The `tx` a transaction's work receives: the same query builder, on the transaction's connection. */
@@ -64,6 +65,18 @@ export function openPostgres(options: PostgresOptions): PostgresHandle {
       return (query as (...args: unknown[]) => unknown).apply(this, args);
     } as typeof client.query;
   });
+  // Statements outside transactions take a place in their request's lane first (request-lanes.ts).
+  const poolQuery = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  pool.query = (async (...args: unknown[]) => {
+    const entering = typeof args.at(-1) === "function" ? undefined : enterLane();
+    if (!entering) return poolQuery(...args);
+    const release = await entering;
+    try {
+      return await poolQuery(...args);
+    } finally {
+      release();
+    }
+  }) as typeof pool.query;
   const db = drizzle({ client: pool, schema }) as PgDb;
   let closing: Promise<void> | undefined;
   return {

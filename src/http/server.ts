@@ -29,6 +29,8 @@ export interface HttpDeps {
   gate: ClientGate;
   /** Every GraphQL answer is counted here until the network has taken it. */
   unsent: UnsentAnswers;
+  /** Runs one GraphQL request (PostgreSQL: in a lane of the pool of its own, db/request-lanes.ts). */
+  inLane<T>(work: () => T): T;
   /** Further routes (the alert hooks), registered beside /graphql. */
   routes?: (app: FastifyInstance) => Promise<void>;
 }
@@ -150,7 +152,7 @@ export async function createHttpApp(deps: HttpDeps, server: Server): Promise<Fas
       handler: async (request, reply) => {
         try {
           const client = await deps.clientOf(request.raw);
-          return await deps.gate.run(client, () => executeGraphQL(deps, request, reply, client));
+          return await deps.gate.run(client, () => deps.inLane(() => executeGraphQL(deps, request, reply, client)));
         } catch (error) {
           if (!(error instanceof RateLimitedError)) throw error;
           return reply
