@@ -24,6 +24,8 @@ export interface ProblemFamily {
   /** Incidents a day, on average. */
   rate: number;
   title(random: Random): string;
+  /** The alertname label: fixed, as a Prometheus rule's name is, whatever the title says. */
+  alertName: string;
   severity: AlertSeverity;
   /** Alert labels beyond alertname and severity. */
   labels?(random: Random): Record<string, string>;
@@ -49,10 +51,10 @@ export const demoServices: DemoService[] = [
     source: "ALERTMANAGER",
     autoResolve: true,
     families: [
-      { rate: 3, severity: "WARNING", title: (r) => `Disk ${r.int(85, 99)}% full on ${db(r)}`, description: "Free space below the threshold on the data volume.", labels: (r) => ({ instance: `${db(r)}:9187`, mount: "/var/lib/postgresql" }) },
-      { rate: 1.6, severity: "ERROR", title: (r) => `Replication lag ${r.int(30, 600)}s on ${db(r)}`, description: "A replica fell behind the primary.", labels: (r) => ({ instance: `${db(r)}:9187` }) },
-      { rate: 0.8, severity: "ERROR", title: (r) => `Too many connections on ${db(r)}`, description: "Connection slots nearly exhausted.", labels: (r) => ({ instance: `${db(r)}:9187` }) },
-      { rate: 0.1, severity: "CRITICAL", title: (r) => `Autovacuum stuck on table "${r.pick(["orders", "payments", "sessions"])}"`, description: "Dead tuples keep growing: wraparound risk." },
+      { rate: 3, alertName: "DiskFull", severity: "WARNING", title: (r) => `Disk ${r.int(85, 99)}% full on ${db(r)}`, description: "Free space below the threshold on the data volume.", labels: (r) => ({ instance: `${db(r)}:9187`, mount: "/var/lib/postgresql" }) },
+      { rate: 1.6, alertName: "ReplicationLag", severity: "ERROR", title: (r) => `Replication lag ${r.int(30, 600)}s on ${db(r)}`, description: "A replica fell behind the primary.", labels: (r) => ({ instance: `${db(r)}:9187` }) },
+      { rate: 0.8, alertName: "TooManyConnections", severity: "ERROR", title: (r) => `Too many connections on ${db(r)}`, description: "Connection slots nearly exhausted.", labels: (r) => ({ instance: `${db(r)}:9187` }) },
+      { rate: 0.1, alertName: "AutovacuumStuck", severity: "CRITICAL", title: (r) => `Autovacuum stuck on table "${r.pick(["orders", "payments", "sessions"])}"`, description: "Dead tuples keep growing: wraparound risk." },
     ],
   },
   {
@@ -61,9 +63,9 @@ export const demoServices: DemoService[] = [
     source: "EVENTS_V2",
     autoResolve: true,
     families: [
-      { rate: 2.4, severity: "ERROR", title: (r) => `HTTP 5xx rate ${r.int(3, 40)}% on checkout-${r.int(1, 8)}`, description: "Error budget burning fast.", labels: (r) => ({ component: `checkout-${r.int(1, 8)}`, group: "web" }) },
-      { rate: 1.8, severity: "WARNING", title: (r) => `Latency above ${r.pick([800, 1200, 1500, 2000])}ms on checkout-api`, description: "p99 latency over the SLO for 5 minutes.", labels: () => ({ component: "checkout-api", group: "web" }) },
-      { rate: 0.4, severity: "ERROR", title: (r) => `Payment provider timeout for order ${r.hex(12)}`, description: "The provider did not answer within 10 s.", labels: () => ({ component: "payment-client", group: "web" }) },
+      { rate: 2.4, alertName: "HighErrorRate", severity: "ERROR", title: (r) => `HTTP 5xx rate ${r.int(3, 40)}% on checkout-${r.int(1, 8)}`, description: "Error budget burning fast.", labels: (r) => ({ component: `checkout-${r.int(1, 8)}`, group: "web" }) },
+      { rate: 1.8, alertName: "HighLatency", severity: "WARNING", title: (r) => `Latency above ${r.pick([800, 1200, 1500, 2000])}ms on checkout-api`, description: "p99 latency over the SLO for 5 minutes.", labels: () => ({ component: "checkout-api", group: "web" }) },
+      { rate: 0.4, alertName: "PaymentProviderTimeout", severity: "ERROR", title: (r) => `Payment provider timeout for order ${r.hex(12)}`, description: "The provider did not answer within 10 s.", labels: () => ({ component: "payment-client", group: "web" }) },
     ],
   },
   {
@@ -72,9 +74,9 @@ export const demoServices: DemoService[] = [
     source: "EVENTS_V2",
     autoResolve: false,
     families: [
-      { rate: 1.5, severity: "CRITICAL", title: (r) => `Card authorization failures above ${r.int(2, 15)}%`, description: "Declines well above the daily baseline.", labels: () => ({ component: "authorizer", class: "payments" }) },
-      { rate: 0.3, severity: "WARNING", title: (r) => `Refund job ${uuid(r)} stuck`, description: "A refund batch has not progressed for 30 minutes.", labels: () => ({ component: "refunds" }) },
-      { rate: 0.05, severity: "ERROR", title: () => `Webhook from "stripe" rejected: signature mismatch`, description: "Incoming provider webhooks fail verification." },
+      { rate: 1.5, alertName: "CardAuthorizationFailures", severity: "CRITICAL", title: (r) => `Card authorization failures above ${r.int(2, 15)}%`, description: "Declines well above the daily baseline.", labels: () => ({ component: "authorizer", class: "payments" }) },
+      { rate: 0.3, alertName: "RefundJobStuck", severity: "WARNING", title: (r) => `Refund job ${uuid(r)} stuck`, description: "A refund batch has not progressed for 30 minutes.", labels: () => ({ component: "refunds" }) },
+      { rate: 0.05, alertName: "WebhookSignatureMismatch", severity: "ERROR", title: () => `Webhook from "stripe" rejected: signature mismatch`, description: "Incoming provider webhooks fail verification." },
     ],
   },
   {
@@ -83,8 +85,8 @@ export const demoServices: DemoService[] = [
     source: "ALERTMANAGER",
     autoResolve: true,
     families: [
-      { rate: 1.5, severity: "WARNING", title: (r) => `Indexing lag ${r.int(5, 90)} minutes on search-${r.int(1, 4)}`, description: "New products take too long to appear.", labels: (r) => ({ instance: `search-${r.int(1, 4)}:9200` }) },
-      { rate: 1, severity: "WARNING", title: (r) => `Query latency p99 ${r.pick([600, 800, 1200])}ms on search-api`, description: "Search is slow for shoppers.", labels: () => ({ instance: "search-api:8080" }) },
+      { rate: 1.5, alertName: "IndexingLag", severity: "WARNING", title: (r) => `Indexing lag ${r.int(5, 90)} minutes on search-${r.int(1, 4)}`, description: "New products take too long to appear.", labels: (r) => ({ instance: `search-${r.int(1, 4)}:9200` }) },
+      { rate: 1, alertName: "SearchQueryLatencyHigh", severity: "WARNING", title: (r) => `Query latency p99 ${r.pick([600, 800, 1200])}ms on search-api`, description: "Search is slow for shoppers.", labels: () => ({ instance: "search-api:8080" }) },
     ],
   },
   {
@@ -93,8 +95,8 @@ export const demoServices: DemoService[] = [
     source: "ALERTMANAGER",
     autoResolve: true,
     families: [
-      { rate: 1, severity: "WARNING", title: (r) => `Login failures spike from 10.${r.int(0, 9)}.${r.int(0, 255)}.${r.int(1, 254)}`, description: "Possible credential stuffing.", labels: () => ({ instance: "auth-api:8080" }) },
-      { rate: 0.15, severity: "WARNING", title: (r) => `Certificate expires in ${r.int(3, 14)} days`, description: "The TLS certificate of auth.example.com needs renewing.", labels: () => ({ instance: "auth.example.com:443" }) },
+      { rate: 1, alertName: "LoginFailureSpike", severity: "WARNING", title: (r) => `Login failures spike from 10.${r.int(0, 9)}.${r.int(0, 255)}.${r.int(1, 254)}`, description: "Possible credential stuffing.", labels: () => ({ instance: "auth-api:8080" }) },
+      { rate: 0.15, alertName: "CertificateExpiringSoon", severity: "WARNING", title: (r) => `Certificate expires in ${r.int(3, 14)} days`, description: "The TLS certificate of auth.example.com needs renewing.", labels: () => ({ instance: "auth.example.com:443" }) },
     ],
   },
   {
@@ -103,8 +105,8 @@ export const demoServices: DemoService[] = [
     source: "ALERTMANAGER",
     autoResolve: true,
     families: [
-      { rate: 1.8, severity: "WARNING", title: (r) => `Consumer lag ${r.int(5, 90) * 1000} on topic "${r.pick(["orders", "payments", "emails"])}"`, description: "A consumer group is falling behind.", labels: () => ({ instance: "kafka-exporter:9308" }) },
-      { rate: 0.5, severity: "CRITICAL", title: (r) => `Broker kafka-${r.int(1, 6)} offline`, description: "A broker left the cluster.", labels: (r) => ({ instance: `kafka-${r.int(1, 6)}:9092` }) },
+      { rate: 1.8, alertName: "ConsumerLag", severity: "WARNING", title: (r) => `Consumer lag ${r.int(5, 90) * 1000} on topic "${r.pick(["orders", "payments", "emails"])}"`, description: "A consumer group is falling behind.", labels: () => ({ instance: "kafka-exporter:9308" }) },
+      { rate: 0.5, alertName: "KafkaBrokerOffline", severity: "CRITICAL", title: (r) => `Broker kafka-${r.int(1, 6)} offline`, description: "A broker left the cluster.", labels: (r) => ({ instance: `kafka-${r.int(1, 6)}:9092` }) },
     ],
   },
   {
@@ -113,8 +115,8 @@ export const demoServices: DemoService[] = [
     source: "EVENTS_V2",
     autoResolve: true,
     families: [
-      { rate: 0.8, severity: "WARNING", title: (r) => `Cache hit ratio below ${r.pick([70, 80, 85])}%`, description: "More requests reach the origin than usual.", labels: () => ({ component: "edge" }) },
-      { rate: 0.8, severity: "ERROR", title: (r) => `Origin 502 errors on cdn-edge-${r.int(1, 24)}`, description: "The edge cannot reach the origin.", labels: (r) => ({ component: `cdn-edge-${r.int(1, 24)}` }) },
+      { rate: 0.8, alertName: "CacheHitRatioLow", severity: "WARNING", title: (r) => `Cache hit ratio below ${r.pick([70, 80, 85])}%`, description: "More requests reach the origin than usual.", labels: () => ({ component: "edge" }) },
+      { rate: 0.8, alertName: "OriginErrors", severity: "ERROR", title: (r) => `Origin 502 errors on cdn-edge-${r.int(1, 24)}`, description: "The edge cannot reach the origin.", labels: (r) => ({ component: `cdn-edge-${r.int(1, 24)}` }) },
     ],
   },
   {
@@ -123,8 +125,8 @@ export const demoServices: DemoService[] = [
     source: "PEOPLE",
     autoResolve: true,
     families: [
-      { rate: 0.7, severity: "WARNING", title: (r) => `Push notifications delayed by ${r.int(5, 60)} minutes`, description: "Customers report late order updates." },
-      { rate: 0.5, severity: "WARNING", title: (r) => `Email bounces at ${r.int(2, 9)}% for "${r.pick(["gmail.com", "outlook.com", "yahoo.com"])}"`, description: "A mailbox provider rejects our mail." },
+      { rate: 0.7, alertName: "PushNotificationsDelayed", severity: "WARNING", title: (r) => `Push notifications delayed by ${r.int(5, 60)} minutes`, description: "Customers report late order updates." },
+      { rate: 0.5, alertName: "EmailBounceRate", severity: "WARNING", title: (r) => `Email bounces at ${r.int(2, 9)}% for "${r.pick(["gmail.com", "outlook.com", "yahoo.com"])}"`, description: "A mailbox provider rejects our mail." },
     ],
   },
 ];

@@ -144,15 +144,16 @@ async function main(): Promise<void> {
   const db = await openDatabase(config, createMetrics(), pino({ level: "silent" }));
   const { raw, closeRaw } = openRaw(config);
   try {
-    const existing = await db.incidents.count({});
-    if (existing > 0 && !force) {
-      console.error(`The database already has ${existing} incidents: nothing was written. Run with --force to add the demo quarter anyway.`);
+    // Accounts first: --force does not get past them, so their refusal must not be the one that suggests it.
+    const refusal = await accountsRefusal(db);
+    if (refusal) {
+      console.error(`${refusal}: nothing was written. Seed a database of its own instead, e.g. DATABASE_URL=file:./data/demo.db npm run seed, and start the server with the same DATABASE_URL.`);
       process.exitCode = 1;
       return;
     }
-    const refusal = await accountsRefusal(db);
-    if (refusal) {
-      console.error(`${refusal}: nothing was written.`);
+    const existing = await db.incidents.count({});
+    if (existing > 0 && !force) {
+      console.error(`The database already has ${existing} incidents: nothing was written. Run with --force to add the demo quarter anyway.`);
       process.exitCode = 1;
       return;
     }
@@ -280,8 +281,7 @@ async function note(world: World, actor: UserRow, id: number, at: number, random
 async function alertIncident(world: World, random: ReturnType<typeof prng>, plan: Plan, target: IngestTarget, index: number): Promise<void> {
   const family = plan.family!;
   const fingerprints = Array.from({ length: random.chance(0.25) ? random.int(2, 3) : 1 }, (_, i) => `demo-${world.run}-${index}-${i}-${random.hex(8)}`);
-  const alertname = plan.title.split(" ").slice(0, 2).join("");
-  const labels: Record<string, string> = { alertname, severity: family.severity.toLowerCase(), env: "prod", team: plan.service.name.toLowerCase().replace(/\s+/g, "-"), ...family.labels?.(random) };
+  const labels: Record<string, string> = { alertname: family.alertName, severity: family.severity.toLowerCase(), env: "prod", team: plan.service.name.toLowerCase().replace(/\s+/g, "-"), ...family.labels?.(random) };
   const alert = (fingerprint: string, action: IncomingAlert["action"], at: number): IncomingAlert => ({
     action,
     fingerprint,

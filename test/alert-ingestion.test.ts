@@ -674,6 +674,38 @@ describe("bad input", () => {
     expect([await countRows(server, "alerts"), await countRows(server, "incidents")]).toEqual([alerts, incidents]);
   });
 
+  it("tells a sender whose JSON was not sent as application/json to send it so, storing nothing", async () => {
+    const { amKey, v2Key } = await alertSetup(server);
+    const [alerts, incidents] = [await countRows(server, "alerts"), await countRows(server, "incidents")];
+    const bodies: Array<{ path: string; text: string; authorization: Record<string, string> }> = [
+      { path: "/hooks/alertmanager", text: JSON.stringify(alertmanagerPayload([{}])), authorization: { authorization: `Bearer ${amKey}` } },
+      { path: "/v2/enqueue", text: JSON.stringify(triggerEvent(v2Key)), authorization: {} },
+    ];
+    for (const { path, text, authorization } of bodies) {
+      // A string body goes as text/plain; bytes go with no content type at all.
+      const sends: Array<[string | Uint8Array, Record<string, string>]> = [[text, { "content-type": "text/plain" }], [new TextEncoder().encode(text), {}]];
+      for (const [body, headers] of sends) {
+        const response = await fetch(`${server.base}${path}`, { method: "POST", headers: { ...headers, ...authorization }, body });
+        const answer: { status: number; body: any } = { status: response.status, body: await response.json() };
+        invalid(answer);
+        expect(answer.body.errors, `${path} ${JSON.stringify(headers)}`).toEqual(["the body must be JSON sent with content-type: application/json"]);
+      }
+    }
+    expect([await countRows(server, "alerts"), await countRows(server, "incidents")]).toEqual([alerts, incidents]);
+  });
+
+  it("names a missing or unknown event_action, and asks for no dedup_key without one", async () => {
+    const { v2Key } = await alertSetup(server);
+    const empty = await enqueue(server, {});
+    invalid(empty);
+    expect(empty.body.errors).toEqual(["routing_key is required", "event_action is required: one of trigger, acknowledge, resolve"]);
+    const unknown = await enqueue(server, { routing_key: v2Key, event_action: "escalate" });
+    invalid(unknown);
+    expect(unknown.body.errors).toEqual(["event_action must be one of trigger, acknowledge, resolve"]);
+    const resolve = await enqueue(server, { routing_key: v2Key, event_action: "resolve" });
+    expect(resolve.body.errors).toEqual(["dedup_key is required for acknowledge and resolve"]);
+  });
+
   it("cuts a long summary to 1,024 characters, as PagerDuty does", async () => {
     const { v2Key } = await alertSetup(server);
     const answer = await enqueue(server, triggerEvent(v2Key, { dedupKey: "long-summary", summary: "s".repeat(5000) }));

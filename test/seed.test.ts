@@ -5,6 +5,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { openDatabase, type AppDatabase } from "../src/db/open-database.js";
+import { demoServices } from "../scripts/demo-quarter.js";
 import { templateEvidence } from "../src/modules/insights/template-evidence.js";
 import { createMetrics } from "../src/shared/metrics.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
@@ -59,6 +60,9 @@ describe("npm run seed", () => {
     expect(await first.scalar("SELECT count(*) FROM incident_logs a JOIN incident_logs b ON b.incident_id = a.incident_id AND b.id > a.id AND b.created_at < a.created_at")).toBe(0);
     expect(await first.scalar("SELECT count(*) FROM incidents WHERE acknowledged_at < created_at OR resolved_at < created_at OR updated_at < created_at")).toBe(0);
     expect(await first.integrityProblems()).toEqual([]);
+    // Each problem has one alert name, as a Prometheus rule does, whatever its title says.
+    const names = (await first.query<{ labels: string | Record<string, string> }>("SELECT labels FROM alerts")).map((row) => (typeof row.labels === "string" ? JSON.parse(row.labels) : row.labels).alertname);
+    expect(new Set(names)).toEqual(new Set(demoServices.filter((service) => service.source !== "PEOPLE").flatMap((service) => service.families.map((family) => family.alertName))));
   });
 
   it("gives the outlier classification something to show: FREQUENT, RARE and ANOMALY incidents", async () => {
@@ -82,19 +86,23 @@ describe("npm run seed", () => {
     expect(titles.slice(before)).toEqual(titles.slice(0, before));
   });
 
-  it("refuses, writing nothing, a database whose accounts are its own (its admin is not the demo's), even with --force", SLOW, async () => {
+  it("refuses, writing nothing, a database whose accounts are its own (its admin is not the demo's), even with --force, and suggests another database, not --force", SLOW, async () => {
     const own = await createTestDatabase("incident-seed-accounts-");
     const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: own.url, LOG_LEVEL: "silent" });
     const db = await openDatabase(config, createMetrics(), pino({ level: "silent" }));
     try {
-      await db.users.create({ email: "owner@company.example", name: "Owner", passwordHash: "x" }, () => "ADMIN");
+      // What the README's tour leaves behind: its own admin and an incident.
+      const owner = await db.users.create({ email: "owner@company.example", name: "Owner", passwordHash: "x" }, () => "ADMIN");
+      await db.incidents.create({ title: "Checkout returns 502", description: "", priority: "CRITICAL", reporterId: owner.id, assigneeId: null, serviceId: null, labels: [] });
       for (const args of [[], ["--force"]]) {
         const refused = runSeed(own, ...args);
         expect(refused.status).toBe(1);
         expect(refused.stderr).toContain("nothing was written");
+        expect(refused.stderr).toContain("DATABASE_URL=file:./data/demo.db npm run seed");
+        expect(refused.stderr).not.toContain("--force");
       }
       expect(await own.scalar("SELECT count(*) FROM users")).toBe(1);
-      expect(await own.scalar("SELECT count(*) FROM incidents")).toBe(0);
+      expect(await own.scalar("SELECT count(*) FROM incidents")).toBe(1);
       expect(await own.scalar("SELECT count(*) FROM services")).toBe(0);
     } finally {
       await db.close();

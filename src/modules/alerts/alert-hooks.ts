@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { bearerToken } from "../../http/bearer.js";
 import { AlertIntakeService, IngestRateLimitedError, UnknownKeyError } from "./alert-intake.service.js";
 import type { IntegrationKind } from "./alert-enums.js";
-import { InvalidEventError, parseAlertmanager, parseEventsV2, routingKeyOf } from "./alert-payloads.js";
+import { InvalidEventError, isObject, parseAlertmanager, parseEventsV2, routingKeyOf } from "./alert-payloads.js";
 
 // The two wire formats' HTTP answers, exactly as their senders expect them. Alertmanager retries 5xx and drops
 // 4xx, hence 503 when over the rate limit; Events v2 senders retry 429.
@@ -30,6 +30,16 @@ function sendFailure(error: unknown, request: FastifyRequest, reply: FastifyRepl
   return reply.code(500).send({ status: "error", message: "Internal server error" });
 }
 
+/**
+ * The body as parsed. One that is not an object and was not sent as JSON (text/plain, no content type) was never
+ * read as JSON: saying it is not an object would send the sender looking at its JSON instead of its headers.
+ */
+function jsonBody(request: FastifyRequest): unknown {
+  const body = request.body;
+  if (isObject(body) || /^application\/json\b/i.test(request.headers["content-type"] ?? "")) return body;
+  throw new InvalidEventError(["the body must be JSON sent with content-type: application/json"]);
+}
+
 /** POST /hooks/alertmanager and POST /v2/enqueue, in their own context (their own error answers). */
 export function alertHooks(intake: AlertIntakeService) {
   return async (app: FastifyInstance) => {
@@ -44,7 +54,7 @@ export function alertHooks(intake: AlertIntakeService) {
       hooks.post("/hooks/alertmanager", async (request, reply) => {
         try {
           const key = bearerToken(request.headers.authorization) ?? undefined;
-          const result = await intake.receive("ALERTMANAGER", key, () => parseAlertmanager(request.body));
+          const result = await intake.receive("ALERTMANAGER", key, () => parseAlertmanager(jsonBody(request)));
           return reply.code(200).send({ status: "ok", alerts: result.outcomes.length, incidents: result.incidentIds.map(String) });
         } catch (error) {
           return fail(error, request, reply, "ALERTMANAGER");
@@ -54,10 +64,11 @@ export function alertHooks(intake: AlertIntakeService) {
       hooks.post("/v2/enqueue", async (request, reply) => {
         try {
           // The key is in the body: a body without one is invalid before it is unauthorized.
-          if (!routingKeyOf(request.body)) parseEventsV2(request.body);
+          const body = jsonBody(request);
+          if (!routingKeyOf(body)) parseEventsV2(body);
           let dedupKey = "";
-          await intake.receive("EVENTS_V2", routingKeyOf(request.body), () => {
-            const { alert } = parseEventsV2(request.body);
+          await intake.receive("EVENTS_V2", routingKeyOf(body), () => {
+            const { alert } = parseEventsV2(body);
             dedupKey = alert.fingerprint;
             return [alert];
           });

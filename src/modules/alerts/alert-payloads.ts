@@ -27,7 +27,7 @@ export class InvalidEventError extends Error {
   }
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+export const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** RFC 3339 with a zone, as both formats send; anything else (or an impossible date) is refused. */
 const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -198,9 +198,9 @@ export function parseEventsV2(body: unknown): EventsV2Event {
   const routingKey = routingKeyOf(body);
   if (!routingKey) errors.push("routing_key is required");
   const action = body.event_action;
-  if (typeof action !== "string" || !(eventActions as readonly string[]).includes(action)) {
-    errors.push(`event_action must be one of ${eventActions.join(", ")}`);
-  }
+  const known = typeof action === "string" && (eventActions as readonly string[]).includes(action);
+  if (action === undefined || action === null) errors.push(`event_action is required: one of ${eventActions.join(", ")}`);
+  else if (!known) errors.push(`event_action must be one of ${eventActions.join(", ")}`);
   let dedupKey: string | undefined;
   if (body.dedup_key !== undefined && body.dedup_key !== null) {
     if (typeof body.dedup_key !== "string" || body.dedup_key.length === 0 || body.dedup_key.length > limits.dedupKeyLength) {
@@ -208,7 +208,8 @@ export function parseEventsV2(body: unknown): EventsV2Event {
     } else dedupKey = body.dedup_key;
   }
   const trigger = action === "trigger";
-  if (!trigger && dedupKey === undefined && !errors.some((error) => error.startsWith("dedup_key"))) {
+  // Without a known action there is no telling whether a dedup_key is needed: the action's error says it all.
+  if (known && !trigger && dedupKey === undefined && !errors.some((error) => error.startsWith("dedup_key"))) {
     errors.push("dedup_key is required for acknowledge and resolve");
   }
   const payload = body.payload;
