@@ -18,10 +18,13 @@ import type { InsightRepository } from "../modules/insights/insight.repository.j
 import type { TemplateEvidence } from "../modules/insights/outlier.js";
 import { templateEvidence } from "../modules/insights/template-evidence.js";
 
-export interface LogPageKey {
-  incidentId: number;
+export interface LogRange {
   first: number;
   afterId?: number;
+}
+
+export interface LogPageKey extends LogRange {
+  incidentId: number;
   /** The fields the caller reads; all of them when omitted. */
   columns?: readonly LogColumn[];
 }
@@ -66,6 +69,11 @@ export interface Loaders {
   logPage: DataLoader<LogPageKey, IncidentLogRow[], string>;
   /** A timeline page this request has already loaded (a whole page of incidents loads them together), at once. */
   loadedLogPage(key: LogPageKey): IncidentLogRow[] | undefined;
+  /**
+   * The same range of many incidents' timelines, in one statement, kept for `loadedLogPage`: a page of incidents
+   * loads its rows' timelines at once, without the promise, cache key and batch entry per row of `logPage.loadMany`.
+   */
+  preloadLogPages(incidentIds: readonly number[], range: LogRange, columns?: readonly LogColumn[]): Promise<IncidentLogRow[][]>;
   logCount: DataLoader<number, number>;
   assignedPage: DataLoader<AssignedPageKey, IncidentRow[], string>;
   assignedCount: DataLoader<AssignedCountKey, number, string>;
@@ -158,7 +166,8 @@ const columnsKey = (columns: readonly LogColumn[] | undefined) => {
 };
 const logPageShape = (key: LogPageKey) => `${key.first}:${key.afterId ?? ""}:${columnsKey(key.columns)}`;
 const logPageKey = (key: LogPageKey) => `${key.incidentId}:${logPageShape(key)}`;
-const logRangeKey = (key: LogPageKey) => `${key.incidentId}:${key.first}:${key.afterId ?? ""}`;
+/** Which range of a timeline a page is, whatever its parent: loaded pages are kept by range, then by parent. */
+const logRangeKey = (range: LogRange) => `${range.first}:${range.afterId ?? ""}`;
 
 /** Rows fetched with `loaded` columns serve a caller that reads `wanted` (undefined: every column). */
 const covers = (loaded: readonly LogColumn[] | undefined, wanted: readonly LogColumn[] | undefined) =>
@@ -182,7 +191,15 @@ function byIdLoader<T extends { id: number }>(pause: Pause, fetch: (ids: readonl
 
 export function createLoaders({ users, incidents, services, alerts, insights, webhooks, pause = () => undefined }: LoaderSources): Loaders {
   const settledUsers = new Map<number, UserRow | null>();
-  const loadedLogPages = new Map<string, LoadedLogPage[]>();
+  const loadedLogPages = new Map<string, Map<number, LoadedLogPage[]>>();
+  const keepLogPage = (range: LogRange, incidentId: number, columns: readonly LogColumn[] | undefined, rows: IncidentLogRow[]) => {
+    const rangeKey = logRangeKey(range);
+    let parents = loadedLogPages.get(rangeKey);
+    if (!parents) loadedLogPages.set(rangeKey, (parents = new Map()));
+    const loaded = parents.get(incidentId);
+    if (loaded) loaded.push({ columns, rows });
+    else parents.set(incidentId, [{ columns, rows }]);
+  };
   const userById = new DataLoader<number, UserRow | null>(async (ids) => {
     await pause();
     const rows = await users.findByIds(ids);
@@ -226,10 +243,7 @@ export function createLoaders({ users, incidents, services, alerts, insights, we
           );
           return (key) => {
             const page = pages.get(key.incidentId) ?? [];
-            const range = logRangeKey(key);
-            const loaded = loadedLogPages.get(range);
-            if (loaded) loaded.push({ columns: key.columns, rows: page });
-            else loadedLogPages.set(range, [{ columns: key.columns, rows: page }]);
+            keepLogPage(key, key.incidentId, key.columns, page);
             return page;
           };
         }),
@@ -237,7 +251,20 @@ export function createLoaders({ users, incidents, services, alerts, insights, we
     ),
     // Any page of the same range whose columns include the ones asked for will do: aliases, or `nodes` and
     // `edges { node }`, may read different fields of the same timeline that the page loaded once, for all of them.
-    loadedLogPage: (key) => loadedLogPages.get(logRangeKey(key))?.find((loaded) => covers(loaded.columns, key.columns))?.rows,
+    loadedLogPage: (key) =>
+      loadedLogPages
+        .get(logRangeKey(key))
+        ?.get(key.incidentId)
+        ?.find((loaded) => covers(loaded.columns, key.columns))?.rows,
+    async preloadLogPages(incidentIds, range, columns) {
+      await pause();
+      const pages = await incidents.logPages(incidentIds, range.first, range.afterId, columns);
+      return incidentIds.map((incidentId) => {
+        const page = pages.get(incidentId) ?? [];
+        keepLogPage(range, incidentId, columns, page);
+        return page;
+      });
+    },
 
     logCount: new DataLoader(async (ids) => {
       await pause();

@@ -122,13 +122,13 @@ export class IncidentService {
     }
     const range = reads.logs && rows.length > 0 ? this.logRange(reads.logs) : undefined;
     if (range) {
-      const columns = reads.logs!.columns;
-      const pages = await loaders.logPage.loadMany(rows.map((row) => ({ incidentId: row.id, ...range, columns })));
+      const pages = await loaders.preloadLogPages(
+        rows.map((row) => row.id),
+        range,
+        reads.logs!.columns,
+      ).catch(() => []); // a failure is reported by the rows' own timeline fields, which load them again
       if (reads.logs!.authors) {
-        for (const page of pages) {
-          if (page instanceof Error) continue; // reported by the rows' own timeline fields
-          for (const entry of page) if (entry.authorId !== null) userIds.add(entry.authorId);
-        }
+        for (const page of pages) for (const entry of page) if (entry.authorId !== null) userIds.add(entry.authorId);
       }
     }
     if (userIds.size > 0) await loaders.userById.loadMany([...userIds]);
