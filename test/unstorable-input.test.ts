@@ -69,8 +69,16 @@ describe("variables nested deep", () => {
     }
   });
 
-  it("still have their unstorable text found, however deep", async () => {
-    const response = await post(`{"query":"{__typename}","variables":{"a":${deep(50_000, '["x\\u0000"]')}}}`);
+  it("still have their unstorable text found, however deep, in the variables the operation declares", async () => {
+    const query = "query($s: [IncidentStatus!]) { incidents(filter: {status: $s}) { totalCount } }";
+    const response = await post(`{"query":"${query}","variables":{"s":${deep(50_000, '["x\\u0000"]')}}}`);
     expect(response.status).toBe(400);
+    const body = (await response.json()) as { errors: Array<{ message: string }> };
+    expect(body.errors[0]!.message).toBe("s must not hold a NUL character or a lone surrogate");
+  });
+
+  it("ignore the variables the operation does not declare, as GraphQL does, unstorable text included", async () => {
+    const response = await post(`{"query":"{__typename}","variables":{"a":"x\\u0000"}}`);
+    expect(response.status).toBe(200);
   });
 });

@@ -66,8 +66,12 @@ export function unstorableInputPlugin(): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ request, document }) {
-          let field = request.variables ? inVariables(request.variables, "variables") : undefined;
+        async didResolveOperation({ request, document, operation }) {
+          // Only the variables the operation declares reach a resolver; GraphQL ignores the others.
+          const declared = Object.fromEntries(
+            (operation?.variableDefinitions ?? []).map((definition) => [definition.variable.name.value, request.variables?.[definition.variable.name.value]]),
+          );
+          let field = inVariables(declared, "variables");
           // A document's strings hold NUL only through an escape; graphql-js refuses lone surrogates itself.
           if (!field && request.query?.includes("\\u")) {
             for (const argument of argumentsOf(document)) {

@@ -207,11 +207,13 @@ async function executeGraphQL(deps: HttpDeps, request: FastifyRequest, reply: Fa
 function holdUntilSent(unsent: UnsentAnswers, request: FastifyRequest, reply: FastifyReply, body: string) {
   const socket = request.raw.socket;
   if (socket.destroyed) return;
-  const release = unsent.hold(utf8Bytes(body), () => {
+  const cut = () => {
     if (socket.destroyed) return; // an answer pipelined behind one already cut
     request.requestLog.warn("connection cut: its client was not reading its answers, and unsent answers passed their limit");
     socket.destroy();
-  });
+  };
+  // What is still to send: this answer's bytes not yet taken, with its socket's buffer once it has the socket.
+  const release = unsent.hold(utf8Bytes(body), cut, () => reply.raw.writableLength);
   const forget = releaseWithSocket(socket, release);
   reply.raw.once("close", () => {
     forget();

@@ -94,6 +94,8 @@ interface Subscriber extends WatchedConnection {
   readonly takeTurn: TakeTurn;
   /** Drops the connection and what it has not sent, at once: its client is not reading. */
   cut(): void;
+  /** Bytes written to the connection that the network has not taken yet. */
+  readonly unsent: number;
   /** Counts a subscribe message in preparation until the returned function is called (see `subscribesInFlight`). */
   preparing(): () => void;
 }
@@ -166,6 +168,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       takeTurn: createTurns(),
       get closed() {
         return closed;
+      },
+      get unsent() {
+        return socket.bufferedAmount;
       },
       close(refusal: Refusal) {
         if (closed) return;
@@ -331,7 +336,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           // not end a GraphQL stream, and the next events (a smaller incident, a DELETED) may well fit.
           bound: (result, context) => eventWithinResponseSize(result, maxResponseBytes, context),
           takeTurn: subscriber.takeTurn,
-          hold: options.unsent && ((result) => options.unsent!.hold(jsonLength(result), () => subscriber.cut())),
+          hold: options.unsent && ((result) => options.unsent!.hold(jsonLength(result), () => subscriber.cut(), () => subscriber.unsent)),
           tooSlow: (error) => subscriber.close({ code: CloseCode.TooSlow, reason: error.message }),
           executing: track,
           ended: () => {

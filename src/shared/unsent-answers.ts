@@ -3,16 +3,18 @@
  *
  * A client that stops reading keeps its answers in the process: Node buffers whatever the kernel will not accept.
  * Each answer is held to MAX_RESPONSE_BYTES, but a client may open any number of connections and pipeline several
- * requests on each: twenty paused connections with four 6.5 MB answers each held 700 MB. This bounds the sum.
- * Past it, the connections that have held an answer longest (the slowest readers) are cut, which frees their
- * buffers at once, so that a reader that keeps up is never refused an answer on account of one that does not.
+ * requests on each: thirty paused connections with four 6.5 MB answers each held a gigabyte. This bounds the sum.
+ * Past it, connections are cut, which frees their buffers at once. Which ones: each held answer's unsent bytes are
+ * looked at every quarter of a second, and an answer whose unsent bytes did not go down since the last look is
+ * stalled; stalled ones go first, then those with the most still unsent, and of those the most recent, so that a
+ * flood of stalled connections is cut before an earlier reader whose answer is on its way.
  */
 export interface UnsentAnswers {
   /**
    * Counts `bytes` until the returned function is called (the answer reached the kernel, or its connection closed).
-   * When the sum would pass the limit, the oldest holders' `cut` is called, oldest first, until it fits.
+   * `unsent` tells how many bytes of its connection are still waiting to be sent; `cut` drops the connection.
    */
-  hold(bytes: number, cut: () => void): () => void;
+  hold(bytes: number, cut: () => void, unsent: () => number): () => void;
   /** The bytes counted now. */
   readonly bytes: number;
 }
@@ -20,13 +22,39 @@ export interface UnsentAnswers {
 interface Held {
   readonly bytes: number;
   readonly cut: () => void;
+  readonly unsent: () => number;
+  /** Unsent bytes at the last look; undefined before the first. */
+  seen?: number;
+  stalled: boolean;
 }
+
+/** How many of the longest-held answers are compared when one must be cut: a bounded cost per cut. */
+const candidates = 32;
+/** How often held answers are looked at, and how many at most in one look. */
+const lookEveryMs = 250;
+const lookedAtOnce = 1024;
 
 /** `onCut` is told of every answer cut short (a counter). */
 export function createUnsentAnswers(limitBytes: number, onCut: () => void = () => {}): UnsentAnswers {
-  // A Map iterates in insertion order: its first entry is the answer held longest.
+  // A Map iterates in insertion order: its first entries are the answers held longest.
   const held = new Map<object, Held>();
   let bytes = 0;
+  let looking: NodeJS.Timeout | undefined;
+
+  const look = () => {
+    if (held.size === 0) {
+      clearInterval(looking);
+      looking = undefined;
+      return;
+    }
+    let count = 0;
+    for (const entry of held.values()) {
+      const unsent = entry.unsent();
+      entry.stalled = entry.seen !== undefined && unsent > 0 && unsent >= entry.seen;
+      entry.seen = unsent;
+      if (++count === lookedAtOnce) break;
+    }
+  };
 
   const drop = (key: object): Held | undefined => {
     const entry = held.get(key);
@@ -36,21 +64,37 @@ export function createUnsentAnswers(limitBytes: number, onCut: () => void = () =
     return entry;
   };
 
+  /** Of the longest-held answers: stalled first, then the most unsent, then the latest held. */
+  const worst = (): object | undefined => {
+    let chosen: object | undefined;
+    let best: [number, number] = [-1, -1];
+    let count = 0;
+    for (const [key, entry] of held) {
+      const score: [number, number] = [entry.stalled ? 1 : 0, entry.unsent()];
+      if (score[0] > best[0] || (score[0] === best[0] && score[1] >= best[1])) [chosen, best] = [key, score];
+      if (++count === candidates) break;
+    }
+    return chosen;
+  };
+
   const makeRoom = (wanted: number) => {
-    for (const key of held.keys()) {
-      if (bytes + wanted <= limitBytes) return;
-      const entry = drop(key)!;
+    while (held.size > 0 && bytes + wanted > limitBytes) {
+      const entry = drop(worst()!)!;
       onCut();
       entry.cut();
     }
   };
 
   return {
-    hold(answerBytes, cut) {
+    hold(answerBytes, cut, unsent) {
       makeRoom(answerBytes);
       const key = {};
-      held.set(key, { bytes: answerBytes, cut });
+      held.set(key, { bytes: answerBytes, cut, unsent, stalled: false });
       bytes += answerBytes;
+      if (!looking) {
+        looking = setInterval(look, lookEveryMs);
+        looking.unref();
+      }
       return () => void drop(key);
     },
     get bytes() {

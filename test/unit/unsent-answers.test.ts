@@ -1,11 +1,13 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createUnsentAnswers } from "../../src/shared/unsent-answers.js";
+
+const stuck = (bytes: number) => () => bytes;
 
 describe("unsent answers", () => {
   it("counts each answer until it is released", () => {
     const unsent = createUnsentAnswers(100);
-    const first = unsent.hold(30, () => {});
-    const second = unsent.hold(50, () => {});
+    const first = unsent.hold(30, () => {}, stuck(30));
+    const second = unsent.hold(50, () => {}, stuck(50));
     expect(unsent.bytes).toBe(80);
     first();
     first();
@@ -14,29 +16,57 @@ describe("unsent answers", () => {
     expect(unsent.bytes).toBe(0);
   });
 
-  it("cuts the answers held longest, oldest first, until a new one fits, and never the new one", () => {
+  it("cuts, until a new answer fits, the connections with the most still unsent, and never the new one", () => {
     const cut: string[] = [];
     let counted = 0;
     const unsent = createUnsentAnswers(100, () => counted++);
-    unsent.hold(40, () => cut.push("a"));
-    const b = unsent.hold(40, () => cut.push("b"));
-    unsent.hold(20, () => cut.push("c"));
-    unsent.hold(60, () => cut.push("d"));
-    expect(cut).toEqual(["a", "b"]);
+    unsent.hold(40, () => cut.push("reading"), stuck(5)); // has taken most of its answer
+    const stalled = unsent.hold(40, () => cut.push("stalled"), stuck(40));
+    unsent.hold(20, () => cut.push("small"), stuck(20));
+    unsent.hold(60, () => cut.push("new"), stuck(60));
+    expect(cut).toEqual(["stalled", "small"]);
     expect(counted).toBe(2);
-    expect(unsent.bytes).toBe(80);
-    b(); // released after its cut: already let go
-    expect(unsent.bytes).toBe(80);
+    expect(unsent.bytes).toBe(100);
+    stalled(); // released after its cut: already let go
+    expect(unsent.bytes).toBe(100);
+  });
+
+  it("cuts the latest held first among equally stalled ones, so that an earlier reader is cut last", () => {
+    const cut: string[] = [];
+    const unsent = createUnsentAnswers(100);
+    unsent.hold(30, () => cut.push("earlier"), stuck(30));
+    unsent.hold(30, () => cut.push("later"), stuck(30));
+    unsent.hold(30, () => cut.push("latest"), stuck(30));
+    unsent.hold(30, () => cut.push("new"), stuck(30));
+    expect(cut).toEqual(["latest"]);
   });
 
   it("takes an answer larger than the limit once everything else is cut", () => {
     const cut: string[] = [];
     const unsent = createUnsentAnswers(100);
-    unsent.hold(10, () => cut.push("a"));
-    const big = unsent.hold(150, () => cut.push("big"));
+    unsent.hold(10, () => cut.push("a"), stuck(10));
+    const big = unsent.hold(150, () => cut.push("big"), stuck(150));
     expect(cut).toEqual(["a"]);
     expect(unsent.bytes).toBe(150);
     big();
     expect(unsent.bytes).toBe(0);
+  });
+
+  describe("with answers looked at over time", () => {
+    afterEach(() => vi.useRealTimers());
+
+    it("cuts a connection whose unsent bytes stopped going down before one still taking its answer, however much that one has left", () => {
+      vi.useFakeTimers();
+      const cut: string[] = [];
+      const unsent = createUnsentAnswers(100);
+      let readerLeft = 45;
+      unsent.hold(45, () => cut.push("reader"), () => readerLeft);
+      unsent.hold(45, () => cut.push("stalled"), stuck(30));
+      vi.advanceTimersByTime(250);
+      readerLeft = 40; // it reads, slowly
+      vi.advanceTimersByTime(250);
+      unsent.hold(45, () => cut.push("new"), stuck(45));
+      expect(cut).toEqual(["stalled"]);
+    });
   });
 });
