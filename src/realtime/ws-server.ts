@@ -22,6 +22,7 @@ import { createConnectionWatchdog, type WatchedConnection } from "./connection-w
 import { jsonLength } from "../graphql/response-size.js";
 import { eventWithinResponseSize } from "./oversized-event.js";
 import { createTurns, type TakeTurn } from "./connection-turns.js";
+import { createConnectionCount, createSubscriptionCount } from "./per-user-counts.js";
 import { subscribePerEvent } from "./per-event-execution.js";
 import { authenticateConnection, CloseCode, subscriberRefusal, type Refusal } from "./subscriber-auth.js";
 import { requestCost, type CostBudget } from "../graphql/query-cost.js";
@@ -383,50 +384,6 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           },
         };
       },
-    },
-  };
-}
-
-/**
- * Open connections per user. Without a bound, one signed-up user could open connections until the process ran out
- * of file descriptors (20,000 here, 31 KB each), and then no one could connect or open a file.
- */
-function createConnectionCount(max: number) {
-  const open = new Map<number, number>();
-  return {
-    max,
-    /** Counts the socket until it closes; false (nothing counted) when its user already holds `max`. */
-    open(userId: number, socket: WebSocket): boolean {
-      const count = open.get(userId) ?? 0;
-      if (count >= max) return false;
-      open.set(userId, count + 1);
-      socket.once("close", () => {
-        const left = open.get(userId)! - 1;
-        if (left === 0) open.delete(userId);
-        else open.set(userId, left);
-      });
-      return true;
-    },
-  };
-}
-
-/** Subscriptions per user: `take` counts one, or answers undefined when the user holds `max`. */
-function createSubscriptionCount(max: number) {
-  const held = new Map<number, number>();
-  return {
-    max,
-    take(userId: number): (() => void) | undefined {
-      const count = held.get(userId) ?? 0;
-      if (count >= max) return undefined;
-      held.set(userId, count + 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const left = held.get(userId)! - 1;
-        if (left === 0) held.delete(userId);
-        else held.set(userId, left);
-      };
     },
   };
 }
