@@ -300,6 +300,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           socket.close(result.refusal.code, result.refusal.reason);
           return false;
         }
+        if (socket.readyState !== socket.OPEN) return false; // gone while its user was read
         if (!connections.open(result.user.id, socket)) {
           socket.close(CloseCode.TooManyConnections, `Too many connections: at most ${connections.max} per user`);
           return false;
@@ -351,6 +352,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           }
           active?.inc(); // counted once it listens: a client may rely on events published from now on
           return result;
+        }, (error: unknown) => {
+          release();
+          throw error;
         });
       },
       onNext(ctx, _id, _payload, args, result) {
