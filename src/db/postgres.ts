@@ -65,10 +65,12 @@ export function openPostgres(options: PostgresOptions): PostgresHandle {
       return (query as (...args: unknown[]) => unknown).apply(this, args);
     } as typeof client.query;
   });
+  // A connection is idle or may be opened, and nobody waits for one.
+  const poolIsFree = () => pool.waitingCount === 0 && (pool.idleCount > 0 || pool.totalCount < options.poolSize);
   // Statements outside transactions take a place in their request's lane first (request-lanes.ts).
   const poolQuery = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
   pool.query = (async (...args: unknown[]) => {
-    const entering = typeof args.at(-1) === "function" ? undefined : enterLane();
+    const entering = typeof args.at(-1) === "function" ? undefined : enterLane(poolIsFree);
     if (!entering) return poolQuery(...args);
     const release = await entering;
     try {

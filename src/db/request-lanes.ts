@@ -17,10 +17,14 @@ export function inLane<T>(width: number, work: () => T): T {
   return lanes.run({ free: width, waiting: [] }, work);
 }
 
-/** Waits for a place in the current request's lane; resolves to its release. Undefined outside any request. */
-export function enterLane(): Promise<() => void> | undefined {
+/**
+ * Waits for a place in the current request's lane; resolves to its release. Undefined outside any request, and while
+ * `poolIsFree()`: a lane matters only when requests compete for connections, and a page whose loaders send five
+ * statements at once should not take three round trips on an idle pool.
+ */
+export function enterLane(poolIsFree: () => boolean): Promise<() => void> | undefined {
   const lane = lanes.getStore();
-  if (!lane) return undefined;
+  if (!lane || poolIsFree()) return undefined;
   const release = () => {
     const next = lane.waiting.shift();
     if (next) next();

@@ -208,8 +208,11 @@ function holdUntilSent(unsent: UnsentAnswers, request: FastifyRequest, reply: Fa
   const socket = request.raw.socket;
   if (socket.destroyed) return;
   const cut = () => {
-    if (socket.destroyed) return; // an answer pipelined behind one already cut
+    if (socket.destroyed) return;
     request.requestLog.warn("connection cut: its client was not reading its answers, and unsent answers passed their limit");
+    // The answers pipelined behind it go with it: let go of them now, not at the socket's close, a turn later, while
+    // the ledger would still count them and cut another connection for room they no longer take.
+    for (const each of pendingOnSocket.get(socket) ?? []) each();
     socket.destroy();
   };
   // What is still to send: this answer's bytes not yet taken, with its socket's buffer once it has the socket.
@@ -222,9 +225,9 @@ function holdUntilSent(unsent: UnsentAnswers, request: FastifyRequest, reply: Fa
 }
 
 /**
- * An answer's bytes: its length below 1 MB (at most three times less than its UTF-8 bytes, and exact for the ASCII
- * that nearly every answer is), counted exactly above, where the bound matters and a scan costs little next to the
- * answer's own making.
+ * An answer's bytes, for the ledger: below 1 MB its length in UTF-16 units (exact for the ASCII that nearly every
+ * answer is; a third of its UTF-8 bytes at worst), above it exactly, where the bound matters and a scan costs little
+ * next to the answer's own making.
  */
 const utf8Bytes = (body: string) => (body.length < 1024 * 1024 ? body.length : Buffer.byteLength(body));
 

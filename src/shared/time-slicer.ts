@@ -15,7 +15,10 @@ export type Pause = () => Promise<void> | undefined;
 export interface TimeSlicer {
   /** Undefined when a request of `client` may start now, else a promise of its unit. */
   proceed(client: string): Promise<void> | undefined;
-  /** The pause function of one request of `client`: its promise settles at once while the current stretch's slice lasts. */
+  /**
+   * The pause function of one request of `client`. Its promise settles after the request's earlier pauses have, and
+   * within the same turn while the current stretch's slice lasts; past it, when a unit of the request's own starts.
+   */
   forRequest(client: string): Pause;
 }
 
@@ -70,9 +73,11 @@ export function createTimeSlicer(sliceMs = 10, now = () => performance.now()): T
   return {
     proceed: (client) => (waiting.size === 0 && elapsed() < sliceMs ? undefined : unit(client)),
     forRequest: (client) => {
-      // A request's questions are answered in order, each once the one before has been answered and its asker has
-      // run on to its next wait. Sibling fields (50 aliases of one search) all ask before any of them has run its SQL,
-      // so answered at once they all passed, and their statements then ran back to back for seconds.
+      // A request's questions are answered in order: each is looked at once the one before has been answered and the
+      // continuations waiting on that answer have run (promise reactions run in the order they were registered, and
+      // an asker awaits its answer before a sibling asks). Sibling fields (50 aliases of one search) all ask before any
+      // of them has run its SQL, so answered at once they all passed, and their statements ran back to back for
+      // seconds. The cost is a promise or two per question, a few per request.
       let last: Promise<void> | undefined;
       return () => (last = (last ?? Promise.resolve()).then(() => (elapsed() < sliceMs ? undefined : unit(client))));
     },

@@ -23,14 +23,15 @@ interface Held {
   readonly bytes: number;
   readonly cut: () => void;
   readonly unsent: () => number;
+  /** Order of holding: among equals, the latest held is cut first. */
+  readonly order: number;
   /** Unsent bytes at the last look; undefined before the first. */
   seen?: number;
-  stalled: boolean;
 }
 
-/** How many of the longest-held answers are compared when one must be cut: a bounded cost per cut. */
+/** How many of the longest-held answers are compared when none is known to be stalled: a bounded cost per cut. */
 const candidates = 32;
-/** How often held answers are looked at, and how many at most in one look. */
+/** How often held answers are looked at, and how many at most in one look (and stalled ones compared in a cut). */
 const lookEveryMs = 250;
 const lookedAtOnce = 1024;
 
@@ -38,7 +39,10 @@ const lookedAtOnce = 1024;
 export function createUnsentAnswers(limitBytes: number, onCut: () => void = () => {}): UnsentAnswers {
   // A Map iterates in insertion order: its first entries are the answers held longest.
   const held = new Map<object, Held>();
+  // Those whose unsent bytes did not go down between two looks, wherever they are in `held`.
+  const stalled = new Set<object>();
   let bytes = 0;
+  let order = 0;
   let looking: NodeJS.Timeout | undefined;
 
   const look = () => {
@@ -48,9 +52,10 @@ export function createUnsentAnswers(limitBytes: number, onCut: () => void = () =
       return;
     }
     let count = 0;
-    for (const entry of held.values()) {
+    for (const [key, entry] of held) {
       const unsent = entry.unsent();
-      entry.stalled = entry.seen !== undefined && unsent > 0 && unsent >= entry.seen;
+      if (entry.seen !== undefined && unsent > 0 && unsent >= entry.seen) stalled.add(key);
+      else stalled.delete(key);
       entry.seen = unsent;
       if (++count === lookedAtOnce) break;
     }
@@ -60,26 +65,30 @@ export function createUnsentAnswers(limitBytes: number, onCut: () => void = () =
     const entry = held.get(key);
     if (!entry) return undefined;
     held.delete(key);
+    stalled.delete(key);
     bytes -= entry.bytes;
     return entry;
   };
 
-  /** Of the longest-held answers: stalled first, then the most unsent, then the latest held. */
-  const worst = (): object | undefined => {
+  /** The one with the most unsent of `keys` (at most `limit` of them), the latest held on a tie. */
+  const mostUnsent = (keys: Iterable<object>, limit: number): object | undefined => {
     let chosen: object | undefined;
-    let best: [number, number] = [-1, -1];
+    let most = -1;
+    let latest = -1;
     let count = 0;
-    for (const [key, entry] of held) {
-      const score: [number, number] = [entry.stalled ? 1 : 0, entry.unsent()];
-      if (score[0] > best[0] || (score[0] === best[0] && score[1] >= best[1])) [chosen, best] = [key, score];
-      if (++count === candidates) break;
+    for (const key of keys) {
+      const entry = held.get(key)!;
+      const unsent = entry.unsent();
+      if (unsent > most || (unsent === most && entry.order > latest)) [chosen, most, latest] = [key, unsent, entry.order];
+      if (++count === limit) break;
     }
     return chosen;
   };
 
   const makeRoom = (wanted: number) => {
     while (held.size > 0 && bytes + wanted > limitBytes) {
-      const entry = drop(worst()!)!;
+      const key = (stalled.size > 0 ? mostUnsent(stalled, lookedAtOnce) : undefined) ?? mostUnsent(held.keys(), candidates)!;
+      const entry = drop(key)!;
       onCut();
       entry.cut();
     }
@@ -89,7 +98,7 @@ export function createUnsentAnswers(limitBytes: number, onCut: () => void = () =
     hold(answerBytes, cut, unsent) {
       makeRoom(answerBytes);
       const key = {};
-      held.set(key, { bytes: answerBytes, cut, unsent, stalled: false });
+      held.set(key, { bytes: answerBytes, cut, unsent, order: order++ });
       bytes += answerBytes;
       if (!looking) {
         looking = setInterval(look, lookEveryMs);

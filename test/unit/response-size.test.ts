@@ -52,3 +52,15 @@ describe("an oversized subscription event", () => {
     expect(eventWithinResponseSize(result, 1_000, context)).toBe(result);
   });
 });
+
+describe("the event type an oversized event is cut down to", () => {
+  it("has every object field nullable, so that nulling them keeps the answer within the schema", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { buildSchema, isNonNullType, isObjectType, getNamedType, GraphQLObjectType } = await import("graphql");
+    const schema = buildSchema(readFileSync(new URL("../../schema.graphql", import.meta.url), "utf8"));
+    const event = schema.getType("IncidentEvent") as InstanceType<typeof GraphQLObjectType>;
+    const objects = Object.values(event.getFields()).filter((field) => isObjectType(getNamedType(field.type)));
+    expect(objects.map((field) => field.name).sort()).toEqual(["actor", "alert", "incident", "log"]);
+    for (const field of objects) expect(isNonNullType(field.type)).toBe(false);
+  });
+});

@@ -68,5 +68,19 @@ describe("unsent answers", () => {
       unsent.hold(45, () => cut.push("new"), stuck(45));
       expect(cut).toEqual(["stalled"]);
     });
+
+    it("finds stalled connections held after many readers, not only among the longest held", () => {
+      vi.useFakeTimers();
+      const cut: string[] = [];
+      const unsent = createUnsentAnswers(50 * 10);
+      const left = Array.from({ length: 40 }, () => 20);
+      for (let i = 0; i < 40; i++) unsent.hold(10, () => cut.push(`reader${i}`), () => left[i]!);
+      for (let i = 0; i < 5; i++) unsent.hold(10, () => cut.push(`stalled${i}`), stuck(5));
+      vi.advanceTimersByTime(250);
+      left.fill(15); // every reader takes some of its answer
+      vi.advanceTimersByTime(250);
+      unsent.hold(100, () => cut.push("new"), stuck(100));
+      expect(cut).toEqual(["stalled4", "stalled3", "stalled2", "stalled1", "stalled0"]);
+    });
   });
 });
