@@ -106,15 +106,21 @@ describe("resolutions racing on one incident (the backend under test; PostgreSQL
       `SELECT i.id, i.status FROM incidents i JOIN alerts a ON a.incident_id = i.id WHERE a.fingerprint = '${fingerprint}'`,
     ))[0]!;
   const count = (sql: string) => server.db.scalar(sql);
+  /** Sends a group of `size` firing alerts and finds the incident it opened. */
+  const openGroup = async (amKey: string, name: string, size: number) => {
+    const payload = group(name, size);
+    expect((await send(server.base, amKey, payload)).status).toBe(200);
+    const fingerprints = payload.alerts.map((alert) => alert.fingerprint);
+    const { id } = await incidentOf(fingerprints[0]!);
+    return { payload, fingerprints, id };
+  };
 
   it("N requests at once, each resolving one alert of the incident, all succeed and the last resolves it (deadlock detected on PostgreSQL before)", async () => {
     const { amKey } = await setUp(server.gql, server.admin.token, "Resolvers");
     const size = 10;
     for (let round = 0; round < 2; round++) {
       const name = `res${round}`;
-      expect((await send(server.base, amKey, group(name, size))).status).toBe(200);
-      const fingerprints = group(name, size).alerts.map((alert) => alert.fingerprint);
-      const { id } = await incidentOf(fingerprints[0]!);
+      const { fingerprints, id } = await openGroup(amKey, name, size);
       const answers = await Promise.all(fingerprints.map((fingerprint) => send(server.base, amKey, resolving(name, fingerprint))));
       expect(answers.map((answer) => answer.status)).toEqual(Array(size).fill(200));
       expect((await incidentOf(fingerprints[0]!)).status).toBe("RESOLVED");
@@ -133,9 +139,7 @@ describe("resolutions racing on one incident (the backend under test; PostgreSQL
     const racing = 6;
     for (let round = 0; round < 3; round++) {
       const name = `person${round}`;
-      expect((await send(server.base, amKey, group(name, size))).status).toBe(200);
-      const fingerprints = group(name, size).alerts.map((alert) => alert.fingerprint);
-      const { id } = await incidentOf(fingerprints[0]!);
+      const { fingerprints, id } = await openGroup(amKey, name, size);
       const update = `mutation($id: ID!, $status: IncidentStatus!) { updateIncident(id: $id, input: { status: $status }) { status } }`;
       expect((await server.gql(update, { id: String(id), status: "INVESTIGATING" }, server.admin.token)).errors).toBeUndefined();
       const [person, ...hooks] = await Promise.all([
@@ -158,9 +162,7 @@ describe("resolutions racing on one incident (the backend under test; PostgreSQL
     const racing = 8;
     for (let round = 0; round < 3; round++) {
       const name = `merged${round}`;
-      const payload = group(name, size);
-      expect((await send(server.base, amKey, payload)).status).toBe(200);
-      const { id: source } = await incidentOf(payload.alerts[0]!.fingerprint);
+      const { payload, id: source } = await openGroup(amKey, name, size);
       const created = await server.gql(`mutation { createIncident(input: { title: "target ${round}" }) { id } }`, {}, server.admin.token);
       const target = created.data.createIncident.id as string;
       const [merge, ...hooks] = await Promise.all([
@@ -182,9 +184,7 @@ describe("resolutions racing on one incident (the backend under test; PostgreSQL
     const racing = 6;
     for (let round = 0; round < 3; round++) {
       const name = `deleted${round}`;
-      const payload = group(name, size);
-      expect((await send(server.base, amKey, payload)).status).toBe(200);
-      const { id } = await incidentOf(payload.alerts[0]!.fingerprint);
+      const { payload, id } = await openGroup(amKey, name, size);
       const [deletion, ...hooks] = await Promise.all([
         server.gql(`mutation($id: ID!) { deleteIncident(id: $id) }`, { id: String(id) }, server.admin.token),
         ...payload.alerts.slice(0, racing).map((alert) => send(server.base, amKey, resolving(name, alert.fingerprint))),

@@ -18,6 +18,12 @@ export function createDocumentCache(maxBytes: number, recurrenceWindowMs: number
   return createByteBudgetCache<DocumentNode>({ maxBytes, maxEntryBytes: maxBytes / 16, admitOnRecurrence: { windowMs: recurrenceWindowMs } });
 }
 
+/** Keeps a parsed and validated document under `key` if the cache admits it (it recurs, and it fits). */
+export function keepDocument(cache: ByteBudgetCache<DocumentNode>, key: string, document: DocumentNode): void {
+  const bytes = documentBytes(document);
+  if (cache.admits(key, bytes)) cache.set(key, document, bytes);
+}
+
 /**
  * Apollo's store of parsed and validated documents (which spares a recurring document its parse and validation),
  * bounded by bytes, and admitting a document only once it recurs: one-off documents never displace the ones
@@ -30,8 +36,7 @@ export function documentStore(cache: ByteBudgetCache<DocumentNode>): DocumentSto
       return cache.get(key);
     },
     async set(key, document) {
-      const bytes = documentBytes(document);
-      if (cache.admits(key, bytes)) cache.set(key, document, bytes);
+      keepDocument(cache, key, document);
     },
     async delete(key) {
       cache.delete(key);

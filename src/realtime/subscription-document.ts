@@ -12,7 +12,7 @@ import {
 } from "graphql";
 import { createHash } from "node:crypto";
 import { documentLimitRules, nodeCount, type DocumentLimits } from "../graphql/document-limits.js";
-import { documentBytes } from "../graphql/document-store.js";
+import { keepDocument } from "../graphql/document-store.js";
 import type { ByteBudgetCache } from "../shared/byte-budget-cache.js";
 import { QueryTooComplexError } from "../shared/errors.js";
 
@@ -78,11 +78,7 @@ export function subscriptionDocumentChecker(
     const cached = cache.get(key);
     if (cached) return cached;
     const checked = parseAndValidate(query);
-    if (!Array.isArray(checked)) {
-      const document = checked as DocumentNode;
-      const bytes = documentBytes(document);
-      if (cache.admits(key, bytes)) cache.set(key, document, bytes);
-    }
+    if (!Array.isArray(checked)) keepDocument(cache, key, checked as DocumentNode);
     return checked;
   };
   return (payload: SubscribePayload): CheckedSubscription | readonly GraphQLError[] => {
