@@ -16,7 +16,7 @@ import { bearerToken } from "./http/bearer.js";
 import { documentLimitRules } from "./graphql/document-limits.js";
 import { createDocumentCache, documentStore } from "./graphql/document-store.js";
 import { firstErrorOnlyPlugin } from "./graphql/first-error-only.js";
-import { createCompiledQueryCache, jitGateway } from "./graphql/jit-executor.js";
+import { createCompiledQueryCache, jitExecution } from "./graphql/jit-executor.js";
 import { queryCostPlugin } from "./graphql/query-cost.js";
 import { timeSlicingPlugin } from "./graphql/time-slicing-plugin.js";
 import { subscriptionsOverHttpPlugin } from "./graphql/subscriptions-over-http.js";
@@ -211,9 +211,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       metrics,
       production: config.production,
     });
+    // The schema, executed by graphql-jit for queries that recur, by graphql-js for the rest.
+    const jit = jitExecution(schema, compiledQueries, config.limits.responseBytes);
     const apollo = new ApolloServer<GraphQLContext>({
-      // The schema, executed by graphql-jit for documents that recur, by graphql-js for the others.
-      gateway: jitGateway(schema, compiledQueries, config.limits.responseBytes),
+      gateway: jit.gateway,
       documentStore: documentStore(documents),
       introspection: !config.production,
       includeStacktraceInErrorResponses: false,
@@ -242,6 +243,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         subscriptionsOverHttpPlugin(),
         unstorableInputPlugin(),
         observabilityPlugin(metrics),
+        // Last: every other plugin has seen the operation before a compiled query answers it.
+        jit.plugin,
       ],
     });
     await apollo.start();

@@ -1,5 +1,6 @@
+import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContextResponseForOperation } from "@apollo/server";
 import type { GatewayInterface } from "@apollo/server-gateway-interface";
-import { Kind, execute, printSchema, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
+import { Kind, execute, printSchema, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 import { createByteBudgetCache, type ByteBudgetCache } from "../shared/byte-budget-cache.js";
 import type { GraphQLContext } from "../shared/context.js";
@@ -92,16 +93,29 @@ export function compileWeighed(schema: GraphQLSchema, document: DocumentNode, op
   return { query: query as CompiledQuery | null, bytes: baseBytes + generated * bytesPerGeneratedChar + source.length * bytesPerSourceChar };
 }
 
+/** graphql-jit for the queries that recur, graphql-js for the rest, plugged into Apollo twice over (see `jitExecution`). */
+export interface JitExecution {
+  plugin: ApolloServerPlugin<GraphQLContext>;
+  gateway: GatewayInterface;
+}
+
 /**
  * Executes queries with graphql-jit, which turns a document into a function and skips most of graphql-js's
  * per-field interpretation on later requests. Compiling costs time (about 50 µs a field, with the event loop
  * blocked) and heap (about 4 KB a field), so a document is compiled only when it recurs within the window and its
- * predicted size fits an entry's share of the budget; until then, and for one-off documents, graphql-js
- * interprets it. Plugged in through Apollo's gateway interface, so parsing, validation, limits, plugins and error
- * formatting stay Apollo's. Either way, an answer whose data would serialise past `maxResponseBytes` is replaced by a
+ * predicted size fits an entry's share of the budget; until then, for one-off documents and for mutations, graphql-js
+ * interprets it. Either way, an answer whose data would serialise past `maxResponseBytes` is replaced by a
  * QUERY_TOO_COMPLEX error before Apollo builds its string (see response-size.ts).
+ *
+ * The plugin executes every operation once parsing, validation, limits and the other plugins have had the request
+ * (`responseForOperation`), and hands Apollo the answer when it has no errors. An answer with errors goes through
+ * Apollo's gateway interface instead, so that Apollo formats its errors as always. The gateway is not the way in for
+ * every answer because Apollo hands its executor an object with a getter that closes over the request, and V8 keeps
+ * accessors in the old generation: every request's context, loaders and result then outlived the young generation's
+ * collections and waited for a full one (10 KB a request for incident by id, 70 KB for a page of 50 incidents),
+ * and V8, seeing them survive, went on to allocate them in the old generation from the start.
  */
-export function jitGateway(schema: GraphQLSchema, compiled: CompiledQueryCache, maxResponseBytes = Number.POSITIVE_INFINITY): GatewayInterface {
+export function jitExecution(schema: GraphQLSchema, compiled: CompiledQueryCache, maxResponseBytes = Number.POSITIVE_INFINITY): JitExecution {
   const compile = (key: string, document: DocumentNode, operation: OperationDefinitionNode, source: string, operationName: string | undefined) => {
     const cached = compiled.get(key);
     if (cached !== undefined) return cached;
@@ -112,35 +126,56 @@ export function jitGateway(schema: GraphQLSchema, compiled: CompiledQueryCache, 
     return query;
   };
 
-  return {
+  const interpreted = async (document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown> | undefined, context: GraphQLContext) => {
+    context.responseBytes = { used: 0, max: maxResponseBytes };
+    const result = await execute({ schema, document, operationName, variableValues: variables, contextValue: context });
+    return withinResponseSize(result, maxResponseBytes, context);
+  };
+
+  const run = async (requestContext: GraphQLRequestContextResponseForOperation<GraphQLContext>): Promise<ExecutionResult> => {
+    const { document, queryHash, request, operation, source, contextValue: context } = requestContext;
+    const operationName = operation.name?.value ?? request.operationName ?? undefined;
+    // graphql-jit reads an input field bound to a variable that was not sent as null, where GraphQL says the field
+    // is absent; partial updates depend on that difference, so mutations run on graphql-js.
+    const query = operation.operation === "query" ? compile(`${queryHash}:${operationName ?? ""}`, document, operation, source ?? "", operationName) : null;
+    if (!query) return interpreted(document, operationName, request.variables, context);
+    context.responseBytes = { used: 0, max: maxResponseBytes };
+    const result = await query.query(undefined, context, request.variables ?? {});
+    // Errors are where graphql-jit and graphql-js part ways (variable coercion, argument checks, messages): a query
+    // has no side effects, so a failed one runs again on graphql-js for the standard answer.
+    if (result.errors?.length && !(context.responseBytes.used > maxResponseBytes)) return interpreted(document, operationName, request.variables, context);
+    return withinResponseSize(result, maxResponseBytes, context);
+  };
+
+  // Answers with errors, from the plugin to the gateway, which hands them to Apollo.
+  const withErrors = new WeakMap<GraphQLContext, ExecutionResult>();
+
+  const plugin: ApolloServerPlugin<GraphQLContext> = {
+    async requestDidStart() {
+      return {
+        async responseForOperation(requestContext) {
+          // No operation to run (an unknown operation name): graphql-js, through the gateway, says so.
+          if (!requestContext.operation) return null;
+          // Apollo's executionDidStart, where other requests get their turn, is not reached on this path.
+          await requestContext.contextValue.pause?.();
+          const result = await run(requestContext);
+          if (!result.errors?.length) return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: "single", singleResult: result } };
+          withErrors.set(requestContext.contextValue, result);
+          return null;
+        },
+      };
+    },
+  };
+
+  const gateway: GatewayInterface = {
     async load() {
       return {
         executor: async (requestContext) => {
-          const { document, queryHash, request, operation, source } = requestContext;
           const context = requestContext.context as GraphQLContext;
-          const operationName = operation?.name?.value ?? request.operationName ?? undefined;
-          const fresh = () => {
-            context.responseBytes = { used: 0, max: maxResponseBytes };
-            return context;
-          };
-          const interpreted = async () =>
-            withinResponseSize(
-              await execute({ schema, document, operationName, variableValues: request.variables, contextValue: fresh() }),
-              maxResponseBytes,
-              context,
-            );
-          if (operation?.operation !== "query") {
-            // graphql-jit reads an input field bound to a variable that was not sent as null, where GraphQL says
-            // the field is absent; partial updates depend on that difference, so mutations run on graphql-js.
-            return interpreted();
-          }
-          const query = compile(`${queryHash}:${operationName ?? ""}`, document, operation, source ?? "", operationName);
-          if (!query) return interpreted();
-          const result = await query.query(undefined, fresh(), request.variables ?? {});
-          // Errors are where graphql-jit and graphql-js part ways (variable coercion, argument checks, messages):
-          // a query has no side effects, so a failed one runs again on graphql-js for the standard answer.
-          if (result.errors?.length && !(context.responseBytes!.used > maxResponseBytes)) return interpreted();
-          return withinResponseSize(result, maxResponseBytes, context);
+          const answered = withErrors.get(context);
+          if (answered) return answered;
+          const { document, request, operation } = requestContext;
+          return interpreted(document, operation?.name?.value ?? request.operationName ?? undefined, request.variables, context);
         },
       };
     },
@@ -152,4 +187,5 @@ export function jitGateway(schema: GraphQLSchema, compiled: CompiledQueryCache, 
       compiled.clear();
     },
   };
+  return { plugin, gateway };
 }
