@@ -18,7 +18,7 @@
 //   --intelligence       search and similar incidents at --intelligence-sizes (10000,100000): p50 and p99 of
 //                        similar(first: 5), similarIncidents and searchIncidents, --samples N requests each (300)
 //   --api-node-args "..." node flags for the API server alone (e.g. "--max-semi-space-size=32"), to measure V8 settings
-//                        (the server sets --heap-growing-percent itself unless given here: src/shared/heap-growth.ts)
+//                        (the server sets --heap-growing-percent and --no-allocation-site-pretenuring itself unless given here: src/shared/v8-flags.ts)
 //   --pg, --backend postgres   the same on PostgreSQL: a temporary database (created on --postgres-url's server,
 //                        postgres://postgres@127.0.0.1:5432/test by default; dropped at the end, on errors and on
 //                        SIGINT too), seeded with bench/seed-pg.ts, against bench/raw-floor-pg.ts; no growth matrix

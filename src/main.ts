@@ -1,4 +1,4 @@
-import "./shared/heap-growth.js";
+import "./shared/v8-flags.js";
 import "reflect-metadata";
 import { existsSync } from "node:fs";
 import { startApp } from "./app.js";

@@ -189,173 +189,291 @@ function byIdLoader<T extends { id: number }>(pause: Pause, fetch: (ids: readonl
   });
 }
 
-export function createLoaders({ users, incidents, services, alerts, insights, webhooks, pause = () => undefined }: LoaderSources): Loaders {
-  const settledUsers = new Map<number, UserRow | null>();
-  const loadedLogPages = new Map<string, Map<number, LoadedLogPage[]>>();
-  const keepLogPage = (range: LogRange, incidentId: number, columns: readonly LogColumn[] | undefined, rows: IncidentLogRow[]) => {
-    const rangeKey = logRangeKey(range);
-    let parents = loadedLogPages.get(rangeKey);
-    if (!parents) loadedLogPages.set(rangeKey, (parents = new Map()));
-    const loaded = parents.get(incidentId);
-    if (loaded) loaded.push({ columns, rows });
-    else parents.set(incidentId, [{ columns, rows }]);
-  };
-  const userById = new DataLoader<number, UserRow | null>(async (ids) => {
-    await pause();
-    const rows = await users.findByIds(ids);
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    return ids.map((id) => {
-      const user = byId.get(id) ?? null;
-      settledUsers.set(id, user);
-      return user;
+/** The loaders of one request, each made when it is first used: most requests use two or three of eighteen. */
+export function createLoaders(sources: LoaderSources): Loaders {
+  return new RequestLoaders(sources);
+}
+
+type LoadedLogPages = Map<string, Map<number, LoadedLogPage[]>>;
+
+// A class, not an object of getters: its accessors are shared by every request, where an object literal's would be
+// made anew for each, closing over the request (V8 keeps accessors in the old generation: see jit-executor.ts).
+class RequestLoaders implements Loaders {
+  readonly #sources: LoaderSources;
+  readonly #pause: Pause;
+  #settledUsers?: Map<number, UserRow | null>;
+  #loadedLogPages?: LoadedLogPages;
+  #userById?: Loaders["userById"];
+  #incidentById?: Loaders["incidentById"];
+  #logPage?: Loaders["logPage"];
+  #logCount?: Loaders["logCount"];
+  #assignedPage?: Loaders["assignedPage"];
+  #assignedCount?: Loaders["assignedCount"];
+  #serviceById?: Loaders["serviceById"];
+  #labels?: Loaders["labels"];
+  #alertById?: Loaders["alertById"];
+  #alertPage?: Loaders["alertPage"];
+  #alertCount?: Loaders["alertCount"];
+  #integrationById?: Loaders["integrationById"];
+  #integrationsOfService?: Loaders["integrationsOfService"];
+  #template?: Loaders["template"];
+  #deliveryPage?: Loaders["deliveryPage"];
+  #deliveryCount?: Loaders["deliveryCount"];
+
+  constructor(sources: LoaderSources) {
+    this.#sources = sources;
+    this.#pause = sources.pause ?? (() => undefined);
+  }
+
+  get #settled(): Map<number, UserRow | null> {
+    return (this.#settledUsers ??= new Map());
+  }
+
+  get userById(): Loaders["userById"] {
+    return (this.#userById ??= userByIdLoader(this.#pause, this.#sources.users, this.#settled));
+  }
+
+  user(id: number): UserRow | null | Promise<UserRow | null> {
+    const settled = this.#settledUsers?.get(id);
+    return settled !== undefined || this.#settledUsers?.has(id) ? settled! : this.userById.load(id);
+  }
+
+  replaceUser(user: UserRow): void {
+    this.#settled.set(user.id, user);
+    this.userById.clear(user.id).prime(user.id, user);
+  }
+
+  rememberUser(user: UserRow): void {
+    if (this.#settledUsers?.has(user.id)) return;
+    this.#settled.set(user.id, user);
+    this.userById.prime(user.id, user);
+  }
+
+  get incidentById(): Loaders["incidentById"] {
+    const incidents = this.#sources.incidents;
+    return (this.#incidentById ??= byIdLoader(this.#pause, (ids) => incidents.findByIds(ids)));
+  }
+
+  get logPage(): Loaders["logPage"] {
+    return (this.#logPage ??= logPageLoader(this.#pause, this.#sources.incidents, (range, incidentId, columns, rows) =>
+      this.#keepLogPage(range, incidentId, columns, rows),
+    ));
+  }
+
+  // Any page of the same range whose columns include the ones asked for will do: aliases, or `nodes` and
+  // `edges { node }`, may read different fields of the same timeline that the page loaded once, for all of them.
+  loadedLogPage(key: LogPageKey): IncidentLogRow[] | undefined {
+    return this.#loadedLogPages
+      ?.get(logRangeKey(key))
+      ?.get(key.incidentId)
+      ?.find((loaded) => covers(loaded.columns, key.columns))?.rows;
+  }
+
+  async preloadLogPages(incidentIds: readonly number[], range: LogRange, columns?: readonly LogColumn[]): Promise<IncidentLogRow[][]> {
+    await this.#pause();
+    const pages = await this.#sources.incidents.logPages(incidentIds, range.first, range.afterId, columns);
+    return incidentIds.map((incidentId) => {
+      const page = pages.get(incidentId) ?? [];
+      this.#keepLogPage(range, incidentId, columns, page);
+      return page;
     });
-  });
-  return {
-    userById,
-    user: (id) => (settledUsers.has(id) ? settledUsers.get(id)! : userById.load(id)),
-    replaceUser(user) {
-      settledUsers.set(user.id, user);
-      userById.clear(user.id).prime(user.id, user);
-    },
-    rememberUser(user) {
-      if (settledUsers.has(user.id)) return;
-      settledUsers.set(user.id, user);
-      userById.prime(user.id, user);
-    },
+  }
 
-    incidentById: new DataLoader(async (ids) => {
-      await pause();
-      const rows = await incidents.findByIds(ids);
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      return ids.map((id) => byId.get(id) ?? null);
-    }),
+  #keepLogPage(range: LogRange, incidentId: number, columns: readonly LogColumn[] | undefined, rows: IncidentLogRow[]): void {
+    const rangeKey = logRangeKey(range);
+    const loaded = (this.#loadedLogPages ??= new Map());
+    let parents = loaded.get(rangeKey);
+    if (!parents) loaded.set(rangeKey, (parents = new Map()));
+    const pages = parents.get(incidentId);
+    if (pages) pages.push({ columns, rows });
+    else parents.set(incidentId, [{ columns, rows }]);
+  }
 
-    logPage: new DataLoader(
-      (keys) =>
-        batchByShape(keys, logPageShape, async (group) => {
-          await pause();
-          const { first, afterId, columns } = group[0]!;
-          const pages = await incidents.logPages(
-            group.map((key) => key.incidentId),
-            first,
-            afterId,
-            columns,
-          );
-          return (key) => {
-            const page = pages.get(key.incidentId) ?? [];
-            keepLogPage(key, key.incidentId, key.columns, page);
-            return page;
-          };
-        }),
-      { cacheKeyFn: logPageKey },
-    ),
-    // Any page of the same range whose columns include the ones asked for will do: aliases, or `nodes` and
-    // `edges { node }`, may read different fields of the same timeline that the page loaded once, for all of them.
-    loadedLogPage: (key) =>
-      loadedLogPages
-        .get(logRangeKey(key))
-        ?.get(key.incidentId)
-        ?.find((loaded) => covers(loaded.columns, key.columns))?.rows,
-    async preloadLogPages(incidentIds, range, columns) {
-      await pause();
-      const pages = await incidents.logPages(incidentIds, range.first, range.afterId, columns);
-      return incidentIds.map((incidentId) => {
-        const page = pages.get(incidentId) ?? [];
-        keepLogPage(range, incidentId, columns, page);
-        return page;
-      });
-    },
+  get logCount(): Loaders["logCount"] {
+    const { incidents } = this.#sources;
+    return (this.#logCount ??= countsById(this.#pause, (ids) => incidents.logCounts(ids)));
+  }
 
-    logCount: new DataLoader(async (ids) => {
-      await pause();
-      const counts = await incidents.logCounts(ids);
-      return ids.map((id) => counts.get(id) ?? 0);
-    }),
+  get assignedPage(): Loaders["assignedPage"] {
+    return (this.#assignedPage ??= assignedPageLoader(this.#pause, this.#sources.incidents));
+  }
 
-    assignedPage: new DataLoader(
-      (keys) =>
-        batchByShape(
-          keys,
-          (key) => `${key.first}:${statusKey(key.statuses)}:${key.after?.createdAt ?? ""}:${key.after?.id ?? ""}`,
-          async (group) => {
-            await pause();
-            const { first, statuses, after } = group[0]!;
-            const pages = await incidents.assignedPages(
-              group.map((key) => key.userId),
-              { first, statuses, after },
-            );
-            return (key) => pages.get(key.userId) ?? [];
-          },
-        ),
-      {
-        cacheKeyFn: (key) =>
-          `${key.userId}:${key.first}:${statusKey(key.statuses)}:${key.after?.createdAt ?? ""}:${key.after?.id ?? ""}`,
-      },
-    ),
+  get assignedCount(): Loaders["assignedCount"] {
+    const { incidents } = this.#sources;
+    return (this.#assignedCount ??= countLoader<IncidentStatus, AssignedCountKey>(this.#pause, (key) => key.userId, (ids, statuses) => incidents.assignedCounts(ids, statuses)));
+  }
 
-    assignedCount: countLoader<IncidentStatus, AssignedCountKey>(pause, (key) => key.userId, (ids, statuses) => incidents.assignedCounts(ids, statuses)),
+  get serviceById(): Loaders["serviceById"] {
+    const { services } = this.#sources;
+    return (this.#serviceById ??= byIdLoader(this.#pause, (ids) => services.findByIds(ids)));
+  }
 
-    serviceById: byIdLoader(pause, (ids) => services.findByIds(ids)),
-    labels: new DataLoader(async (ids) => {
-      await pause();
-      const labels = await services.labelsOf(ids);
-      return ids.map((id) => labels.get(id) ?? []);
-    }),
-    alertById: byIdLoader(pause, (ids) => alerts.findByIds(ids)),
-    alertPage: new DataLoader(
-      (keys) =>
-        batchByShape(
-          keys,
-          (key) => `${key.first}:${key.afterId ?? ""}:${statusKey(key.statuses)}`,
-          async (group) => {
-            await pause();
-            const { first, afterId, statuses } = group[0]!;
-            const pages = await alerts.pages(
-              group.map((key) => key.incidentId),
-              first,
-              afterId,
-              statuses,
-            );
-            return (key) => pages.get(key.incidentId) ?? [];
-          },
-        ),
-      { cacheKeyFn: (key) => `${key.incidentId}:${key.first}:${key.afterId ?? ""}:${statusKey(key.statuses)}` },
-    ),
-    alertCount: countLoader<AlertStatus, AlertCountKey>(pause, (key) => key.incidentId, (ids, statuses) => alerts.counts(ids, statuses)),
-    integrationById: byIdLoader(pause, (ids) => alerts.integrationsByIds(ids)),
-    integrationsOfService: new DataLoader(async (ids) => {
-      await pause();
-      const groups = await alerts.integrationsOfServices(ids);
-      return ids.map((id) => groups.get(id) ?? []);
-    }),
-    template: new DataLoader(
+  get labels(): Loaders["labels"] {
+    const { services } = this.#sources;
+    return (this.#labels ??= groupsById(this.#pause, (ids) => services.labelsOf(ids)));
+  }
+
+  get alertById(): Loaders["alertById"] {
+    const { alerts } = this.#sources;
+    return (this.#alertById ??= byIdLoader(this.#pause, (ids) => alerts.findByIds(ids)));
+  }
+
+  get alertPage(): Loaders["alertPage"] {
+    return (this.#alertPage ??= alertPageLoader(this.#pause, this.#sources.alerts));
+  }
+
+  get alertCount(): Loaders["alertCount"] {
+    const { alerts } = this.#sources;
+    return (this.#alertCount ??= countLoader<AlertStatus, AlertCountKey>(this.#pause, (key) => key.incidentId, (ids, statuses) => alerts.counts(ids, statuses)));
+  }
+
+  get integrationById(): Loaders["integrationById"] {
+    const { alerts } = this.#sources;
+    return (this.#integrationById ??= byIdLoader(this.#pause, (ids) => alerts.integrationsByIds(ids)));
+  }
+
+  get integrationsOfService(): Loaders["integrationsOfService"] {
+    const { alerts } = this.#sources;
+    return (this.#integrationsOfService ??= groupsById(this.#pause, (ids) => alerts.integrationsOfServices(ids)));
+  }
+
+  get template(): Loaders["template"] {
+    const { insights } = this.#sources;
+    const pause = this.#pause;
+    return (this.#template ??= new DataLoader(
       async (rows) => {
         await pause();
         return templateEvidence(insights, rows);
       },
       { cacheKeyFn: (row) => row.id },
-    ),
-    deliveryPage: new DataLoader(
-      (keys) =>
-        batchByShape(
-          keys,
-          (key) => `${key.first}:${key.beforeId ?? ""}:${statusKey(key.statuses)}`,
-          async (group) => {
-            await pause();
-            const { first, beforeId, statuses } = group[0]!;
-            const pages = await webhooks.deliveryPages(
-              group.map((key) => key.endpointId),
-              first,
-              beforeId,
-              statuses,
-            );
-            return (key) => pages.get(key.endpointId) ?? [];
-          },
-        ),
-      { cacheKeyFn: (key) => `${key.endpointId}:${key.first}:${key.beforeId ?? ""}:${statusKey(key.statuses)}` },
-    ),
-    deliveryCount: countLoader<WebhookDeliveryStatus, DeliveryCountKey>(pause, (key) => key.endpointId, (ids, statuses) =>
+    ));
+  }
+
+  get deliveryPage(): Loaders["deliveryPage"] {
+    return (this.#deliveryPage ??= deliveryPageLoader(this.#pause, this.#sources.webhooks));
+  }
+
+  get deliveryCount(): Loaders["deliveryCount"] {
+    const { webhooks } = this.#sources;
+    return (this.#deliveryCount ??= countLoader<WebhookDeliveryStatus, DeliveryCountKey>(this.#pause, (key) => key.endpointId, (ids, statuses) =>
       webhooks.deliveryCounts(ids, statuses),
-    ),
-  };
+    ));
+  }
+}
+
+/** Users by id; each one loaded is also kept in `settled`, for `user` to answer at once. */
+function userByIdLoader(pause: Pause, users: UserRepository, settled: Map<number, UserRow | null>) {
+  return new DataLoader<number, UserRow | null>(async (ids) => {
+    await pause();
+    const rows = await users.findByIds(ids);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => {
+      const user = byId.get(id) ?? null;
+      settled.set(id, user);
+      return user;
+    });
+  });
+}
+
+/** A value per id from one statement's map; `empty` for ids it does not hold. */
+function mappedById<V>(pause: Pause, fetch: (ids: readonly number[]) => Promise<Map<number, V>>, empty: () => V) {
+  return new DataLoader<number, V>(async (ids) => {
+    await pause();
+    const values = await fetch(ids);
+    return ids.map((id) => values.get(id) ?? empty());
+  });
+}
+
+const countsById = (pause: Pause, fetch: (ids: readonly number[]) => Promise<Map<number, number>>) => mappedById(pause, fetch, () => 0);
+const groupsById = <V>(pause: Pause, fetch: (ids: readonly number[]) => Promise<Map<number, V[]>>) => mappedById<V[]>(pause, fetch, () => []);
+
+type KeepLogPage = (range: LogRange, incidentId: number, columns: readonly LogColumn[] | undefined, rows: IncidentLogRow[]) => void;
+
+function logPageLoader(pause: Pause, incidents: IncidentRepository, keep: KeepLogPage) {
+  return new DataLoader<LogPageKey, IncidentLogRow[], string>(
+    (keys) =>
+      batchByShape(keys, logPageShape, async (group) => {
+        await pause();
+        const { first, afterId, columns } = group[0]!;
+        const pages = await incidents.logPages(
+          group.map((key) => key.incidentId),
+          first,
+          afterId,
+          columns,
+        );
+        return (key) => {
+          const page = pages.get(key.incidentId) ?? [];
+          keep(key, key.incidentId, key.columns, page);
+          return page;
+        };
+      }),
+    { cacheKeyFn: logPageKey },
+  );
+}
+
+function assignedPageLoader(pause: Pause, incidents: IncidentRepository) {
+  return new DataLoader<AssignedPageKey, IncidentRow[], string>(
+    (keys) =>
+      batchByShape(
+        keys,
+        (key) => `${key.first}:${statusKey(key.statuses)}:${key.after?.createdAt ?? ""}:${key.after?.id ?? ""}`,
+        async (group) => {
+          await pause();
+          const { first, statuses, after } = group[0]!;
+          const pages = await incidents.assignedPages(
+            group.map((key) => key.userId),
+            { first, statuses, after },
+          );
+          return (key) => pages.get(key.userId) ?? [];
+        },
+      ),
+    {
+      cacheKeyFn: (key) =>
+        `${key.userId}:${key.first}:${statusKey(key.statuses)}:${key.after?.createdAt ?? ""}:${key.after?.id ?? ""}`,
+    },
+  );
+}
+
+function alertPageLoader(pause: Pause, alerts: AlertRepository) {
+  return new DataLoader<AlertPageKey, AlertRow[], string>(
+    (keys) =>
+      batchByShape(
+        keys,
+        (key) => `${key.first}:${key.afterId ?? ""}:${statusKey(key.statuses)}`,
+        async (group) => {
+          await pause();
+          const { first, afterId, statuses } = group[0]!;
+          const pages = await alerts.pages(
+            group.map((key) => key.incidentId),
+            first,
+            afterId,
+            statuses,
+          );
+          return (key) => pages.get(key.incidentId) ?? [];
+        },
+      ),
+    { cacheKeyFn: (key) => `${key.incidentId}:${key.first}:${key.afterId ?? ""}:${statusKey(key.statuses)}` },
+  );
+}
+
+function deliveryPageLoader(pause: Pause, webhooks: WebhookRepository) {
+  return new DataLoader<DeliveryPageKey, WebhookDelivery[], string>(
+    (keys) =>
+      batchByShape(
+        keys,
+        (key) => `${key.first}:${key.beforeId ?? ""}:${statusKey(key.statuses)}`,
+        async (group) => {
+          await pause();
+          const { first, beforeId, statuses } = group[0]!;
+          const pages = await webhooks.deliveryPages(
+            group.map((key) => key.endpointId),
+            first,
+            beforeId,
+            statuses,
+          );
+          return (key) => pages.get(key.endpointId) ?? [];
+        },
+      ),
+    { cacheKeyFn: (key) => `${key.endpointId}:${key.first}:${key.beforeId ?? ""}:${statusKey(key.statuses)}` },
+  );
 }
