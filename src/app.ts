@@ -230,6 +230,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       csrfPrevention: { requestHeaders: ["x-apollo-operation-name", "apollo-require-preflight", "authorization"] },
       formatError,
       plugins: [
+        // First: Apollo asks each plugin in turn for a response to the operation, and only this one gives any. Every
+        // plugin has seen the operation by then (didResolveOperation), whatever the order.
+        jit.plugin,
         ApolloServerPluginCacheControlDisabled(),
         httpDrainPlugin(httpServer),
         // Closes the WebSocket connections while Apollo drains HTTP, before close() closes the database.
@@ -243,8 +246,6 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         subscriptionsOverHttpPlugin(),
         unstorableInputPlugin(),
         observabilityPlugin(metrics),
-        // Last: every other plugin has seen the operation before a compiled query answers it.
-        jit.plugin,
       ],
     });
     await apollo.start();

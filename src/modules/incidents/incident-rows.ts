@@ -2,6 +2,7 @@ import { getTableColumns } from "drizzle-orm";
 import { groupBy } from "../../shared/group-by.js";
 import type { IncidentLogRow } from "./incident-log.table.js";
 import type { IncidentColumn, IncidentSortField, LogColumn } from "./incident.repository.js";
+import { users, type UserRow } from "../users/user.table.js";
 import { incidents, type IncidentRow } from "./incident.table.js";
 
 // The hot reads fetch rows as arrays of only the selected columns and read them here into objects of one fixed
@@ -74,6 +75,42 @@ export function incidentRowReader(columns: readonly IncidentColumn[], decode: Va
       resolvedBySystem: index.resolvedBySystem === absent ? undefined : decode.bool(raw[index.resolvedBySystem]),
       // Every column and no other key: a column added to the table must be read here too.
     }) satisfies Record<IncidentColumn, unknown> as IncidentRow;
+}
+
+/** In table order (the PostgreSQL table has the same columns). */
+const userColumnNames = Object.keys(getTableColumns(users)) as readonly (keyof UserRow)[];
+
+/** Reads a user's columns, in table order from `offset`; null when its id is null (a left join that found none). */
+function userRowReader(decode: ValueDecoders): (raw: unknown[], offset: number) => UserRow | null {
+  const index = Object.fromEntries(userColumnNames.map((column, i) => [column, i])) as Record<keyof UserRow, number>;
+  return (raw, offset) =>
+    raw[offset + index.id] === null
+      ? null
+      : ({
+          id: decode.id(raw[offset + index.id]),
+          email: raw[offset + index.email],
+          name: raw[offset + index.name],
+          passwordHash: raw[offset + index.passwordHash],
+          role: raw[offset + index.role],
+          active: decode.bool(raw[offset + index.active]),
+          tokenVersion: raw[offset + index.tokenVersion],
+          createdAt: decode.time(raw[offset + index.createdAt]),
+          updatedAt: decode.time(raw[offset + index.updatedAt]),
+          // Every column and no other key: a column added to the table must be read here too.
+        } satisfies Record<keyof UserRow, unknown> as UserRow);
+}
+
+/**
+ * Reads an incident joined with its reporter and assignee: every incident column, then every column of each of the
+ * two users, in table order, as drizzle lays out `select({ incident, reporter, assignee })`. Incident by id reads
+ * this on every request, and drizzle's generic mapping of its 35 columns was a tenth of the request.
+ */
+export function incidentWithPeopleReader(decode: ValueDecoders): (raw: unknown[]) => { incident: IncidentRow; reporter: UserRow | null; assignee: UserRow | null } {
+  const readIncident = incidentRowReader(incidentColumnNames, decode);
+  const readUser = userRowReader(decode);
+  const reporterAt = incidentColumnNames.length;
+  const assigneeAt = reporterAt + userColumnNames.length;
+  return (raw) => ({ incident: readIncident(raw), reporter: readUser(raw, reporterAt), assignee: readUser(raw, assigneeAt) });
 }
 
 /** Reads arrays holding `columns`, in that order, into timeline rows. */

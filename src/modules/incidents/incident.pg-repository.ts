@@ -17,7 +17,7 @@ import { incidents } from "./incident.pg-table.js";
 import { users } from "../users/user.pg-table.js";
 import { withPeople, type IncidentColumn, type IncidentCriteria, type IncidentRepository, type IncidentSortField, type LogColumn } from "./incident.repository.js";
 import type { IncidentLogRow } from "./incident-log.table.js";
-import { allLogColumns, incidentProjection, logColumnNames, logProjection, logRowReader, timelinesOf, type ValueDecoders } from "./incident-rows.js";
+import { allLogColumns, incidentProjection, incidentWithPeopleReader, logColumnNames, logProjection, logRowReader, timelinesOf, type ValueDecoders } from "./incident-rows.js";
 import { defaultStatementCacheBytes, statementCache } from "../../db/statement-cache.js";
 import { renderAllBodies, webhookOutbox, type WebhookOutbox } from "../webhooks/webhook-outbox.js";
 import { incidentChangeEvents } from "../webhooks/incident-change-events.js";
@@ -100,13 +100,18 @@ export function createPgIncidentRepository(
   const byId = db.select().from(incidents).where(eq(incidents.id, sql.placeholder("id"))).prepare("incidents_by_id");
   const reporters = alias(users, "reporter");
   const assignees = alias(users, "assignee");
-  const byIdWithPeople = db
-    .select({ incident: incidents, reporter: reporters, assignee: assignees })
-    .from(incidents)
-    .leftJoin(reporters, eq(reporters.id, incidents.reporterId))
-    .leftJoin(assignees, eq(assignees.id, incidents.assigneeId))
-    .where(eq(incidents.id, sql.placeholder("id")))
-    .prepare("incidents_by_id_with_people");
+  // Run by node-postgres itself, rows as arrays, read by hand (incident-rows.ts); drizzle writes the SQL.
+  const byIdWithPeople = {
+    name: "incidents_by_id_with_people",
+    text: db
+      .select({ incident: incidents, reporter: reporters, assignee: assignees })
+      .from(incidents)
+      .leftJoin(reporters, eq(reporters.id, incidents.reporterId))
+      .leftJoin(assignees, eq(assignees.id, incidents.assigneeId))
+      .where(eq(incidents.id, sql.placeholder("id")))
+      .toSQL().sql,
+    read: incidentWithPeopleReader(pgValues),
+  };
   const byIds = db
     .select()
     .from(incidents)
@@ -230,8 +235,9 @@ export function createPgIncidentRepository(
     },
 
     async findByIdWithPeople(id) {
-      const [row] = await byIdWithPeople.execute({ id });
-      return row && withPeople(row);
+      const { name, text, read } = byIdWithPeople;
+      const [row] = (await handle.pool.query<unknown[]>({ name, text, values: [id], rowMode: "array" })).rows;
+      return row && withPeople(read(row));
     },
 
     async findByIds(ids) {

@@ -17,6 +17,7 @@ import {
   allLogColumns,
   incidentProjection,
   incidentRowReader,
+  incidentWithPeopleReader,
   logColumnNames,
   logProjection,
   logRowReader,
@@ -219,6 +220,7 @@ export function createSqliteIncidentRepository(
     .leftJoin(assignees, eq(assignees.id, incidents.assigneeId))
     .where(eq(incidents.id, sql.placeholder("id")))
     .prepare();
+  const readWithPeople = incidentWithPeopleReader(sqliteValues);
   const preparePage = (
     field: IncidentSortField,
     descending: boolean,
@@ -291,8 +293,8 @@ export function createSqliteIncidentRepository(
     },
 
     async findByIdWithPeople(id) {
-      const row = byIdWithPeople.get({ id });
-      return row && withPeople(row);
+      const [row] = byIdWithPeople.values({ id }) as unknown[][];
+      return row && withPeople(readWithPeople(row));
     },
 
     async findByIds(ids) {
