@@ -147,8 +147,8 @@ export function jitExecution(schema: GraphQLSchema, compiled: CompiledQueryCache
     return withinResponseSize(result, maxResponseBytes, context);
   };
 
-  // Answers with errors, from the plugin to the gateway, which hands them to Apollo.
-  const withErrors = new WeakMap<GraphQLContext, ExecutionResult>();
+  // Answers with errors (or a failed execution), from the plugin to the gateway, which hands them to Apollo.
+  const handedOver = new WeakMap<GraphQLContext, Promise<ExecutionResult>>();
 
   const plugin: ApolloServerPlugin<GraphQLContext> = {
     async requestDidStart() {
@@ -156,11 +156,13 @@ export function jitExecution(schema: GraphQLSchema, compiled: CompiledQueryCache
         async responseForOperation(requestContext) {
           // No operation to run (an unknown operation name): graphql-js, through the gateway, says so.
           if (!requestContext.operation) return null;
-          // Apollo's executionDidStart, where other requests get their turn, is not reached on this path.
+          // Where other requests get their turn before an execution (the time slicer), as Apollo's stages do.
           await requestContext.contextValue.pause?.();
-          const result = await run(requestContext);
-          if (!result.errors?.length) return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: "single", singleResult: result } };
-          withErrors.set(requestContext.contextValue, result);
+          const answer = run(requestContext);
+          const result = await answer.catch(() => undefined);
+          if (result && !result.errors?.length) return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: "single", singleResult: result } };
+          // Apollo formats errors, and reports a throw, only for what its executor returns or throws.
+          handedOver.set(requestContext.contextValue, answer);
           return null;
         },
       };
@@ -172,8 +174,11 @@ export function jitExecution(schema: GraphQLSchema, compiled: CompiledQueryCache
       return {
         executor: async (requestContext) => {
           const context = requestContext.context as GraphQLContext;
-          const answered = withErrors.get(context);
-          if (answered) return answered;
+          const answer = handedOver.get(context);
+          if (answer) {
+            handedOver.delete(context);
+            return answer;
+          }
           const { document, request, operation } = requestContext;
           return interpreted(document, operation?.name?.value ?? request.operationName ?? undefined, request.variables, context);
         },

@@ -3,7 +3,7 @@ import type { GraphQLContext } from "../shared/context.js";
 
 /**
  * Pause points between the stages of Apollo's pipeline, which it awaits: a large document's parse, its validation
- * and the start of its execution each take tens of milliseconds with the event loop held, and a request past its
+ * and its execution each take tens of milliseconds with the event loop held, and a request past its
  * slice lets other clients' work run in between (src/shared/time-slicer.ts).
  */
 export function timeSlicingPlugin(): ApolloServerPlugin<GraphQLContext> {
@@ -13,9 +13,8 @@ export function timeSlicingPlugin(): ApolloServerPlugin<GraphQLContext> {
         async validationDidStart({ contextValue }) {
           await contextValue.pause?.();
         },
-        async executionDidStart({ contextValue }) {
-          await contextValue.pause?.();
-        },
+        // Execution asks for its turn where it starts, in jit-executor.ts's plugin (responseForOperation): Apollo's
+        // executionDidStart comes after the work, for answers with errors.
       };
     },
   };
