@@ -93,6 +93,9 @@ export function compileWeighed(schema: GraphQLSchema, document: DocumentNode, op
   return { query: query as CompiledQuery | null, bytes: baseBytes + generated * bytesPerGeneratedChar + source.length * bytesPerSourceChar };
 }
 
+/** No status and no header of its own: Apollo only reads it (mergeHTTPGraphQLHead), so one serves every answer. */
+const noHead = { status: undefined, headers: new HeaderMap() };
+
 /** graphql-jit for the queries that recur, graphql-js for the rest, plugged into Apollo twice over (see `jitExecution`). */
 export interface JitExecution {
   plugin: ApolloServerPlugin<GraphQLContext>;
@@ -159,8 +162,12 @@ export function jitExecution(schema: GraphQLSchema, compiled: CompiledQueryCache
           // Where other requests get their turn before an execution (the time slicer), as Apollo's stages do.
           await requestContext.contextValue.pause?.();
           const answer = run(requestContext);
-          const result = await answer.catch(() => undefined);
-          if (result && !result.errors?.length) return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: "single", singleResult: result } };
+          try {
+            const result = await answer;
+            if (!result.errors?.length) return { http: noHead, body: { kind: "single", singleResult: result } };
+          } catch {
+            // handed over below, to be thrown where Apollo catches
+          }
           // Apollo formats errors, and reports a throw, only for what its executor returns or throws.
           handedOver.set(requestContext.contextValue, answer);
           return null;

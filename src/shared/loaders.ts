@@ -250,8 +250,7 @@ class RequestLoaders implements Loaders {
   }
 
   get incidentById(): Loaders["incidentById"] {
-    const incidents = this.#sources.incidents;
-    return (this.#incidentById ??= byIdLoader(this.#pause, (ids) => incidents.findByIds(ids)));
+    return (this.#incidentById ??= byIdLoader(this.#pause, (ids) => this.#sources.incidents.findByIds(ids)));
   }
 
   get logPage(): Loaders["logPage"] {
@@ -290,8 +289,7 @@ class RequestLoaders implements Loaders {
   }
 
   get logCount(): Loaders["logCount"] {
-    const { incidents } = this.#sources;
-    return (this.#logCount ??= countsById(this.#pause, (ids) => incidents.logCounts(ids)));
+    return (this.#logCount ??= countsById(this.#pause, (ids) => this.#sources.incidents.logCounts(ids)));
   }
 
   get assignedPage(): Loaders["assignedPage"] {
@@ -299,23 +297,19 @@ class RequestLoaders implements Loaders {
   }
 
   get assignedCount(): Loaders["assignedCount"] {
-    const { incidents } = this.#sources;
-    return (this.#assignedCount ??= countLoader<IncidentStatus, AssignedCountKey>(this.#pause, (key) => key.userId, (ids, statuses) => incidents.assignedCounts(ids, statuses)));
+    return (this.#assignedCount ??= countLoader<IncidentStatus, AssignedCountKey>(this.#pause, (key) => key.userId, (ids, statuses) => this.#sources.incidents.assignedCounts(ids, statuses)));
   }
 
   get serviceById(): Loaders["serviceById"] {
-    const { services } = this.#sources;
-    return (this.#serviceById ??= byIdLoader(this.#pause, (ids) => services.findByIds(ids)));
+    return (this.#serviceById ??= byIdLoader(this.#pause, (ids) => this.#sources.services.findByIds(ids)));
   }
 
   get labels(): Loaders["labels"] {
-    const { services } = this.#sources;
-    return (this.#labels ??= groupsById(this.#pause, (ids) => services.labelsOf(ids)));
+    return (this.#labels ??= groupsById(this.#pause, (ids) => this.#sources.services.labelsOf(ids)));
   }
 
   get alertById(): Loaders["alertById"] {
-    const { alerts } = this.#sources;
-    return (this.#alertById ??= byIdLoader(this.#pause, (ids) => alerts.findByIds(ids)));
+    return (this.#alertById ??= byIdLoader(this.#pause, (ids) => this.#sources.alerts.findByIds(ids)));
   }
 
   get alertPage(): Loaders["alertPage"] {
@@ -323,27 +317,22 @@ class RequestLoaders implements Loaders {
   }
 
   get alertCount(): Loaders["alertCount"] {
-    const { alerts } = this.#sources;
-    return (this.#alertCount ??= countLoader<AlertStatus, AlertCountKey>(this.#pause, (key) => key.incidentId, (ids, statuses) => alerts.counts(ids, statuses)));
+    return (this.#alertCount ??= countLoader<AlertStatus, AlertCountKey>(this.#pause, (key) => key.incidentId, (ids, statuses) => this.#sources.alerts.counts(ids, statuses)));
   }
 
   get integrationById(): Loaders["integrationById"] {
-    const { alerts } = this.#sources;
-    return (this.#integrationById ??= byIdLoader(this.#pause, (ids) => alerts.integrationsByIds(ids)));
+    return (this.#integrationById ??= byIdLoader(this.#pause, (ids) => this.#sources.alerts.integrationsByIds(ids)));
   }
 
   get integrationsOfService(): Loaders["integrationsOfService"] {
-    const { alerts } = this.#sources;
-    return (this.#integrationsOfService ??= groupsById(this.#pause, (ids) => alerts.integrationsOfServices(ids)));
+    return (this.#integrationsOfService ??= groupsById(this.#pause, (ids) => this.#sources.alerts.integrationsOfServices(ids)));
   }
 
   get template(): Loaders["template"] {
-    const { insights } = this.#sources;
-    const pause = this.#pause;
     return (this.#template ??= new DataLoader(
       async (rows) => {
-        await pause();
-        return templateEvidence(insights, rows);
+        await this.#pause();
+        return templateEvidence(this.#sources.insights, rows);
       },
       { cacheKeyFn: (row) => row.id },
     ));
@@ -354,9 +343,8 @@ class RequestLoaders implements Loaders {
   }
 
   get deliveryCount(): Loaders["deliveryCount"] {
-    const { webhooks } = this.#sources;
     return (this.#deliveryCount ??= countLoader<WebhookDeliveryStatus, DeliveryCountKey>(this.#pause, (key) => key.endpointId, (ids, statuses) =>
-      webhooks.deliveryCounts(ids, statuses),
+      this.#sources.webhooks.deliveryCounts(ids, statuses),
     ));
   }
 }
