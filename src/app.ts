@@ -25,6 +25,7 @@ import { createClientGate } from "./http/client-gate.js";
 import { createTimedServer } from "./http/connection-timeouts.js";
 import { createFairShareLimit } from "./shared/concurrency-limit.js";
 import { httpDrainPlugin } from "./http/drain.js";
+import { createInFlight } from "./http/in-flight.js";
 import { withExplorerLink } from "./http/explorer/landing-page-link.js";
 import { createHttpApp } from "./http/server.js";
 import { IncidentService } from "./modules/incidents/incident.service.js";
@@ -188,6 +189,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     });
 
     const httpServer = createTimedServer(config.http);
+    const handlers = createInFlight();
     // One budget per client for both transports: a subscribe costs what the same selection costs over HTTP.
     const budget = config.rateLimit && { spent: windowCounter("points", config.rateLimit.windowSeconds), points: config.rateLimit.points };
     // Shared by HTTP requests and subscription events: one rotation of clients on one event loop.
@@ -234,7 +236,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         // plugin has seen the operation by then (didResolveOperation), whatever the order.
         jit.plugin,
         ApolloServerPluginCacheControlDisabled(),
-        httpDrainPlugin(httpServer),
+        httpDrainPlugin(httpServer, handlers),
         // Closes the WebSocket connections while Apollo drains HTTP, before close() closes the database.
         subscriptions.plugin,
         config.production
@@ -269,6 +271,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       metrics,
       logger,
       corsOrigins: config.corsOrigins,
+      inFlight: handlers,
       gate: createClientGate(config.fairness.concurrent, config.fairness.queued, slicer),
       unsent,
       // A quarter of the pool per request: one document's sibling fields cannot take every connection.

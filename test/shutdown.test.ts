@@ -61,6 +61,57 @@ describe("graceful shutdown", () => {
   });
 });
 
+describe("a stop with requests under way", () => {
+  const send = (port: number, token: string, body: string) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+        `Authorization: Bearer ${token}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    return socket;
+  };
+  const mutation = (title: string) => JSON.stringify({ query: `mutation { createIncident(input: { title: "${title}" }) { id } }` });
+
+  it("finishes the mutations of a client that hung up before the database closes", async () => {
+    // One at a time per client: the others wait their turn in the server while their connections close.
+    const server = await startTestServer({ MAX_CONCURRENT_REQUESTS_PER_CLIENT: "1" });
+    try {
+      const sockets = Array.from({ length: 20 }, (_, i) => send(server.app.port, server.admin.token, mutation(`Queued ${i}`)));
+      let received = 0;
+      await new Promise<void>((resolve) =>
+        server.app.httpServer.on("request", () => {
+          if (++received === sockets.length) resolve();
+        }),
+      );
+      for (const socket of sockets) socket.destroy();
+      await server.app.close();
+      expect(await server.db.scalar(`SELECT count(*) FROM incidents WHERE title LIKE 'Queued %'`)).toBe(sockets.length);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("answers every request already sent when the stop begins, resetting none", async () => {
+    const server = await startTestServer();
+    try {
+      const sockets = Array.from({ length: 12 }, (_, i) => send(server.app.port, server.admin.token, mutation(`Request ${i}`)));
+      await Promise.all(sockets.map((socket) => new Promise((resolve) => socket.once("connect", resolve))));
+      // Sent, and not yet read by the server: the stop begins before its next turn.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const answers = sockets.map((socket) => responses(socket, 1));
+      await server.app.close();
+      const statuses = (await Promise.all(answers)).map((text) => /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? "reset");
+      // Each one executed (200) or was refused with the reason (503); a 200 was written.
+      expect(statuses.filter((status) => status !== "200" && status !== "503")).toEqual([]);
+      const written = await server.db.scalar(`SELECT count(*) FROM incidents WHERE title LIKE 'Request %'`);
+      expect(written).toBe(statuses.filter((status) => status === "200").length);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("an idle stop", () => {
   let database: TestDatabase | undefined;
   afterAll(async () => {

@@ -9,6 +9,7 @@ import { RateLimitedError } from "../shared/errors.js";
 import type { Metrics } from "../shared/metrics.js";
 import type { UnsentAnswers } from "../shared/unsent-answers.js";
 import type { ClientGate } from "./client-gate.js";
+import type { InFlight } from "./in-flight.js";
 import { registerExplorer } from "./explorer/explorer-routes.js";
 import { requestIdFrom } from "./request-id.js";
 
@@ -27,6 +28,8 @@ export interface HttpDeps {
   /** Who sent the request, for its fair share: the token's user, else the network address. */
   clientOf(req: IncomingMessage): Promise<string>;
   gate: ClientGate;
+  /** Every route's handler is counted here while it runs: a stop waits for them (drain.ts). */
+  inFlight: InFlight;
   /** Every GraphQL answer is counted here until the network has taken it. */
   unsent: UnsentAnswers;
   /** Runs one GraphQL request (PostgreSQL: in a lane of the pool of its own, db/request-lanes.ts). */
@@ -79,6 +82,14 @@ export async function createHttpApp(deps: HttpDeps, server: Server): Promise<Fas
     },
   });
   app.decorateRequest("requestLog", null as unknown as Logger);
+
+  // Before any route is added: each one's handler is counted while it runs, its client connected or not.
+  app.addHook("onRoute", (route) => {
+    const handler = route.handler;
+    route.handler = function (this: FastifyInstance, request, reply) {
+      return deps.inFlight.track(() => handler.call(this, request, reply));
+    };
+  });
 
   app.addHook("onRequest", (request, reply, done) => {
     request.requestLog = deps.logger.child({ requestId: request.id });
