@@ -447,6 +447,38 @@ describe("Events API v2", () => {
 const randomText = (length: number) => randomBytes(length).toString("base64").slice(0, length);
 const lastChanged = (text: string) => text.slice(0, -1) + (text.endsWith("A") ? "B" : "A");
 
+describe("texts cut to their limits", () => {
+  // An emoji is two UTF-16 units: a cut between them left half of it, and the notification was refused.
+  const fire = "\u{1F525}";
+
+  it("cuts an Alertmanager summary before an emoji that straddles the title's limit, taking the notification", async () => {
+    const { amKey } = await alertSetup(server);
+    const summary = `${"x".repeat(199)}${fire} disk full`;
+    const answer = await sendAlertmanager(server, amKey, alertmanagerPayload([{ annotations: { summary } }], { groupKey: "{}:{cut=1}" }));
+    expect(answer.status).toBe(200);
+    expect((await incidentWithAlerts(server, answer.body.incidents[0])).title).toBe("x".repeat(199));
+  });
+
+  it("keeps an emoji that ends exactly at the limit", async () => {
+    const { amKey } = await alertSetup(server);
+    const answer = await sendAlertmanager(server, amKey, alertmanagerPayload([{ annotations: { summary: `${"y".repeat(198)}${fire}tail` } }], { groupKey: "{}:{cut=2}" }));
+    expect(answer.status).toBe(200);
+    expect((await incidentWithAlerts(server, answer.body.incidents[0])).title).toBe(`${"y".repeat(198)}${fire}`);
+  });
+
+  it("cuts an Events v2 summary before an emoji at its 1,024-unit limit and at the title's 200", async () => {
+    const { v2Key } = await alertSetup(server);
+    const atSummaryLimit = await enqueue(server, triggerEvent(v2Key, { dedupKey: "cut-1024", summary: `${"s".repeat(1_023)}${fire}` }));
+    expect(atSummaryLimit.status).toBe(202);
+    const atTitleLimit = await enqueue(server, triggerEvent(v2Key, { dedupKey: "cut-200", summary: `${"t".repeat(199)}${fire} more` }));
+    expect(atTitleLimit.status).toBe(202);
+    const [alert] = await server.db.query<{ summary: string }>("SELECT summary FROM alerts WHERE fingerprint = 'cut-1024'");
+    expect(alert!.summary).toBe("s".repeat(1_023));
+    const id = (await server.db.query<{ incident_id: unknown }>("SELECT incident_id FROM alerts WHERE fingerprint = 'cut-200'"))[0]!.incident_id;
+    expect((await incidentWithAlerts(server, String(id))).title).toBe("t".repeat(199));
+  });
+});
+
 describe("grouping by long values", () => {
   const incidentOf = async (fingerprint: string) =>
     String((await server.db.query<{ incident_id: unknown }>("SELECT incident_id FROM alerts WHERE fingerprint = ?", [fingerprint]))[0]?.incident_id);

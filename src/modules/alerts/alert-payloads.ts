@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { AlertSeverity } from "./alert-enums.js";
 import type { IncomingAlert } from "./alert-ingest.js";
-import { isUnstorable } from "../../shared/unstorable-text.js";
+import { cutText, isUnstorable } from "../../shared/unstorable-text.js";
 
 // The two wire formats, read strictly where the formats are strict (version, actions, enums, times, required
 // fields, limits) and leniently elsewhere: fields we do not know are ignored, since senders add some between
@@ -95,8 +95,6 @@ function refuseUnstorable(alert: IncomingAlert | undefined, at: string, errors: 
   if (texts.some(isUnstorable)) errors.push(`${at} holds a NUL character or a lone surrogate`);
 }
 
-const cut = (text: string, length: number) => (text.length <= length ? text : text.slice(0, length));
-
 const severities = new Map<string, AlertSeverity>([
   ["critical", "CRITICAL"],
   ["error", "ERROR"],
@@ -161,14 +159,14 @@ function alertmanagerAlert(raw: unknown, at: string, groupKey: string | null, er
     if (typeof raw.generatorURL !== "string" || raw.generatorURL.length > 2_048) errors.push(`${at}.generatorURL must be a URL`);
     else generatorUrl = raw.generatorURL;
   }
-  const summary = cut(annotations.summary ?? labels.alertname ?? "Alert", limits.summaryLength);
+  const summary = cutText(annotations.summary ?? labels.alertname ?? "Alert", limits.summaryLength);
   return {
     action: raw.status === "resolved" ? "resolve" : "trigger",
     fingerprint: fingerprint ?? labelsFingerprint(labels),
     severity: severities.get(labels.severity?.toLowerCase() ?? "") ?? "WARNING",
     summary,
-    title: cut(annotations.summary ?? labels.alertname ?? "Alert", 200).trim() || "Alert",
-    description: cut(annotations.description ?? "", 10_000),
+    title: cutText(annotations.summary ?? labels.alertname ?? "Alert", 200).trim() || "Alert",
+    description: cutText(annotations.description ?? "", 10_000),
     source: labels.instance ?? labels.job ?? null,
     labels,
     annotations,
@@ -285,13 +283,13 @@ function triggerAlert(payload: Record<string, unknown>, dedupKey: string, errors
     }
   }
   if (count > limits.labelsPerAlert) errors.push(`an alert has at most ${limits.labelsPerAlert} labels`);
-  const cutSummary = cut(summary, limits.summaryLength);
+  const cutSummary = cutText(summary, limits.summaryLength);
   return {
     action: "trigger",
     fingerprint: dedupKey,
     severity: severity ?? "WARNING",
     summary: cutSummary,
-    title: cut(cutSummary, 200).trim() || "Alert",
+    title: cutText(cutSummary, 200).trim() || "Alert",
     description: "",
     source: source || null,
     labels,

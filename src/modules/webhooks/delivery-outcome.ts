@@ -1,6 +1,7 @@
 import type { AttemptOutcome } from "./webhook.repository.js";
 import type { AttemptResult } from "./webhook-sender.js";
 import { nextAttemptDelayMs, parseRetryAfter } from "./retry-policy.js";
+import { cutText } from "../../shared/unstorable-text.js";
 
 export const maxLastErrorLength = 1_000;
 
@@ -14,7 +15,7 @@ export interface Decision {
   disableEndpoint: boolean;
 }
 
-const cut = (text: string) => (text.length > maxLastErrorLength ? text.slice(0, maxLastErrorLength) : text);
+const cut = (text: string) => cutText(text, maxLastErrorLength);
 
 /** What an attempt's result means for its delivery (section 11, "Delivery"). `attempts` counts this one. */
 export function decide(
