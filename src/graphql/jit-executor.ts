@@ -1,9 +1,10 @@
 import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContextResponseForOperation } from "@apollo/server";
 import type { GatewayInterface } from "@apollo/server-gateway-interface";
-import { Kind, execute, printSchema, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
+import { GraphQLError, Kind, execute, printSchema, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 import { createByteBudgetCache, type ByteBudgetCache } from "../shared/byte-budget-cache.js";
 import type { GraphQLContext } from "../shared/context.js";
+import { isDomainError } from "../shared/errors.js";
 import { withinResponseSize } from "./response-size.js";
 
 export interface CompiledQueryBudget {
@@ -93,6 +94,20 @@ export function compileWeighed(schema: GraphQLSchema, document: DocumentNode, op
   return { query: query as CompiledQuery | null, bytes: baseBytes + generated * bytesPerGeneratedChar + source.length * bytesPerSourceChar };
 }
 
+/** An error our code raised in a resolver (a service's typed error), reported alike by graphql-jit and graphql-js. */
+const raisedByResolvers = (error: GraphQLError) => isDomainError(error.originalError);
+
+/**
+ * graphql-jit's error as graphql-js makes it: graphql-jit leaves `extensions` undefined where graphql-js makes an
+ * object, and Apollo reads `extensions.code` of every error.
+ */
+function asGraphQLJsError(error: GraphQLError): GraphQLError {
+  const standard = new GraphQLError(error.message, { path: error.path, originalError: error.originalError });
+  // graphql-jit worked the locations out from the same nodes; graphql-js's constructor takes nodes only.
+  if (error.locations) (standard as { locations?: GraphQLError["locations"] }).locations = error.locations;
+  return standard;
+}
+
 /** No status and no header of its own: Apollo only reads it (mergeHTTPGraphQLHead), so one serves every answer. */
 const noHead = { status: undefined, headers: new HeaderMap() };
 
@@ -145,8 +160,13 @@ export function jitExecution(schema: GraphQLSchema, compiled: CompiledQueryCache
     context.responseBytes = { used: 0, max: maxResponseBytes };
     const result = await query.query(undefined, context, request.variables ?? {});
     // Errors are where graphql-jit and graphql-js part ways (variable coercion, argument checks, messages): a query
-    // has no side effects, so a failed one runs again on graphql-js for the standard answer.
-    if (result.errors?.length && !(context.responseBytes.used > maxResponseBytes)) return interpreted(document, operationName, request.variables, context);
+    // has no side effects, so a failed one runs again on graphql-js for the standard answer. Not when every error is
+    // one our resolvers raised (a bad cursor, a missing incident): both engines report those alike, and running
+    // again would do all the other fields' work twice for one charge to the client's budget.
+    if (result.errors?.length && !(context.responseBytes.used > maxResponseBytes)) {
+      if (!result.errors.every(raisedByResolvers)) return interpreted(document, operationName, request.variables, context);
+      return withinResponseSize({ ...result, errors: result.errors.map(asGraphQLJsError) }, maxResponseBytes, context);
+    }
     return withinResponseSize(result, maxResponseBytes, context);
   };
 
