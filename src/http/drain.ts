@@ -13,9 +13,8 @@ import type { InFlight } from "./in-flight.js";
  *
  * Nothing that arrived before the stop is reset: the connections waiting to be accepted are taken before the listener
  * closes, and two turns of the event loop read the requests already sent on them, which are answered (503, shutting
- * down); only then is a connection with no request idle. And the drain
- * ends when every handler has returned, not only every connection: a request whose client hung up still runs, and the
- * database closes after the drain.
+ * down); only then is a connection with no request idle. And the drain ends when every handler has returned, not
+ * only every connection: a request whose client hung up still runs, and the database closes after the drain.
  */
 export function httpDrainPlugin(server: Server, handlers: InFlight, graceMs = 10_000): ApolloServerPlugin {
   // Requests in flight per connection; "upgraded" once the WebSocket server has taken the connection.
