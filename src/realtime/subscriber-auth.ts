@@ -14,6 +14,8 @@ export const CloseCode = {
   TooManyConnections: 4429,
   /** The server is shutting down. */
   GoingAway: 1001,
+  /** A message the server will not act on (a ping with a payload past `maxPingPayloadBytes`). */
+  BadRequest: 4400,
 } as const;
 
 export interface Refusal {

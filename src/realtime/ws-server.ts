@@ -117,6 +117,15 @@ type ConnectionExtra = { subscriber: Subscriber };
 const subscribesInFlight = 4;
 
 /**
+ * graphql-ws answers a ping with a pong that repeats its payload, at once and whoever sent it (before
+ * connection_init too). A client that sent 1 MB pings and read nothing took the server from 151 MB to 1.2 GB with one
+ * socket. Pings are for liveness: a payload past this is refused (4400), and a ping that finds this much of its
+ * connection's output still unsent (its client is not reading its pongs) cuts the connection.
+ */
+export const maxPingPayloadBytes = 1024;
+const maxUnsentAtPingBytes = 64 * 1024;
+
+/**
  * GraphQL subscriptions over the graphql-ws protocol, on the HTTP server's port and path. A connection must
  * authenticate in connection_init; it is closed (4401) when its token expires or is revoked or its user is
  * deactivated, and (1013) when it falls too far behind its events.
@@ -312,6 +321,18 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       },
       onClose(ctx) {
         ctx.extra.subscriber?.detach();
+      },
+      // Awaited before graphql-ws sends the pong, which it skips for a socket no longer open.
+      onPing(ctx, payload) {
+        const socket = ctx.extra.socket;
+        if (socket.bufferedAmount > maxUnsentAtPingBytes) {
+          (ctx.extra.subscriber?.log ?? logger).warn("subscription connection cut: its client was not reading its pongs");
+          ctx.extra.subscriber?.detach();
+          socket.terminate();
+        } else if (payload !== undefined && jsonLength(payload) > maxPingPayloadBytes) {
+          ctx.extra.subscriber?.detach();
+          socket.close(CloseCode.BadRequest, `Ping payload too large: at most ${maxPingPayloadBytes} bytes`);
+        }
       },
       async onSubscribe(ctx, id, payload) {
         const subscriber = ctx.extra.subscriber;
