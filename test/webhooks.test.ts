@@ -214,6 +214,16 @@ describe("outbound webhooks", () => {
     expect(receiver!.received[1]!.at - receiver!.received[0]!.at).toBeGreaterThanOrEqual(2_900);
   });
 
+  it("does not retry sooner than the schedule when Retry-After says 0", async () => {
+    await setup({ WEBHOOK_RETRY_SCHEDULE: "2,2" }, (_request, n) => (n < 2 ? { status: 503, headers: { "retry-after": "0" } } : 200));
+    await createEndpoint(server!, { url: receiver!.url });
+    await createIncident(server!);
+    await until(() => receiver!.received.length === 3, "the retries", 15_000);
+    // 2 s each, less 20% of jitter at most.
+    expect(receiver!.received[1]!.at - receiver!.received[0]!.at).toBeGreaterThanOrEqual(1_500);
+    expect(receiver!.received[2]!.at - receiver!.received[1]!.at).toBeGreaterThanOrEqual(1_500);
+  });
+
   it("disables the endpoint on 410 Gone and sends it nothing more", async () => {
     await setup({}, () => 410);
     await createEndpoint(server!, { url: receiver!.url });

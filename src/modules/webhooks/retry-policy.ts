@@ -9,7 +9,9 @@ export const jittered = (seconds: number, random: () => number = Math.random) =>
 
 /**
  * When the next attempt is due after `attempts` failed ones (this one included), or undefined when the schedule is
- * exhausted. A Retry-After the receiver sent replaces the scheduled delay.
+ * exhausted. A Retry-After the receiver sent can make the wait longer than scheduled, never shorter: every attempt
+ * counts against the schedule, and a receiver answering `Retry-After: 0` (or a date in the past) to a brief overload
+ * had its deliveries' eight attempts spent within 21 ms, then FAILED, where the schedule spreads them over a day.
  */
 export function nextAttemptDelayMs(
   schedule: readonly number[],
@@ -19,8 +21,9 @@ export function nextAttemptDelayMs(
 ): number | undefined {
   const scheduled = schedule[attempts - 1];
   if (scheduled === undefined) return undefined;
-  if (retryAfterSeconds !== undefined) return Math.min(retryAfterSeconds, maxRetryAfterSeconds) * 1000;
-  return Math.round(jittered(scheduled, random) * 1000);
+  const backoff = Math.round(jittered(scheduled, random) * 1000);
+  if (retryAfterSeconds === undefined) return backoff;
+  return Math.max(backoff, Math.min(retryAfterSeconds, maxRetryAfterSeconds) * 1000);
 }
 
 /** A Retry-After header: delay-seconds or an HTTP date; undefined when absent or unreadable. */
