@@ -85,7 +85,7 @@ describe("document limits", () => {
 
 // Shapes the hostile review measured: list fields counted as nothing let these through at cost 1.
 const nestedSimilar = (outer: number, inner: number, innermost: number) =>
-  `{ searchIncidents(query: "e", first: ${outer}) { incident { similar(first: ${inner}) { incident { similar(first: ${innermost}) { score } } } } } }`;
+  `{ searchIncidents(query: "disk", first: ${outer}) { incident { similar(first: ${inner}) { incident { similar(first: ${innermost}) { score } } } } } }`;
 const metricsField = (i: number) =>
   `m${i}: incidentMetrics(input: { from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", bucket: DAY, groupBy: [SERVICE, PRIORITY, ASSIGNEE] }) { created timeToResolve { p50 } }`;
 
@@ -98,7 +98,7 @@ describe("list fields and ranking fields", () => {
 
   it("multiplies by a list's first like a connection's: 100 rankings of 100 logs each is over the node limit", async () => {
     // Counted before as 100 nodes; it returned 34,961 log rows.
-    await refused(`{ searchIncidents(query: "e", first: 100) { incident { similar(first: 100) { incident { logs(first: 100) { nodes { id } } } } } } }`);
+    await refused(`{ searchIncidents(query: "disk", first: 100) { incident { similar(first: 100) { incident { logs(first: 100) { nodes { id } } } } } } }`);
   });
 
   it("refuses nested rankings: search x similar x similar x similar, and 20 x 20 x 5", async () => {
@@ -112,8 +112,18 @@ describe("list fields and ranking fields", () => {
     const similar = Array.from({ length: 49 }, (_, i) => `s${i}: similarIncidents(to: { title: "zzqq${i}" }, first: 100) { score }`).join(" ");
     await refused(`{ ${similar} }`);
     // 25 x (1,000 + 1) nodes: even the smallest pages, once each call is weighed.
-    const searches = Array.from({ length: 25 }, (_, i) => `s${i}: searchIncidents(query: "a", first: 1) { score }`).join(" ");
+    const searches = Array.from({ length: 25 }, (_, i) => `s${i}: searchIncidents(query: "disk", first: 1) { score }`).join(" ");
     await refused(`{ ${searches} }`);
+  });
+
+  it("weighs each one-character search word as a metrics pass: five in a document are refused before any SQL, four accepted", async () => {
+    await refused(`{ searchIncidents(query: "a b c d e", first: 1) { score } }`);
+    await refused(`{ s1: searchIncidents(query: "a b c", first: 1) { score } s2: searchIncidents(query: "x y", first: 1) { score } }`);
+    const four = await server.gql(`{ searchIncidents(query: "a b c d", first: 1) { score } }`, {}, server.admin.token);
+    expect(four.errors).toBeUndefined();
+    // Longer words weigh nothing more, and a one-character word that begins another word of the query adds nothing.
+    const words = Array.from({ length: 5 }, (_, i) => `s${i}: searchIncidents(query: "d di disk", first: 1) { score }`).join(" ");
+    expect((await server.gql(`{ ${words} }`, {}, server.admin.token)).errors).toBeUndefined();
   });
 
   it("weighs each metrics pass: 10 aliases of a year by day and every dimension are refused", async () => {
@@ -135,7 +145,7 @@ describe("list fields and ranking fields", () => {
       `{ searchIncidents(query: "disk", first: 100) { score } }`,
       `{ similarIncidents(to: { title: "Disk full" }) { score incident { id title } } }`,
       `query($id: ID!) { incident(id: $id) { similar(first: 5) { incident { similar(first: 5) { score } } } } }`,
-      `{ ${Array.from({ length: 5 }, (_, i) => `s${i}: searchIncidents(query: "a", first: 100) { score }`).join(" ")} }`,
+      `{ ${Array.from({ length: 5 }, (_, i) => `s${i}: searchIncidents(query: "disk", first: 100) { score }`).join(" ")} }`,
       `{ ${metricsField(0)} ${metricsField(1)} }`,
       `{ incidentMetrics(input: { from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", groupBy: [SERVICE, ASSIGNEE] }) { service { name } assignee { name } created } }`,
     ];
