@@ -65,19 +65,25 @@ describe("a stop with requests under way", () => {
   const send = (port: number, token: string, body: string) => {
     const socket = connect(port, "127.0.0.1");
     socket.on("error", () => {});
-    socket.write(
-      `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
-        `Authorization: Bearer ${token}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
+    socket.write(request(token, body));
     return socket;
   };
+  const request = (token: string, body: string) =>
+    `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+    `${token ? `Authorization: Bearer ${token}\r\n` : ""}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
   const mutation = (title: string) => JSON.stringify({ query: `mutation { createIncident(input: { title: "${title}" }) { id } }` });
 
-  it("finishes the mutations of a client that hung up before the database closes", async () => {
-    // One at a time per client: the others wait their turn in the server while their connections close.
+  it("finishes the sign-ups of a client that hung up before the database closes", async () => {
+    // One at a time per client, and each hashes its password off the event loop: the others wait their turn in the
+    // server, over many turns, while their connections are gone.
     const server = await startTestServer({ MAX_CONCURRENT_REQUESTS_PER_CLIENT: "1" });
     try {
-      const sockets = Array.from({ length: 20 }, (_, i) => send(server.app.port, server.admin.token, mutation(`Queued ${i}`)));
+      const signUp = (i: number) =>
+        JSON.stringify({
+          query: `mutation($input: SignUpInput!) { signUp(input: $input) { token } }`,
+          variables: { input: { email: `queued${i}@example.com`, name: `Queued ${i}`, password: "correct horse battery" } },
+        });
+      const sockets = Array.from({ length: 8 }, (_, i) => send(server.app.port, "", signUp(i)));
       let received = 0;
       await new Promise<void>((resolve) =>
         server.app.httpServer.on("request", () => {
@@ -86,7 +92,28 @@ describe("a stop with requests under way", () => {
       );
       for (const socket of sockets) socket.destroy();
       await server.app.close();
-      expect(await server.db.scalar(`SELECT count(*) FROM incidents WHERE title LIKE 'Queued %'`)).toBe(sockets.length);
+      expect(await server.db.scalar(`SELECT count(*) FROM users WHERE email LIKE 'queued%'`)).toBe(sockets.length);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("answers a WebSocket upgrade sent as the stop begins with 503, without holding the stop", async () => {
+    const server = await startTestServer();
+    try {
+      const socket = connect(server.app.port, "127.0.0.1");
+      socket.on("error", () => {});
+      await new Promise((resolve) => server.app.httpServer.once("connection", resolve));
+      const answer = responses(socket, 1);
+      const started = performance.now();
+      const closing = server.app.close();
+      socket.write(
+        "GET /graphql HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
+      );
+      await closing;
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(await answer).toMatch(/^HTTP\/1\.1 503/);
     } finally {
       await server.close();
     }
@@ -95,11 +122,15 @@ describe("a stop with requests under way", () => {
   it("answers every request already sent when the stop begins, resetting none", async () => {
     const server = await startTestServer();
     try {
-      const sockets = Array.from({ length: 12 }, (_, i) => send(server.app.port, server.admin.token, mutation(`Request ${i}`)));
+      const sockets = Array.from({ length: 12 }, () => {
+        const socket = connect(server.app.port, "127.0.0.1");
+        socket.on("error", () => {});
+        return socket;
+      });
       await Promise.all(sockets.map((socket) => new Promise((resolve) => socket.once("connect", resolve))));
-      // Sent, and not yet read by the server: the stop begins before its next turn.
-      await new Promise((resolve) => setTimeout(resolve, 20));
       const answers = sockets.map((socket) => responses(socket, 1));
+      // Sent in the tick the stop begins: none of them read by the server yet, most not even accepted.
+      for (const [i, socket] of sockets.entries()) socket.write(request(server.admin.token, mutation(`Request ${i}`)));
       await server.app.close();
       const statuses = (await Promise.all(answers)).map((text) => /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? "reset");
       // Each one executed (200) or was refused with the reason (503); a 200 was written.

@@ -27,7 +27,15 @@ export function httpDrainPlugin(server: Server, handlers: InFlight, graceMs = 10
     connections.set(socket, 0);
     socket.once("close", () => connections.delete(socket));
   });
-  server.on("upgrade", (request) => connections.set(request.socket, "upgraded"));
+  server.on("upgrade", (request, socket: Socket) => {
+    // The subscription server stops taking upgrades when the stop begins, while connections are still accepted:
+    // nothing else would answer this one, and it would hold the stop for the whole grace.
+    if (draining) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    connections.set(request.socket, "upgraded");
+  });
   server.on("request", (request, response) => {
     const socket = request.socket;
     const before = connections.get(socket);
