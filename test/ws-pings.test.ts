@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { maxPingPayloadBytes } from "../src/realtime/ws-server.js";
 import { startTestServer, type TestServer } from "./support/server.js";
+import { until } from "./support/until.js";
 
 // graphql-ws answers a ping with a pong that repeats its payload. A client that pings and never reads must not make
 // the server keep those pongs; neither may a ping whose payload is large, from anyone, before connection_init too.
@@ -46,6 +47,40 @@ describe("graphql-ws pings", () => {
     expect(reason).toMatch(/Ping payload too large/);
     expect(messages).toEqual([]);
   });
+
+  it("keeps a subscriber that falls behind on its events for a moment and pings meanwhile", async () => {
+    const created = await server.gql(`mutation($d: String!) { createIncident(input: { title: "Big", description: $d }) { id } }`, { d: "d".repeat(9_000) }, server.admin.token);
+    const id = created.data.createIncident.id;
+    for (let i = 0; i < 40; i++) {
+      await server.gql(`mutation($id: ID!, $m: String!) { addIncidentLog(incidentId: $id, message: $m) { id } }`, { id, m: `m${i} ${"x".repeat(1_900)}` }, server.admin.token);
+    }
+    const socket = await open();
+    const acknowledged = new Promise((resolve) => socket.once("message", resolve));
+    socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${server.admin.token}` } }));
+    await acknowledged;
+    let events = 0;
+    let closeCode: number | undefined;
+    socket.on("message", (data) => {
+      if (JSON.parse(String(data)).type === "next") events++;
+    });
+    socket.on("close", (code) => (closeCode = code));
+    const query = `subscription($id: ID) { incidentEvents(incidentId: $id) { kind incident { description logs(first: 40) { nodes { message } } } } }`;
+    socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables: { id } } }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // About 85 KB an event (more than the 64 KB of pongs a connection may leave unsent), 100 of them: several MB
+    // behind, more than the kernel holds.
+    const sockets = socket as unknown as { _socket: { pause(): void; resume(): void } };
+    sockets._socket.pause();
+    const updates = 100;
+    for (let i = 0; i < updates; i++) await server.gql(`mutation($id: ID!, $t: String!) { updateIncident(id: $id, input: { title: $t }) { id } }`, { id, t: `Big ${i}` }, server.admin.token);
+    socket.send(JSON.stringify({ type: "ping" })); // a client's keepalive
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    sockets._socket.resume();
+    await until(() => events === updates || closeCode !== undefined, "every event, or a close", 10_000);
+    expect(closeCode).toBeUndefined();
+    expect(events).toBe(updates);
+    socket.close();
+  }, 30_000);
 
   it("cuts a connection that pings and reads none of its pongs, instead of keeping them", async () => {
     const socket = await open();

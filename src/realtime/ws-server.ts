@@ -119,11 +119,33 @@ const subscribesInFlight = 4;
 /**
  * graphql-ws answers a ping with a pong that repeats its payload, at once and whoever sent it (before
  * connection_init too). A client that sent 1 MB pings and read nothing took the server from 151 MB to 1.2 GB with one
- * socket. Pings are for liveness: a payload past this is refused (4400), and a ping that finds this much of its
- * connection's output still unsent (its client is not reading its pongs) cuts the connection.
+ * socket. Pings are for liveness: a payload past this is refused (4400), and a ping that finds 64 KB of earlier pongs
+ * still unsent on its connection (its client is not reading them) cuts the connection.
  */
 export const maxPingPayloadBytes = 1024;
-const maxUnsentAtPingBytes = 64 * 1024;
+const maxUnsentPongBytes = 64 * 1024;
+
+/**
+ * Bytes of pongs written to each socket that the network has not yet taken: counted apart from the events, which
+ * have limits of their own, so that a subscriber briefly behind on its events is not taken for one that never reads.
+ */
+function countUnsentPongs(wsServer: WebSocketServer): (socket: WebSocket) => number {
+  const unsent = new WeakMap<WebSocket, number>();
+  wsServer.on("connection", (socket: WebSocket) => {
+    const send = socket.send.bind(socket) as (data: unknown, callback?: (error?: Error) => void) => void;
+    socket.send = ((data: unknown, callback?: (error?: Error) => void) => {
+      // graphql-ws writes each message as a string, with a callback: a pong is `{"type":"pong"...`.
+      if (typeof data !== "string" || !data.startsWith('{"type":"pong"')) return send(data, callback);
+      unsent.set(socket, (unsent.get(socket) ?? 0) + data.length);
+      send(data, (error) => {
+        unsent.set(socket, (unsent.get(socket) ?? 0) - data.length);
+        // A pong lost with its connection (cut for not reading them) is no error: graphql-ws would log each one.
+        callback?.(socket.readyState === socket.OPEN ? error : undefined);
+      });
+    }) as WebSocket["send"];
+  });
+  return (socket) => unsent.get(socket) ?? 0;
+}
 
 /**
  * GraphQL subscriptions over the graphql-ws protocol, on the HTTP server's port and path. A connection must
@@ -153,6 +175,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     wsServer.handleUpgrade(request, socket, head, (client) => wsServer.emit("connection", client, request));
   };
   options.httpServer.on("upgrade", onUpgrade);
+  const unsentPongs = countUnsentPongs(wsServer);
 
   // The upgrade response carries a request id like every HTTP response; the connection's log lines carry it too.
   const connectionIds = new WeakMap<IncomingMessage, string>();
@@ -325,7 +348,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       // Awaited before graphql-ws sends the pong, which it skips for a socket no longer open.
       onPing(ctx, payload) {
         const socket = ctx.extra.socket;
-        if (socket.bufferedAmount > maxUnsentAtPingBytes) {
+        if (unsentPongs(socket) > maxUnsentPongBytes) {
           (ctx.extra.subscriber?.log ?? logger).warn("subscription connection cut: its client was not reading its pongs");
           ctx.extra.subscriber?.detach();
           socket.terminate();
