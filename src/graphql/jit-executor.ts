@@ -94,8 +94,27 @@ export function compileWeighed(schema: GraphQLSchema, document: DocumentNode, op
   return { query: query as CompiledQuery | null, bytes: baseBytes + generated * bytesPerGeneratedChar + source.length * bytesPerSourceChar };
 }
 
-/** An error our code raised in a resolver (a service's typed error), reported alike by graphql-jit and graphql-js. */
+/** An error our code raised in a resolver (a service's typed error): its message and extensions are ours. */
 const raisedByResolvers = (error: GraphQLError) => isDomainError(error.originalError);
+
+/** The error left its own field null and went no further: the field is there, null, in an object that is there. */
+function nulledOnlyItsField(data: unknown, path: readonly (string | number)[] | undefined): boolean {
+  if (!path?.length) return false;
+  let node = data;
+  for (const key of path.slice(0, -1)) {
+    if (node === null || typeof node !== "object") return false;
+    node = (node as Record<string | number, unknown>)[key];
+  }
+  return node !== null && typeof node === "object" && (node as Record<string | number, unknown>)[path[path.length - 1]!] === null;
+}
+
+/**
+ * Whether graphql-js would have reported the same errors. One error our resolvers raised, it would. Several, only
+ * when none reached past its own field: where a non-null field's error nulls its parent, graphql-js stops at the
+ * first sibling that fails and graphql-jit goes on to report the others.
+ */
+const reportedAlike = (result: ExecutionResult) =>
+  result.errors!.every(raisedByResolvers) && (result.errors!.length === 1 || result.errors!.every((error) => nulledOnlyItsField(result.data, error.path)));
 
 /**
  * graphql-jit's error as graphql-js makes it: graphql-jit leaves `extensions` undefined where graphql-js makes an
@@ -161,10 +180,10 @@ export function jitExecution(schema: GraphQLSchema, compiled: CompiledQueryCache
     const result = await query.query(undefined, context, request.variables ?? {});
     // Errors are where graphql-jit and graphql-js part ways (variable coercion, argument checks, messages): a query
     // has no side effects, so a failed one runs again on graphql-js for the standard answer. Not when every error is
-    // one our resolvers raised (a bad cursor, a missing incident): both engines report those alike, and running
-    // again would do all the other fields' work twice for one charge to the client's budget.
+    // one our resolvers raised (a bad cursor, a forbidden field) and both engines report it alike, and running again
+    // would do all the other fields' work twice for one charge to the client's budget.
     if (result.errors?.length && !(context.responseBytes.used > maxResponseBytes)) {
-      if (!result.errors.every(raisedByResolvers)) return interpreted(document, operationName, request.variables, context);
+      if (!reportedAlike(result)) return interpreted(document, operationName, request.variables, context);
       return withinResponseSize({ ...result, errors: result.errors.map(asGraphQLJsError) }, maxResponseBytes, context);
     }
     return withinResponseSize(result, maxResponseBytes, context);
