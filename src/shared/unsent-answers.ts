@@ -5,9 +5,11 @@
  * Each answer is held to MAX_RESPONSE_BYTES, but a client may open any number of connections and pipeline several
  * requests on each: thirty paused connections with four 6.5 MB answers each held a gigabyte. This bounds the sum.
  * Past it, connections are cut, which frees their buffers at once. Which ones: each held answer's unsent bytes are
- * looked at every quarter of a second, and an answer whose unsent bytes did not go down since the last look is
- * stalled; stalled ones go first, then those with the most still unsent, and of those the most recent, so that a
- * flood of stalled connections is cut before an earlier reader whose answer is on its way.
+ * looked at every quarter of a second, and the looks in a row that found them not gone down are counted. Those that
+ * went longest without progress go first, then those with the most still unsent, and of those the most recent. A
+ * count, not a yes or no: a look that comes late, after the process was busy for a while, finds a reading client's
+ * bytes where they were too (its socket's writes complete after timers run), and it must still go after a flood of
+ * connections that have read nothing for several looks.
  */
 export interface UnsentAnswers {
   /**
@@ -27,20 +29,24 @@ interface Held {
   readonly order: number;
   /** Unsent bytes at the last look; undefined before the first. */
   seen?: number;
+  /** Looks in a row that found its unsent bytes not gone down. */
+  stalls: number;
 }
 
-/** How many of the longest-held answers are compared when none is known to be stalled: a bounded cost per cut. */
-const candidates = 32;
-/** How often held answers are looked at, and how many at most in one look (and stalled ones compared in a cut). */
+/** How often held answers are looked at, and how many at most in one look or one choice of a cut: a bounded cost. */
 const lookEveryMs = 250;
 const lookedAtOnce = 1024;
+
+function goesBefore(a: Held, aUnsent: number, b: Held, bUnsent: number): boolean {
+  if (a.stalls !== b.stalls) return a.stalls > b.stalls;
+  if (aUnsent !== bUnsent) return aUnsent > bUnsent;
+  return a.order > b.order;
+}
 
 /** `onCut` is told of every answer cut short (a counter). */
 export function createUnsentAnswers(limitBytes: number, onCut: () => void = () => {}): UnsentAnswers {
   // A Map iterates in insertion order: its first entries are the answers held longest.
   const held = new Map<object, Held>();
-  // Those whose unsent bytes did not go down between two looks, wherever they are in `held`.
-  const stalled = new Set<object>();
   let bytes = 0;
   let order = 0;
   let looking: NodeJS.Timeout | undefined;
@@ -52,10 +58,9 @@ export function createUnsentAnswers(limitBytes: number, onCut: () => void = () =
       return;
     }
     let count = 0;
-    for (const [key, entry] of held) {
+    for (const entry of held.values()) {
       const unsent = entry.unsent();
-      if (entry.seen !== undefined && unsent > 0 && unsent >= entry.seen) stalled.add(key);
-      else stalled.delete(key);
+      entry.stalls = entry.seen !== undefined && unsent > 0 && unsent >= entry.seen ? entry.stalls + 1 : 0;
       entry.seen = unsent;
       if (++count === lookedAtOnce) break;
     }
@@ -65,30 +70,27 @@ export function createUnsentAnswers(limitBytes: number, onCut: () => void = () =
     const entry = held.get(key);
     if (!entry) return undefined;
     held.delete(key);
-    stalled.delete(key);
     bytes -= entry.bytes;
     return entry;
   };
 
-  /** The one with the most unsent of `keys` (at most `limit` of them), the latest held on a tie. */
-  const mostUnsent = (keys: Iterable<object>, limit: number): object | undefined => {
+  /** The next to cut: the longest without progress, then the most unsent, then the latest held. */
+  const nextToCut = (): object => {
     let chosen: object | undefined;
-    let most = -1;
-    let latest = -1;
+    let first: Held | undefined;
+    let firstUnsent = 0;
     let count = 0;
-    for (const key of keys) {
-      const entry = held.get(key)!;
+    for (const [key, entry] of held) {
       const unsent = entry.unsent();
-      if (unsent > most || (unsent === most && entry.order > latest)) [chosen, most, latest] = [key, unsent, entry.order];
-      if (++count === limit) break;
+      if (!first || goesBefore(entry, unsent, first, firstUnsent)) [chosen, first, firstUnsent] = [key, entry, unsent];
+      if (++count === lookedAtOnce) break;
     }
-    return chosen;
+    return chosen!;
   };
 
   const makeRoom = (wanted: number) => {
     while (held.size > 0 && bytes + wanted > limitBytes) {
-      const key = (stalled.size > 0 ? mostUnsent(stalled, lookedAtOnce) : undefined) ?? mostUnsent(held.keys(), candidates)!;
-      const entry = drop(key)!;
+      const entry = drop(nextToCut())!;
       onCut();
       entry.cut();
     }
@@ -98,7 +100,7 @@ export function createUnsentAnswers(limitBytes: number, onCut: () => void = () =
     hold(answerBytes, cut, unsent) {
       makeRoom(answerBytes);
       const key = {};
-      held.set(key, { bytes: answerBytes, cut, unsent, order: order++ });
+      held.set(key, { bytes: answerBytes, cut, unsent, order: order++, stalls: 0 });
       bytes += answerBytes;
       if (!looking) {
         looking = setInterval(look, lookEveryMs);

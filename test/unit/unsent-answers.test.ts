@@ -69,6 +69,29 @@ describe("unsent answers", () => {
       expect(cut).toEqual(["stalled"]);
     });
 
+    it("cuts connections that read nothing for several looks before a reader that one late look found unmoved, though it has more unsent", () => {
+      vi.useFakeTimers();
+      const cut: string[] = [];
+      const unsent = createUnsentAnswers(100);
+      unsent.hold(30, () => cut.push("paused0"), stuck(20));
+      unsent.hold(30, () => cut.push("paused1"), stuck(20));
+      vi.advanceTimersByTime(250);
+      vi.advanceTimersByTime(250);
+      let readerLeft = 30;
+      unsent.hold(30, () => cut.push("reader"), () => readerLeft);
+      vi.advanceTimersByTime(250);
+      readerLeft = 25;
+      vi.advanceTimersByTime(250);
+      // The process was busy: the next look finds the reader's bytes where the last one did, then it reads again.
+      vi.advanceTimersByTime(250);
+      unsent.hold(60, () => cut.push("new"), stuck(60));
+      expect(cut).toEqual(["paused1", "paused0"]);
+      readerLeft = 10;
+      vi.advanceTimersByTime(250);
+      unsent.hold(60, () => cut.push("newer"), stuck(60));
+      expect(cut).toEqual(["paused1", "paused0", "new"]);
+    });
+
     it("finds stalled connections held after many readers, not only among the longest held", () => {
       vi.useFakeTimers();
       const cut: string[] = [];
