@@ -44,7 +44,9 @@ export const maxSearchLength = 1_000;
  * add nothing and are dropped. Empty when the query has no word at all (the answer is then empty).
  */
 export function searchTerms(query: string): string[] {
-  if ([...query].length > maxSearchLength) {
+  // Past twice the limit in UTF-16 units, the characters are past it too: refused without reading a long string
+  // (the node limit's walk asks once per search field, before the document is priced).
+  if (query.length > 2 * maxSearchLength || [...query].length > maxSearchLength) {
     throw new BadUserInputError(`query must be at most ${maxSearchLength} characters`, "query");
   }
   const words = [...new Set(tokenize(query))];
