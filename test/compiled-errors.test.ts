@@ -105,6 +105,34 @@ describe("a compiled query whose resolvers raise errors", () => {
     });
   }
 
+  it("answers as graphql-js does when a variable bound in an input object is left out, which graphql-jit reads as null", async () => {
+    // graphql-jit passes the left-out description as null, which similarIncidents refuses: the compiled answer was
+    // an error and no data where graphql-js answers the ranking and the sibling incident.
+    const query = `query($t: String!, $d: String, $id: ID!) { similarIncidents(to: { title: $t, description: $d }) { score incident { id } } incident(id: $id) { id title } }`;
+    const [interpreted, compiled, again] = (await thrice(query, { t: "Compiled 1", id: incidentIds[1] }, server.admin.token)).answers;
+    expect((interpreted!.body as { errors?: unknown[]; data: { similarIncidents: unknown[] } }).errors).toBeUndefined();
+    expect((interpreted!.body as { data: { similarIncidents: unknown[] } }).data.similarIncidents.length).toBeGreaterThan(0);
+    expect([compiled!.status, compiled!.text]).toEqual([interpreted!.status, interpreted!.text]);
+    expect([again!.status, again!.text]).toEqual([interpreted!.status, interpreted!.text]);
+  });
+
+  it("answers as graphql-js does, locations included, when @include leaves out one node of a field that fails", async () => {
+    const viewer = await server.user("VIEWER");
+    const query = `query($i: Boolean = false) { webhookEndpoints(first: 5) { nodes { id } } webhookEndpoints(first: 5) @include(if: $i) { nodes { id } } }`;
+    const [interpreted, compiled, again] = (await thrice(query, {}, viewer.token)).answers;
+    expect((interpreted!.body as { errors?: Array<{ locations: unknown[] }> }).errors?.[0]?.locations).toHaveLength(1);
+    expect([compiled!.status, compiled!.text]).toEqual([interpreted!.status, interpreted!.text]);
+    expect([again!.status, again!.text]).toEqual([interpreted!.status, interpreted!.text]);
+  });
+
+  it("answers a field aliased __proto__ as graphql-js does, once the document recurs", async () => {
+    const query = `query($id: ID!) { incident(id: $id) { __proto__: title constructor: id } }`;
+    const [interpreted, compiled, again] = (await thrice(query, { id: incidentIds[0] }, server.admin.token)).answers;
+    expect(interpreted!.text).toContain(`"__proto__":"Compiled 0"`);
+    expect([compiled!.status, compiled!.text]).toEqual([interpreted!.status, interpreted!.text]);
+    expect([again!.status, again!.text]).toEqual([interpreted!.status, interpreted!.text]);
+  });
+
   it("still answers a variable of the wrong type as graphql-js does, once compiled", async () => {
     const query = `query($id: ID!, $first: Int) { incident(id: $id) { logs(first: $first) { nodes { message } } } }`;
     const [interpreted, compiled] = (await thrice(query, { id: incidentIds[2], first: "ten" }, server.admin.token)).answers;

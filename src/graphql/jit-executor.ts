@@ -1,6 +1,6 @@
 import { HeaderMap, type ApolloServerPlugin, type GraphQLRequestContextResponseForOperation } from "@apollo/server";
 import type { GatewayInterface } from "@apollo/server-gateway-interface";
-import { GraphQLError, Kind, execute, printSchema, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
+import { BREAK, GraphQLError, Kind, execute, printSchema, visit, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 import { createByteBudgetCache, type ByteBudgetCache } from "../shared/byte-budget-cache.js";
 import type { GraphQLContext } from "../shared/context.js";
@@ -79,9 +79,24 @@ export function predictedCompiledBytes(document: DocumentNode, operation: Operat
   return fixed + fields * predictedBytesPerField;
 }
 
+/** Whether `document` has a field or alias named `name` (graphql-jit writes answers into plain objects). */
+function hasResponseKey(document: DocumentNode, name: string): boolean {
+  let found = false;
+  visit(document, {
+    Field(field) {
+      if (field.alias?.value !== name && field.name.value !== name) return undefined;
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
+}
+
 /** Compiles a document and weighs the result by the code graphql-jit generated for it; null if it cannot compile. */
 export function compileWeighed(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, source: string) {
   let query: Compiled | null = null;
+  // An alias `__proto__` sets the answer's prototype in graphql-jit's object literal: the field is lost.
+  if (hasResponseKey(document, "__proto__")) return { query, bytes: baseBytes + source.length * bytesPerSourceChar };
   try {
     // `debug` hands back the generated source, whose length weighs the entry; the reference is dropped below.
     const result = compileQuery(schema, document, operationName, { disablingCapturingStackErrors: true, debug: true } as never);
@@ -115,6 +130,28 @@ function nulledOnlyItsField(data: unknown, path: readonly (string | number)[] | 
  */
 const reportedAlike = (result: ExecutionResult) =>
   result.errors!.every(raisedByResolvers) && (result.errors!.length === 1 || result.errors!.every((error) => nulledOnlyItsField(result.data, error.path)));
+
+/**
+ * Where graphql-jit's errors can differ from graphql-js's even when they are ours: a variable the request left out
+ * (graphql-jit reads an input field bound to it as null, where graphql-js leaves the field absent, and a resolver
+ * may refuse the null), and `@skip` or `@include` (graphql-jit lists an error's locations from every node of a
+ * merged field, those a directive left out included).
+ */
+function mayPartWays(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): boolean {
+  const omitted = operation.variableDefinitions?.some(
+    (definition) => definition.defaultValue === undefined && !(variables && Object.hasOwn(variables, definition.variable.name.value)),
+  );
+  if (omitted) return true;
+  let conditional = false;
+  visit(document, {
+    Directive(directive) {
+      if (directive.name.value !== "skip" && directive.name.value !== "include") return undefined;
+      conditional = true;
+      return BREAK;
+    },
+  });
+  return conditional;
+}
 
 /**
  * graphql-jit's error as graphql-js makes it: graphql-jit leaves `extensions` undefined where graphql-js makes an
@@ -183,7 +220,9 @@ export function jitExecution(schema: GraphQLSchema, compiled: CompiledQueryCache
     // one our resolvers raised (a bad cursor, a forbidden field) and both engines report it alike, and running again
     // would do all the other fields' work twice for one charge to the client's budget.
     if (result.errors?.length && !(context.responseBytes.used > maxResponseBytes)) {
-      if (!reportedAlike(result)) return interpreted(document, operationName, request.variables, context);
+      if (!reportedAlike(result) || mayPartWays(document, operation, request.variables)) {
+        return interpreted(document, operationName, request.variables, context);
+      }
       return withinResponseSize({ ...result, errors: result.errors.map(asGraphQLJsError) }, maxResponseBytes, context);
     }
     return withinResponseSize(result, maxResponseBytes, context);
