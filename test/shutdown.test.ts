@@ -119,6 +119,30 @@ describe("a stop with requests under way", () => {
     }
   });
 
+  it("drops a WebSocket client that never answers the close frame two seconds into the stop, instead of waiting out the grace", async () => {
+    const server = await startTestServer();
+    try {
+      // Upgraded by hand, then deaf: it reads nothing and answers no close frame (ws would wait 30 s for it).
+      const socket = connect(server.app.port, "127.0.0.1");
+      socket.on("error", () => {});
+      const upgraded = new Promise<string>((resolve) => socket.once("data", (chunk) => resolve(chunk.toString())));
+      socket.write(
+        "GET /graphql HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
+      );
+      expect(await upgraded).toMatch(/^HTTP\/1\.1 101/);
+      const gone = new Promise((resolve) => socket.once("close", resolve));
+      const started = performance.now();
+      await server.app.close();
+      const elapsed = performance.now() - started;
+      await gone;
+      expect(elapsed).toBeGreaterThan(1_500);
+      expect(elapsed).toBeLessThan(5_000); // the grace is 10 s
+    } finally {
+      await server.close();
+    }
+  }, 20_000);
+
   it("answers every request already sent when the stop begins, resetting none", async () => {
     const server = await startTestServer();
     try {

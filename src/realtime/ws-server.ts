@@ -21,6 +21,7 @@ import type { Pause, TimeSlicer } from "../shared/time-slicer.js";
 import { createConnectionWatchdog, type WatchedConnection } from "./connection-watchdog.js";
 import { jsonLength } from "../graphql/response-size.js";
 import { eventWithinResponseSize } from "./oversized-event.js";
+import { boundSocketOutput } from "./socket-output.js";
 import { createTurns, type TakeTurn } from "./connection-turns.js";
 import { createConnectionCount, createSubscriptionCount } from "./per-user-counts.js";
 import { subscribePerEvent } from "./per-event-execution.js";
@@ -93,8 +94,8 @@ interface Subscriber extends WatchedConnection {
   detach(): void;
   /** Events of the connection's subscriptions are executed and sent one at a time (connection-turns.ts). */
   readonly takeTurn: TakeTurn;
-  /** Drops the connection and what it has not sent, at once: its client is not reading. */
-  cut(): void;
+  /** Drops the connection and what it has not sent, at once: its client is not reading. `why` is logged. */
+  cut(why: string): void;
   /** Bytes written to the connection that the network has not taken yet. */
   readonly unsent: number;
   /** Counts a subscribe message in preparation until the returned function is called (see `subscribesInFlight`). */
@@ -118,33 +119,33 @@ const subscribesInFlight = 4;
 
 /**
  * graphql-ws answers a ping with a pong that repeats its payload, at once and whoever sent it (before
- * connection_init too). A client that sent 1 MB pings and read nothing took the server from 151 MB to 1.2 GB with one
- * socket. Pings are for liveness: a payload past this is refused (4400), and a ping that finds 64 KB of earlier pongs
- * still unsent on its connection (its client is not reading them) cuts the connection.
+ * connection_init too): a client that sent 1 MB pings and read nothing took the server from 151 MB to 1.2 GB with one
+ * socket. Pings are for liveness: a payload past this is refused (4400). Pongs left unread are bounded with the other
+ * replies (socket-output.ts).
  */
 export const maxPingPayloadBytes = 1024;
-const maxUnsentPongBytes = 64 * 1024;
+
+const eventsCut = "subscription connection cut: its client was not reading its events, and unsent answers passed their limit";
 
 /**
- * Bytes of pongs written to each socket that the network has not yet taken: counted apart from the events, which
- * have limits of their own, so that a subscriber briefly behind on its events is not taken for one that never reads.
+ * Whether `value` serialises to more than `max` characters. It stops counting past `max`, and each level of nesting
+ * adds to the count before it is entered, so a payload nested 150,000 deep is not walked to its depth.
  */
-function countUnsentPongs(wsServer: WebSocketServer): (socket: WebSocket) => number {
-  const unsent = new WeakMap<WebSocket, number>();
-  wsServer.on("connection", (socket: WebSocket) => {
-    const send = socket.send.bind(socket) as (data: unknown, callback?: (error?: Error) => void) => void;
-    socket.send = ((data: unknown, callback?: (error?: Error) => void) => {
-      // graphql-ws writes each message as a string, with a callback: a pong is `{"type":"pong"...`.
-      if (typeof data !== "string" || !data.startsWith('{"type":"pong"')) return send(data, callback);
-      unsent.set(socket, (unsent.get(socket) ?? 0) + data.length);
-      send(data, (error) => {
-        unsent.set(socket, (unsent.get(socket) ?? 0) - data.length);
-        // A pong lost with its connection (cut for not reading them) is no error: graphql-ws would log each one.
-        callback?.(socket.readyState === socket.OPEN ? error : undefined);
-      });
-    }) as WebSocket["send"];
-  });
-  return (socket) => unsent.get(socket) ?? 0;
+function longerThan(value: unknown, max: number): boolean {
+  let total = 0;
+  const past = (item: unknown): boolean => {
+    if (typeof item === "string") total += item.length + 2;
+    else if (item === null || typeof item !== "object") total += typeof item === "number" ? 1 : 4;
+    else {
+      total += 2;
+      for (const key in item) {
+        total += Array.isArray(item) ? 1 : key.length + 4;
+        if (total > max || past((item as Record<string, unknown>)[key])) return true;
+      }
+    }
+    return total > max;
+  };
+  return past(value);
 }
 
 /**
@@ -175,7 +176,17 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     wsServer.handleUpgrade(request, socket, head, (client) => wsServer.emit("connection", client, request));
   };
   options.httpServer.on("upgrade", onUpgrade);
-  const unsentPongs = countUnsentPongs(wsServer);
+  // The subscriber of each authenticated connection, for cuts that start from the socket.
+  const subscribers = new WeakMap<WebSocket, Subscriber>();
+  boundSocketOutput(wsServer, {
+    unsent: options.unsent,
+    cut(socket, why) {
+      const subscriber = subscribers.get(socket);
+      if (subscriber) return subscriber.cut(why);
+      logger.warn({ transport: "ws" }, why);
+      socket.terminate();
+    },
+  });
 
   // The upgrade response carries a request id like every HTTP response; the connection's log lines carry it too.
   const connectionIds = new WeakMap<IncomingMessage, string>();
@@ -226,13 +237,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           if (inFlight === subscribesInFlight - 1) socket.resume();
         };
       },
-      cut() {
+      cut(why) {
         // close() would queue its frame behind the unsent message and wait for a reader that never comes.
         subscriber.detach();
-        log.warn("subscription connection cut: its client was not reading its events, and unsent answers passed their limit");
+        log.warn(why);
         socket.terminate();
       },
     };
+    subscribers.set(socket, subscriber);
     unwatch = watchdog.watch(subscriber);
     return subscriber;
   };
@@ -347,15 +359,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       },
       // Awaited before graphql-ws sends the pong, which it skips for a socket no longer open.
       onPing(ctx, payload) {
-        const socket = ctx.extra.socket;
-        if (unsentPongs(socket) > maxUnsentPongBytes) {
-          (ctx.extra.subscriber?.log ?? logger).warn("subscription connection cut: its client was not reading its pongs");
-          ctx.extra.subscriber?.detach();
-          socket.terminate();
-        } else if (payload !== undefined && jsonLength(payload) > maxPingPayloadBytes) {
-          ctx.extra.subscriber?.detach();
-          socket.close(CloseCode.BadRequest, `Ping payload too large: at most ${maxPingPayloadBytes} bytes`);
-        }
+        if (payload === undefined || !longerThan(payload, maxPingPayloadBytes)) return;
+        // graphql-ws serialises the pong before it finds the socket closed: emptied, the payload is not walked
+        // again (150,000 levels of nesting overflowed the stack there, logged as an internal error).
+        if (Array.isArray(payload)) payload.length = 0;
+        else for (const key of Object.keys(payload)) delete payload[key];
+        ctx.extra.subscriber?.detach();
+        ctx.extra.socket.close(CloseCode.BadRequest, `Ping payload too large: at most ${maxPingPayloadBytes} bytes`);
       },
       async onSubscribe(ctx, id, payload) {
         const subscriber = ctx.extra.subscriber;
@@ -382,7 +392,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           // not end a GraphQL stream, and the next events (a smaller incident, a DELETED) may well fit.
           bound: (result, context) => eventWithinResponseSize(result, maxResponseBytes, context),
           takeTurn: subscriber.takeTurn,
-          hold: options.unsent && ((result) => options.unsent!.hold(jsonLength(result), () => subscriber.cut(), () => subscriber.unsent)),
+          hold: options.unsent && ((result) => options.unsent!.hold(jsonLength(result), () => subscriber.cut(eventsCut), () => subscriber.unsent)),
           tooSlow: (error) => subscriber.close({ code: CloseCode.TooSlow, reason: error.message }),
           executing: track,
           ended: () => {

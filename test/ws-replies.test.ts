@@ -1,11 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
 import { maxPingPayloadBytes } from "../src/realtime/ws-server.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { until } from "./support/until.js";
 
-// graphql-ws answers a ping with a pong that repeats its payload. A client that pings and never reads must not make
-// the server keep those pongs; neither may a ping whose payload is large, from anyone, before connection_init too.
+// graphql-ws answers a ping with a pong that repeats its payload, and a refused subscribe with an error that can
+// repeat its document. A client that sends such messages and never reads must not make the server keep the replies;
+// neither may a ping whose payload is large or deep, from anyone, before connection_init too.
 
 let server: TestServer;
 beforeAll(async () => {
@@ -23,6 +25,8 @@ const open = async () => {
   });
   return socket;
 };
+
+const paused = (socket: WebSocket) => (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
 
 const closed = (socket: WebSocket) =>
   new Promise<{ code: number; reason: string }>((resolve) => socket.once("close", (code, reason) => resolve({ code, reason: String(reason) })));
@@ -46,6 +50,15 @@ describe("graphql-ws pings", () => {
     expect(code).toBe(4400);
     expect(reason).toMatch(/Ping payload too large/);
     expect(messages).toEqual([]);
+  });
+
+  it("closes with 4400 a connection whose ping payload is nested 150,000 deep, as too large, not as an internal error", async () => {
+    const socket = await open();
+    const ended = closed(socket);
+    socket.send(`{"type":"ping","payload":${'{"a":'.repeat(150_000)}1${"}".repeat(150_000)}}`);
+    const { code, reason } = await ended;
+    expect(code).toBe(4400);
+    expect(reason).toMatch(/Ping payload too large/);
   });
 
   it("keeps a subscriber that falls behind on its events for a moment and pings meanwhile", async () => {
@@ -101,5 +114,70 @@ describe("graphql-ws pings", () => {
     expect(outcome).toBe("closed");
     expect(pongs).toBeLessThan(pings);
     expect((await ended).code).toBe(1006); // cut, not closed
+  }, 20_000);
+});
+
+describe("replies a client does not read", () => {
+  it("cuts a connection that sends subscribes and reads none of the errors refusing them, instead of keeping them", async () => {
+    const viewer = await server.user("VIEWER");
+    const socket = await open();
+    const acknowledged = new Promise((resolve) => socket.once("message", (data) => resolve(JSON.parse(String(data)).type)));
+    socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${viewer.token}` } }));
+    expect(await acknowledged).toBe("connection_ack");
+    const ended = closed(socket);
+    // graphql-ws prints a stack trace for each message it could not send; lost with a cut connection, none is an error.
+    const printed = vi.spyOn(console, "error");
+    paused(socket).pause();
+    // Each error repeats the unknown field's name: 100 x 200 KB, far past the kernel's buffers. Before, the server
+    // kept every one (2.6 MB of heap a message; one connection ran it out of heap in 95 s).
+    const subscribes = 100;
+    const name = "a".repeat(200_000);
+    for (let i = 0; i < subscribes; i++) {
+      socket.send(JSON.stringify({ id: String(i), type: "subscribe", payload: { query: `subscription { ${name} }` } }));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    let errors = 0;
+    socket.on("message", () => errors++);
+    paused(socket).resume();
+    const outcome = await Promise.race([ended.then(() => "closed"), new Promise((resolve) => setTimeout(() => resolve("still open"), 5_000))]);
+    expect(outcome).toBe("closed");
+    expect(errors).toBeLessThan(subscribes);
+    expect((await ended).code).toBe(1006); // cut, not closed
+    await until(async () => (await server.metric("answers_unsent_bytes")) === 0, "its replies to be let go");
+    expect(printed).not.toHaveBeenCalled();
+    printed.mockRestore();
+  }, 20_000);
+
+  it("answers every refused subscribe of a client that reads, however many", async () => {
+    const viewer = await server.user("VIEWER");
+    const socket = await open();
+    const acknowledged = new Promise((resolve) => socket.once("message", (data) => resolve(JSON.parse(String(data)).type)));
+    socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${viewer.token}` } }));
+    expect(await acknowledged).toBe("connection_ack");
+    let errors = 0;
+    socket.on("message", (data) => {
+      if (JSON.parse(String(data)).type === "error") errors++;
+    });
+    const subscribes = 300;
+    for (let i = 0; i < subscribes; i++) socket.send(JSON.stringify({ id: String(i), type: "subscribe", payload: { query: `subscription { nope${i} }` } }));
+    await until(() => errors === subscribes, "every error");
+    expect(socket.readyState).toBe(socket.OPEN);
+    socket.close();
+  }, 20_000);
+
+  it("drops a connection that never sends connection_init and never answers the close within seconds, not 33", async () => {
+    // Each such socket held a file descriptor for graphql-ws's 3 s wait plus ws's 30 s for the close's answer: about
+    // 610 new sockets a second from anyone kept a server at 20,000 descriptors and refused everyone else.
+    const socket = connect(Number(new URL(server.url).port), "127.0.0.1");
+    socket.on("error", () => {});
+    const upgraded = new Promise<string>((resolve) => socket.once("data", (chunk) => resolve(chunk.toString())));
+    socket.write(
+      "GET /graphql HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
+    );
+    expect(await upgraded).toMatch(/^HTTP\/1\.1 101/);
+    const started = performance.now();
+    await new Promise((resolve) => socket.once("close", resolve));
+    expect(performance.now() - started).toBeLessThan(8_000);
   }, 20_000);
 });
