@@ -133,6 +133,15 @@ describe("a compiled query whose resolvers raise errors", () => {
     expect([again!.status, again!.text]).toEqual([interpreted!.status, interpreted!.text]);
   });
 
+  it("answers a variable named $__proto__ as graphql-js does, once the document recurs", async () => {
+    const query = `query($__proto__: Int) { incidents(first: $__proto__) { nodes { id } } }`;
+    const variables = JSON.parse(`{"__proto__": 1}`) as Record<string, unknown>;
+    const [interpreted, compiled, again] = (await thrice(query, variables, server.admin.token)).answers;
+    expect((interpreted!.body as { data: { incidents: { nodes: unknown[] } } }).data.incidents.nodes).toHaveLength(1);
+    expect([compiled!.status, compiled!.text]).toEqual([interpreted!.status, interpreted!.text]);
+    expect([again!.status, again!.text]).toEqual([interpreted!.status, interpreted!.text]);
+  });
+
   it("still answers a variable of the wrong type as graphql-js does, once compiled", async () => {
     const query = `query($id: ID!, $first: Int) { incident(id: $id) { logs(first: $first) { nodes { message } } } }`;
     const [interpreted, compiled] = (await thrice(query, { id: incidentIds[2], first: "ten" }, server.admin.token)).answers;

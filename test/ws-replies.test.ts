@@ -2,6 +2,7 @@ import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
 import { maxPingPayloadBytes } from "../src/realtime/ws-server.js";
+import { wideIncident } from "./support/alerts.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { until } from "./support/until.js";
 
@@ -50,6 +51,16 @@ describe("graphql-ws pings", () => {
     expect(code).toBe(4400);
     expect(reason).toMatch(/Ping payload too large/);
     expect(messages).toEqual([]);
+  });
+
+  it("closes with 4400 a connection whose ping payload is short in characters but long once serialised", async () => {
+    // 300 numbers of 23 characters each, and a string of control characters written \u0001 each: 7 KB and 6 KB.
+    for (const payload of [`{"n":[${Array(300).fill("1.7976931348623157e308").join(",")}]}`, `{"s":"${"\\u0001".repeat(1_000)}"}`]) {
+      const socket = await open();
+      const ended = closed(socket);
+      socket.send(`{"type":"ping","payload":${payload}}`);
+      expect((await ended).code).toBe(4400);
+    }
   });
 
   it("closes with 4400 a connection whose ping payload is nested 150,000 deep, as too large, not as an internal error", async () => {
@@ -180,4 +191,53 @@ describe("replies a client does not read", () => {
     await new Promise((resolve) => socket.once("close", resolve));
     expect(performance.now() - started).toBeLessThan(8_000);
   }, 20_000);
+
+  it("gives a slow reader its last event and the close's code, however long after the close it takes, while it reads", async () => {
+    const own = await startTestServer();
+    try {
+      const { incidentId } = await wideIncident(own);
+      const viewer = await own.user("VIEWER");
+      // 13 MB an event: more than the kernel's buffers take, so that most of it waits in the server's.
+      const selection = Array.from({ length: 10 }, (_, i) => `a${i}: alerts(first: 10) { nodes { labels { key value } annotations { key value } } }`).join(" ");
+      const socket = new WebSocket(own.url.replace(/^http/, "ws"), "graphql-transport-ws", { maxPayload: 64 * 1024 * 1024 });
+      await new Promise((resolve, reject) => {
+        socket.once("open", resolve);
+        socket.once("error", reject);
+      });
+      const acknowledged = new Promise((resolve) => socket.once("message", resolve));
+      socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${viewer.token}` } }));
+      await acknowledged;
+      let event: any;
+      socket.on("message", (data) => {
+        const message = JSON.parse(String(data));
+        if (message.type === "next") event = message.payload;
+      });
+      const ended = closed(socket);
+      const document = `subscription($id: ID!) { incidentEvents(incidentId: $id) { kind incident { ${selection} } } }`;
+      socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: document, variables: { id: incidentId } } }));
+      await until(async () => (await own.metric("graphql_subscriptions_active")) === 1, "the subscription to listen");
+      // The client reads one chunk (64 KB at most) every 50 ms: the event takes it several seconds.
+      const raw = paused(socket) as unknown as { pause(): void; resume(): void; once(event: string, listener: () => void): void };
+      raw.pause();
+      let chunks = 0;
+      const reading = setInterval(() => {
+        raw.once("data", () => {
+          chunks++;
+          raw.pause();
+        });
+        raw.resume();
+      }, 50);
+      await own.gql(`mutation($id: ID!) { updateIncident(id: $id, input: { priority: CRITICAL }) { id } }`, { id: incidentId }, own.admin.token);
+      // The whole message is handed to the socket at once: its first bytes read, the rest is queued.
+      await until(() => chunks > 0, "the event to be on its way", 30_000);
+      // The connection is closed (4401) at the next check of its token, a few seconds at most, the event still on its way.
+      expect((await own.gql(`mutation { signOutEverywhere }`, {}, viewer.token)).data.signOutEverywhere).toBe(true);
+      const { code, reason } = await ended;
+      clearInterval(reading);
+      expect(event?.data.incidentEvents.incident.a9.nodes).toHaveLength(10);
+      expect([code, reason]).toEqual([4401, expect.stringMatching(/revoked/)]);
+    } finally {
+      await own.close();
+    }
+  }, 90_000);
 });

@@ -79,15 +79,20 @@ export function predictedCompiledBytes(document: DocumentNode, operation: Operat
   return fixed + fields * predictedBytesPerField;
 }
 
-/** Whether `document` has a field or alias named `name` (graphql-jit writes answers into plain objects). */
-function hasResponseKey(document: DocumentNode, name: string): boolean {
+/**
+ * Whether `document` has a field, alias or variable named `name`: graphql-jit writes answers and reads variables
+ * through plain objects.
+ */
+function usesName(document: DocumentNode, name: string): boolean {
   let found = false;
+  const match = (used: string | undefined) => {
+    if (used !== name) return undefined;
+    found = true;
+    return BREAK;
+  };
   visit(document, {
-    Field(field) {
-      if (field.alias?.value !== name && field.name.value !== name) return undefined;
-      found = true;
-      return BREAK;
-    },
+    Field: (field) => match(field.alias?.value) ?? match(field.name.value),
+    VariableDefinition: (definition) => match(definition.variable.name.value),
   });
   return found;
 }
@@ -95,8 +100,9 @@ function hasResponseKey(document: DocumentNode, name: string): boolean {
 /** Compiles a document and weighs the result by the code graphql-jit generated for it; null if it cannot compile. */
 export function compileWeighed(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, source: string) {
   let query: Compiled | null = null;
-  // An alias `__proto__` sets the answer's prototype in graphql-jit's object literal: the field is lost.
-  if (hasResponseKey(document, "__proto__")) return { query, bytes: baseBytes + source.length * bytesPerSourceChar };
+  // An alias `__proto__` sets the answer's prototype in graphql-jit's object literal (the field is lost), and a
+  // variable `$__proto__` is read from the prototype (its value is lost).
+  if (usesName(document, "__proto__")) return { query, bytes: baseBytes + source.length * bytesPerSourceChar };
   try {
     // `debug` hands back the generated source, whose length weighs the entry; the reference is dropped below.
     const result = compileQuery(schema, document, operationName, { disablingCapturingStackErrors: true, debug: true } as never);

@@ -14,9 +14,9 @@ import type { UnsentAnswers } from "../shared/unsent-answers.js";
 export const maxUnsentReplyBytes = 64 * 1024;
 
 /**
- * How long a client has to answer the server's close frame before its connection is dropped. `ws` waits 30 s: a
- * client that never answered (or never sent connection_init and then ignored the close) held its file descriptor
- * that long, and held a stop for its whole grace.
+ * How long a client has, once the server's close frame has left, to answer it before its connection is dropped. `ws`
+ * waits 30 s: a client that never answered (or never sent connection_init and then ignored the close) held its file
+ * descriptor that long, and held a stop for its whole grace.
  */
 export const closeAnswerMs = 2_000;
 
@@ -72,12 +72,25 @@ function boundReplies(socket: WebSocket, options: SocketOutputOptions): void {
   }) as WebSocket["send"];
 }
 
+/** How often a closing connection with output still queued is looked at again. */
+const closingLookMs = 250;
+
+/**
+ * Terminates the connection when its client has not answered the close `closeAnswerMs` after the close frame left.
+ * Until then (output still queued), the client may be reading what came before it, a large event, say: `ws` bounds
+ * that wait itself. Counted from the call instead, a slow reader lost the end of its event and saw 1006, not the
+ * close's code (1013, 4401, 1001). The queue is looked at, not waited for: a write smaller than the stream's
+ * high-water mark emits no drain.
+ */
 function boundCloseHandshake(socket: WebSocket): void {
   const close = socket.close.bind(socket);
   let timer: NodeJS.Timeout | undefined;
+  const wait = () => {
+    timer = socket.bufferedAmount > 0 ? setTimeout(wait, closingLookMs).unref() : setTimeout(() => socket.terminate(), closeAnswerMs).unref();
+  };
   socket.close = ((code?: number, reason?: string | Buffer) => {
     close(code, reason);
-    timer ??= setTimeout(() => socket.terminate(), closeAnswerMs).unref();
+    if (!timer) wait();
   }) as WebSocket["close"];
   socket.once("close", () => clearTimeout(timer));
 }

@@ -134,8 +134,9 @@ const eventsCut = "subscription connection cut: its client was not reading its e
 function longerThan(value: unknown, max: number): boolean {
   let total = 0;
   const past = (item: unknown): boolean => {
-    if (typeof item === "string") total += item.length + 2;
-    else if (item === null || typeof item !== "object") total += typeof item === "number" ? 1 : 4;
+    // A string's escapes are counted only when the string could fit: one past the limit is never scanned.
+    if (typeof item === "string") total += item.length + 2 > max ? item.length + 2 : JSON.stringify(item).length;
+    else if (item === null || typeof item !== "object") total += String(item).length;
     else {
       total += 2;
       for (const key in item) {
