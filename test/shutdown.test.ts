@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { startChildServer, stopAllChildServers, tempDatabase } from "./support/child-server.js";
 import type { TestDatabase } from "./support/database.js";
+import { deafWebSocket, upgradeRequest } from "./support/raw-websocket.js";
 import { startTestServer } from "./support/server.js";
 import { until } from "./support/until.js";
 
@@ -107,10 +108,7 @@ describe("a stop with requests under way", () => {
       const answer = responses(socket, 1);
       const started = performance.now();
       const closing = server.app.close();
-      socket.write(
-        "GET /graphql HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
-      );
+      socket.write(upgradeRequest);
       await closing;
       expect(performance.now() - started).toBeLessThan(1_000);
       expect(await answer).toMatch(/^HTTP\/1\.1 503/);
@@ -122,15 +120,8 @@ describe("a stop with requests under way", () => {
   it("drops a WebSocket client that never answers the close frame two seconds into the stop, instead of waiting out the grace", async () => {
     const server = await startTestServer();
     try {
-      // Upgraded by hand, then deaf: it reads nothing and answers no close frame (ws would wait 30 s for it).
-      const socket = connect(server.app.port, "127.0.0.1");
-      socket.on("error", () => {});
-      const upgraded = new Promise<string>((resolve) => socket.once("data", (chunk) => resolve(chunk.toString())));
-      socket.write(
-        "GET /graphql HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
-      );
-      expect(await upgraded).toMatch(/^HTTP\/1\.1 101/);
+      // It answers no close frame (ws would wait 30 s for it).
+      const socket = await deafWebSocket(server.app.port);
       const gone = new Promise((resolve) => socket.once("close", resolve));
       const started = performance.now();
       await server.app.close();

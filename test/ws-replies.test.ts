@@ -1,8 +1,8 @@
-import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
 import { maxPingPayloadBytes } from "../src/realtime/ws-server.js";
 import { wideIncident } from "./support/alerts.js";
+import { deafWebSocket } from "./support/raw-websocket.js";
 import { startTestServer, type TestServer } from "./support/server.js";
 import { until } from "./support/until.js";
 
@@ -24,6 +24,15 @@ const open = async () => {
     socket.once("open", resolve);
     socket.once("error", reject);
   });
+  return socket;
+};
+
+/** A connection past connection_init with `token`. */
+const openAcknowledged = async (token: string) => {
+  const socket = await open();
+  const acknowledged = new Promise((resolve) => socket.once("message", (data) => resolve(JSON.parse(String(data)).type)));
+  socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token}` } }));
+  expect(await acknowledged).toBe("connection_ack");
   return socket;
 };
 
@@ -107,10 +116,7 @@ describe("graphql-ws pings", () => {
   }, 30_000);
 
   it("cuts a connection that pings and reads none of its pongs, instead of keeping them", async () => {
-    const socket = await open();
-    const acknowledged = new Promise((resolve) => socket.once("message", (data) => resolve(JSON.parse(String(data)).type)));
-    socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${server.admin.token}` } }));
-    expect(await acknowledged).toBe("connection_ack");
+    const socket = await openAcknowledged(server.admin.token);
     const ended = closed(socket);
     // The client stops reading: the kernel's buffers fill (a few MB), then the server's own.
     (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
@@ -131,10 +137,7 @@ describe("graphql-ws pings", () => {
 describe("replies a client does not read", () => {
   it("cuts a connection that sends subscribes and reads none of the errors refusing them, instead of keeping them", async () => {
     const viewer = await server.user("VIEWER");
-    const socket = await open();
-    const acknowledged = new Promise((resolve) => socket.once("message", (data) => resolve(JSON.parse(String(data)).type)));
-    socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${viewer.token}` } }));
-    expect(await acknowledged).toBe("connection_ack");
+    const socket = await openAcknowledged(viewer.token);
     const ended = closed(socket);
     // graphql-ws prints a stack trace for each message it could not send; lost with a cut connection, none is an error.
     const printed = vi.spyOn(console, "error");
@@ -161,10 +164,7 @@ describe("replies a client does not read", () => {
 
   it("answers every refused subscribe of a client that reads, however many", async () => {
     const viewer = await server.user("VIEWER");
-    const socket = await open();
-    const acknowledged = new Promise((resolve) => socket.once("message", (data) => resolve(JSON.parse(String(data)).type)));
-    socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${viewer.token}` } }));
-    expect(await acknowledged).toBe("connection_ack");
+    const socket = await openAcknowledged(viewer.token);
     let errors = 0;
     socket.on("message", (data) => {
       if (JSON.parse(String(data)).type === "error") errors++;
@@ -179,14 +179,7 @@ describe("replies a client does not read", () => {
   it("drops a connection that never sends connection_init and never answers the close within seconds, not 33", async () => {
     // Each such socket held a file descriptor for graphql-ws's 3 s wait plus ws's 30 s for the close's answer: about
     // 610 new sockets a second from anyone kept a server at 20,000 descriptors and refused everyone else.
-    const socket = connect(Number(new URL(server.url).port), "127.0.0.1");
-    socket.on("error", () => {});
-    const upgraded = new Promise<string>((resolve) => socket.once("data", (chunk) => resolve(chunk.toString())));
-    socket.write(
-      "GET /graphql HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
-    );
-    expect(await upgraded).toMatch(/^HTTP\/1\.1 101/);
+    const socket = await deafWebSocket(Number(new URL(server.url).port));
     const started = performance.now();
     await new Promise((resolve) => socket.once("close", resolve));
     expect(performance.now() - started).toBeLessThan(8_000);
