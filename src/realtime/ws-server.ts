@@ -19,7 +19,7 @@ import type { UnsentAnswers } from "../shared/unsent-answers.js";
 import type { ByteBudgetCache } from "../shared/byte-budget-cache.js";
 import type { Pause, TimeSlicer } from "../shared/time-slicer.js";
 import { createConnectionWatchdog, type WatchedConnection } from "./connection-watchdog.js";
-import { jsonLength } from "../graphql/response-size.js";
+import { jsonBytes, jsonLength } from "../graphql/response-size.js";
 import { eventWithinResponseSize } from "./oversized-event.js";
 import { boundSocketOutput } from "./socket-output.js";
 import { createTurns, type TakeTurn } from "./connection-turns.js";
@@ -126,28 +126,6 @@ const subscribesInFlight = 4;
 export const maxPingPayloadBytes = 1024;
 
 const eventsCut = "subscription connection cut: its client was not reading its events, and unsent answers passed their limit";
-
-/**
- * Whether `value` serialises to more than `max` characters. It stops counting past `max`, and each level of nesting
- * adds to the count before it is entered, so a payload nested 150,000 deep is not walked to its depth.
- */
-function longerThan(value: unknown, max: number): boolean {
-  let total = 0;
-  const past = (item: unknown): boolean => {
-    // A string's escapes are counted only when the string could fit: one past the limit is never scanned.
-    if (typeof item === "string") total += item.length + 2 > max ? item.length + 2 : JSON.stringify(item).length;
-    else if (item === null || typeof item !== "object") total += String(item).length;
-    else {
-      total += 2;
-      for (const key in item) {
-        total += Array.isArray(item) ? 1 : key.length + 4;
-        if (total > max || past((item as Record<string, unknown>)[key])) return true;
-      }
-    }
-    return total > max;
-  };
-  return past(value);
-}
 
 /**
  * GraphQL subscriptions over the graphql-ws protocol, on the HTTP server's port and path. A connection must
@@ -360,7 +338,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       },
       // Awaited before graphql-ws sends the pong, which it skips for a socket no longer open.
       onPing(ctx, payload) {
-        if (payload === undefined || !longerThan(payload, maxPingPayloadBytes)) return;
+        // Measured without recursion and only up to the limit: a payload nested 150,000 deep overflowed the stack.
+        if (payload === undefined || jsonBytes(payload, maxPingPayloadBytes) <= maxPingPayloadBytes) return;
         // graphql-ws serialises the pong before it finds the socket closed: emptied, the payload is not walked
         // again (150,000 levels of nesting overflowed the stack there, logged as an internal error).
         if (Array.isArray(payload)) payload.length = 0;

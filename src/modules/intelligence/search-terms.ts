@@ -1,3 +1,4 @@
+import { characterCount } from "../../shared/character-count.js";
 import { BadUserInputError } from "../../shared/errors.js";
 
 // Words as both indexes see them: runs of letters and digits (SQLite's unicode61 separators; the PostgreSQL
@@ -44,9 +45,8 @@ export const maxSearchLength = 1_000;
  * add nothing and are dropped. Empty when the query has no word at all (the answer is then empty).
  */
 export function searchTerms(query: string): string[] {
-  // Past twice the limit in UTF-16 units, the characters are past it too: refused without reading a long string
-  // (the node limit's walk asks once per search field, before the document is priced).
-  if (query.length > 2 * maxSearchLength || [...query].length > maxSearchLength) {
+  // The node limit's walk asks once per search field, before the document is priced: a long query is not read.
+  if (characterCount(query, maxSearchLength) > maxSearchLength) {
     throw new BadUserInputError(`query must be at most ${maxSearchLength} characters`, "query");
   }
   const words = [...new Set(tokenize(query))];

@@ -1,3 +1,4 @@
+import { characterCount } from "../../shared/character-count.js";
 import { BadUserInputError } from "../../shared/errors.js";
 
 // Pure input rules for accounts; the service applies them before touching the database.
@@ -15,14 +16,14 @@ export function normalizeEmail(raw: string): string {
 
 export function normalizeName(raw: string): string {
   const name = raw.trim();
-  const length = [...name].length;
+  const length = characterCount(name, 100);
   if (length < 1 || length > 100) throw new BadUserInputError("name must be 1 to 100 characters", "name");
   if (controlCharacters.test(name)) throw new BadUserInputError("name must not contain control characters", "name");
   return name;
 }
 
 export function checkPassword(password: string): string {
-  const length = [...password].length;
+  const length = characterCount(password, 128);
   if (length < 8 || length > 128) throw new BadUserInputError("password must be 8 to 128 characters", "password");
   return password;
 }
